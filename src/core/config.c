@@ -1,0 +1,479 @@
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "poll.h"
+
+#define MAX_WORDS 32
+
+struct parser {
+        struct config *config;
+        const char *file;
+        unsigned line;
+        struct config_error *error;
+};
+
+static void set_origin(struct config_origin *o, const struct parser *p) {
+        snprintf(o->file, sizeof(o->file), "%s", p->file);
+        o->line = p->line;
+}
+
+__attribute__((format(printf, 2, 3))) static int fail(const struct parser *p, const char *fmt, ...) {
+        char what[CONFIG_MESSAGE_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        snprintf(p->error->message, sizeof(p->error->message), "%.200s:%u: %.200s", p->file, p->line, what);
+        return -EINVAL;
+}
+
+__attribute__((format(printf, 2, 3))) static void warn(const struct parser *p, const char *fmt, ...) {
+        struct config *c = p->config;
+        char what[CONFIG_MESSAGE_MAX];
+        va_list ap;
+        if (c->n_warnings >= CONFIG_MAX_WARNINGS)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof(what), fmt, ap);
+        va_end(ap);
+        snprintf(c->warnings[c->n_warnings++], CONFIG_MESSAGE_MAX, "%.200s:%u: %.200s", p->file, p->line, what);
+}
+
+void config_init(struct config *c) {
+        memset(c, 0, sizeof(*c));
+        c->step_threshold.value = 0.128;
+        c->panic_threshold.value = 1000;
+        c->stepout.value = 300;
+        c->min_sources.value = 1;
+        c->timesync1.value = true;
+}
+
+/* ---- values ---- */
+
+static int parse_number(const char *word, double min, double max, double *ret) {
+        char *end;
+        errno = 0;
+        double v = strtod(word, &end);
+        if (errno != 0 || end == word || *end != '\0' || !isfinite(v) || v < min || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_integer(const char *word, long min, long max, long *ret) {
+        char *end;
+        errno = 0;
+        long v = strtol(word, &end, 10);
+        if (errno != 0 || end == word || *end != '\0' || v < min || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_on_off(const char *word, bool *ret) {
+        if (strcmp(word, "on") == 0 || strcmp(word, "yes") == 0 || strcmp(word, "true") == 0)
+                *ret = true;
+        else if (strcmp(word, "off") == 0 || strcmp(word, "no") == 0 || strcmp(word, "false") == 0)
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+bool config_host_is_valid(const char *host) {
+        size_t len = host ? strnlen(host, CONFIG_HOST_MAX) : 0;
+        if (len == 0 || len >= CONFIG_HOST_MAX || host[0] == '-' || host[0] == '.')
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char ch = host[i];
+                bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                          ch == '.' || ch == '-' || ch == ':' || ch == '%' || ch == '_';
+                if (!ok)
+                        return false;
+        }
+        return strstr(host, "..") == NULL;
+}
+
+/* ---- words ---- */
+
+static size_t split_words(char *line, char *words[], size_t max) {
+        size_t n = 0;
+        for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
+                if (n == max)
+                        return max + 1;
+                words[n++] = w;
+        }
+        return n;
+}
+
+/* ---- server and pool ---- */
+
+static int parse_poll_option(const char *value, int8_t *ret) {
+        long v;
+        if (!value || parse_integer(value, POLL_LIMIT_MIN, POLL_LIMIT_MAX, &v) < 0)
+                return -EINVAL;
+        *ret = (int8_t) v;
+        return 0;
+}
+
+/* Options after the host; returns a static error text or NULL. Sets *ret_warning for an option
+ * accepted without effect. */
+static const char *parse_server_options(char *words[], size_t n, struct config_server *s, const char **ret_warning) {
+        for (size_t i = 0; i < n; i++) {
+                const char *w = words[i], *value = i + 1 < n ? words[i + 1] : NULL;
+                long v;
+
+                if (strcmp(w, "iburst") == 0)
+                        s->iburst = true;
+                else if (strcmp(w, "prefer") == 0)
+                        s->prefer = true;
+                else if (strcmp(w, "noselect") == 0)
+                        s->noselect = true;
+                else if (strcmp(w, "burst") == 0 || strcmp(w, "true") == 0 || strcmp(w, "preempt") == 0)
+                        *ret_warning = "option accepted but has no effect";
+                else if (strcmp(w, "minpoll") == 0 || strcmp(w, "maxpoll") == 0) {
+                        if (parse_poll_option(value, w[1] == 'i' ? &s->minpoll : &s->maxpoll) < 0)
+                                return "minpoll/maxpoll take a number from 3 to 17";
+                        i++;
+                } else if (strcmp(w, "maxsources") == 0) {
+                        if (!s->pool)
+                                return "maxsources applies to pool only";
+                        if (!value || parse_integer(value, 1, 16, &v) < 0)
+                                return "maxsources takes a number from 1 to 16";
+                        s->maxsources = (unsigned) v;
+                        i++;
+                } else if (strcmp(w, "version") == 0) {
+                        if (!value || parse_integer(value, 1, 4, &v) < 0)
+                                return "version takes a number from 1 to 4";
+                        *ret_warning = "option accepted but has no effect";
+                        i++;
+                } else if (strcmp(w, "key") == 0 || strcmp(w, "autokey") == 0 || strcmp(w, "nts") == 0)
+                        return "authentication is not supported";
+                else
+                        return "unknown server option";
+        }
+        if (s->minpoll && s->maxpoll && s->minpoll > s->maxpoll)
+                return "minpoll is larger than maxpoll";
+        return NULL;
+}
+
+static const char *parse_server_words(char *words[], size_t n, struct config_server *ret, const char **ret_warning) {
+        struct config_server s = { 0 };
+        size_t i = 0;
+
+        *ret_warning = NULL;
+        if (n == 0)
+                return "empty server spec";
+        if (strcmp(words[0], "server") == 0 || strcmp(words[0], "pool") == 0 || strcmp(words[0], "peer") == 0) {
+                s.pool = words[0][0] == 'p' && words[0][1] == 'o';
+                if (strcmp(words[0], "peer") == 0)
+                        *ret_warning = "symmetric peers are not supported, used as a server";
+                i = 1;
+        } else if (n > 1)
+                return "a spec is \"server HOST [options]\", \"pool HOST [options]\" or a bare HOST";
+        else
+                s.iburst = true; /* a bare host */
+        if (i >= n)
+                return "no host given";
+        if (!config_host_is_valid(words[i]))
+                return "not a valid host name or address";
+        snprintf(s.host, sizeof(s.host), "%s", words[i]);
+        if (s.pool)
+                s.maxsources = CONFIG_POOL_DEFAULT_SOURCES;
+        const char *error = parse_server_options(words + i + 1, n - i - 1, &s, ret_warning);
+        if (error)
+                return error;
+        *ret = s;
+        return NULL;
+}
+
+int config_parse_server_spec(const char *spec, struct config_server *ret, const char **ret_error) {
+        char buf[CONFIG_MAX_LINE];
+        char *words[MAX_WORDS];
+        const char *warning, *dummy;
+
+        ret_error = ret_error ? ret_error : &dummy;
+        if (!spec || strnlen(spec, sizeof(buf)) >= sizeof(buf)) {
+                *ret_error = "spec missing or too long";
+                return -EINVAL;
+        }
+        snprintf(buf, sizeof(buf), "%s", spec);
+        size_t n = split_words(buf, words, MAX_WORDS);
+        if (n > MAX_WORDS) {
+                *ret_error = "too many words";
+                return -EINVAL;
+        }
+        struct config_server s;
+        const char *error = parse_server_words(words, n, &s, &warning);
+        if (error) {
+                *ret_error = error;
+                return -EINVAL;
+        }
+        *ret = s;
+        return 0;
+}
+
+void config_server_format(const struct config_server *s, char *buf, size_t size) {
+        int n = snprintf(buf, size, "%s %s%s%s%s", s->pool ? "pool" : "server", s->host, s->iburst ? " iburst" : "",
+                         s->prefer ? " prefer" : "", s->noselect ? " noselect" : "");
+        if (n < 0 || (size_t) n >= size)
+                return;
+        size_t used = (size_t) n;
+        if (s->minpoll)
+                used += (size_t) snprintf(buf + used, size - used, " minpoll %d", s->minpoll);
+        if (used < size && s->maxpoll)
+                used += (size_t) snprintf(buf + used, size - used, " maxpoll %d", s->maxpoll);
+        if (used < size && s->pool && s->maxsources != CONFIG_POOL_DEFAULT_SOURCES)
+                snprintf(buf + used, size - used, " maxsources %u", s->maxsources);
+}
+
+static bool same_server(const struct config_server *a, const struct config_server *b) {
+        return a->pool == b->pool && strcasecmp(a->host, b->host) == 0;
+}
+
+static int directive_server(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
+        struct config_server s;
+        const char *warning;
+        const char *error = parse_server_words(words, n, &s, &warning);
+        if (error)
+                return fail(p, "%s", error);
+        if (warning)
+                warn(p, "%s", warning);
+        for (size_t i = 0; i < c->n_servers; i++)
+                if (same_server(&c->servers[i], &s))
+                        return fail(p, "%s is already configured at %s:%u", s.host, c->servers[i].origin.file,
+                                    c->servers[i].origin.line);
+        if (c->n_servers >= CONFIG_MAX_SERVERS)
+                return fail(p, "more than %d servers", CONFIG_MAX_SERVERS);
+        set_origin(&s.origin, p);
+        c->servers[c->n_servers++] = s;
+        return 0;
+}
+
+/* ---- the other directives ---- */
+
+static int directive_restrict(struct parser *p, const char *rest) {
+        struct config *c = p->config;
+        struct config_restrict r;
+        const char *error = NULL, *warning = NULL;
+
+        if (restrict_rule_parse(rest, &r.rule, &error, &warning) < 0)
+                return fail(p, "restrict: %s", error);
+        if (warning)
+                warn(p, "restrict: %s", warning);
+        if (c->n_restricts >= CONFIG_MAX_RESTRICTS)
+                return fail(p, "more than %d restrict rules", CONFIG_MAX_RESTRICTS);
+        set_origin(&r.origin, p);
+        c->restricts[c->n_restricts++] = r;
+        return 0;
+}
+
+static int directive_driftfile(struct parser *p, char *words[], size_t n) {
+        if (n != 2)
+                return fail(p, "driftfile takes one path");
+        if (words[1][0] != '/')
+                return fail(p, "driftfile must be an absolute path");
+        if (strlen(words[1]) >= CONFIG_PATH_MAX)
+                return fail(p, "driftfile path too long");
+        snprintf(p->config->driftfile, CONFIG_PATH_MAX, "%s", words[1]);
+        set_origin(&p->config->driftfile_origin, p);
+        return 0;
+}
+
+static int set_double(struct parser *p, struct config_double *d, const char *name, const char *value, double min,
+                      double max) {
+        if (!value || parse_number(value, min, max, &d->value) < 0)
+                return fail(p, "%s takes a number from %g to %g", name, min, max);
+        set_origin(&d->origin, p);
+        return 0;
+}
+
+static int set_unsigned(struct parser *p, struct config_unsigned *u, const char *name, const char *value, long min,
+                        long max) {
+        long v;
+        if (!value || parse_integer(value, min, max, &v) < 0)
+                return fail(p, "%s takes a whole number from %ld to %ld", name, min, max);
+        u->value = (unsigned) v;
+        set_origin(&u->origin, p);
+        return 0;
+}
+
+static int set_bool(struct parser *p, struct config_bool *b, const char *name, char *words[], size_t n) {
+        if (n != 2 || parse_on_off(words[1], &b->value) < 0)
+                return fail(p, "%s takes on or off", name);
+        set_origin(&b->origin, p);
+        return 0;
+}
+
+/* tinker step S panic S stepout S (ntpd's names; other tinker variables are refused) */
+static int directive_tinker(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
+        if (n < 3 || n % 2 != 1)
+                return fail(p, "tinker takes pairs of a variable and a value");
+        for (size_t i = 1; i < n; i += 2) {
+                int r;
+                if (strcmp(words[i], "step") == 0)
+                        r = set_double(p, &c->step_threshold, "tinker step", words[i + 1], 0, 1e9);
+                else if (strcmp(words[i], "panic") == 0)
+                        r = set_double(p, &c->panic_threshold, "tinker panic", words[i + 1], 0, 1e9);
+                else if (strcmp(words[i], "stepout") == 0)
+                        r = set_double(p, &c->stepout, "tinker stepout", words[i + 1], 0, 86400);
+                else
+                        r = fail(p, "tinker %s is not supported (step, panic, stepout are)", words[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* tos minsane N (ntpd's minimum of agreeing sources) */
+static int directive_tos(struct parser *p, char *words[], size_t n) {
+        if (n < 3 || n % 2 != 1)
+                return fail(p, "tos takes pairs of a variable and a value");
+        for (size_t i = 1; i < n; i += 2) {
+                int r;
+                if (strcmp(words[i], "minsane") == 0)
+                        r = set_unsigned(p, &p->config->min_sources, "tos minsane", words[i + 1], 1, CONFIG_MAX_SERVERS);
+                else {
+                        double ignored;
+                        if (parse_number(words[i + 1], -1e9, 1e9, &ignored) < 0)
+                                return fail(p, "tos %s takes a number", words[i]);
+                        warn(p, "tos %s accepted but has no effect", words[i]);
+                        r = 0;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int directive_local(struct parser *p, char *words[], size_t n) {
+        if (n != 3 || strcmp(words[1], "stratum") != 0)
+                return fail(p, "local takes \"stratum N\"");
+        return set_unsigned(p, &p->config->local_stratum, "local stratum", words[2], 1, 15);
+}
+
+static const char *const ignored_directives[] = {
+        "logfile", "logconfig", "statsdir", "statistics", "filegen", "keys", "trustedkey",
+        "requestkey", "controlkey", "disable", "enable", "leapfile", "includefile",
+};
+
+static bool is_ignored_directive(const char *w) {
+        for (size_t i = 0; i < sizeof(ignored_directives) / sizeof(ignored_directives[0]); i++)
+                if (strcmp(w, ignored_directives[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int parse_line(struct parser *p, char *line) {
+        struct config *c = p->config;
+        char *hash = strchr(line, '#');
+        if (hash)
+                *hash = '\0';
+
+        /* restrict keeps its own words; take them before splitting. */
+        char *start = line + strspn(line, " \t\r");
+        if (strncmp(start, "restrict", 8) == 0 && (start[8] == ' ' || start[8] == '\t'))
+                return directive_restrict(p, start + 9);
+
+        char *words[MAX_WORDS];
+        size_t n = split_words(line, words, MAX_WORDS);
+        if (n == 0)
+                return 0;
+        if (n > MAX_WORDS)
+                return fail(p, "too many words");
+
+        const char *w = words[0];
+        if (strcmp(w, "server") == 0 || strcmp(w, "pool") == 0 || strcmp(w, "peer") == 0)
+                return directive_server(p, words, n);
+        if (strcmp(w, "restrict") == 0)
+                return fail(p, "restrict needs an address or default");
+        if (strcmp(w, "driftfile") == 0)
+                return directive_driftfile(p, words, n);
+        if (strcmp(w, "tinker") == 0)
+                return directive_tinker(p, words, n);
+        if (strcmp(w, "tos") == 0)
+                return directive_tos(p, words, n);
+        if (strcmp(w, "minsources") == 0)
+                return n == 2 ? set_unsigned(p, &c->min_sources, "minsources", words[1], 1, CONFIG_MAX_SERVERS)
+                              : fail(p, "minsources takes one number");
+        if (strcmp(w, "serve") == 0)
+                return set_bool(p, &c->serve, "serve", words, n);
+        if (strcmp(w, "timesync1") == 0)
+                return set_bool(p, &c->timesync1, "timesync1", words, n);
+        if (strcmp(w, "local") == 0)
+                return directive_local(p, words, n);
+        if (is_ignored_directive(w)) {
+                warn(p, "%s accepted but has no effect", w);
+                return 0;
+        }
+        return fail(p, "unknown directive \"%.64s\"", w);
+}
+
+int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error) {
+        struct parser p = { .config = c, .file = file ? file : "(input)", .error = ret_error };
+        char line[CONFIG_MAX_LINE];
+        size_t pos = 0;
+
+        while (pos < len) {
+                p.line++;
+                const char *nl = memchr(text + pos, '\n', len - pos);
+                size_t line_len = (nl ? (size_t) (nl - text) : len) - pos;
+                if (memchr(text + pos, '\0', line_len))
+                        return fail(&p, "NUL byte in line");
+                if (line_len >= sizeof(line))
+                        return fail(&p, "line longer than %d characters", CONFIG_MAX_LINE - 1);
+                memcpy(line, text + pos, line_len);
+                line[line_len] = '\0';
+                int r = parse_line(&p, line);
+                if (r < 0)
+                        return r;
+                pos += line_len + (nl ? 1 : 0);
+        }
+        return 0;
+}
+
+/* ---- dump ---- */
+
+__attribute__((format(printf, 4, 5))) static void emitf(void (*emit_line)(void *, const char *), void *userdata,
+                                                     const struct config_origin *o, const char *fmt, ...) {
+        char text[CONFIG_MESSAGE_MAX], line[CONFIG_MESSAGE_MAX + CONFIG_FILE_MAX + 32];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(text, sizeof(text), fmt, ap);
+        va_end(ap);
+        if (o->file[0])
+                snprintf(line, sizeof(line), "%-48s # %s:%u", text, o->file, o->line);
+        else
+                snprintf(line, sizeof(line), "%-48s # default", text);
+        emit_line(userdata, line);
+}
+
+void config_dump(const struct config *c, void (*emit_line)(void *userdata, const char *line), void *userdata) {
+        char buf[CONFIG_MESSAGE_MAX];
+
+        for (size_t i = 0; i < c->n_servers; i++) {
+                config_server_format(&c->servers[i], buf, sizeof(buf));
+                emitf(emit_line, userdata, &c->servers[i].origin, "%s", buf);
+        }
+        for (size_t i = 0; i < c->n_restricts; i++) {
+                restrict_rule_format(&c->restricts[i].rule, buf, sizeof(buf));
+                emitf(emit_line, userdata, &c->restricts[i].origin, "restrict %s", buf);
+        }
+        if (c->driftfile[0])
+                emitf(emit_line, userdata, &c->driftfile_origin, "driftfile %s", c->driftfile);
+        emitf(emit_line, userdata, &c->step_threshold.origin, "tinker step %g", c->step_threshold.value);
+        emitf(emit_line, userdata, &c->panic_threshold.origin, "tinker panic %g", c->panic_threshold.value);
+        emitf(emit_line, userdata, &c->stepout.origin, "tinker stepout %g", c->stepout.value);
+        emitf(emit_line, userdata, &c->min_sources.origin, "tos minsane %u", c->min_sources.value);
+        emitf(emit_line, userdata, &c->serve.origin, "serve %s", c->serve.value ? "on" : "off");
+        if (c->local_stratum.value)
+                emitf(emit_line, userdata, &c->local_stratum.origin, "local stratum %u", c->local_stratum.value);
+        emitf(emit_line, userdata, &c->timesync1.origin, "timesync1 %s", c->timesync1.value ? "on" : "off");
+}

@@ -1,0 +1,108 @@
+#pragma once
+
+/* The configuration model and its parser, in the ntp.conf dialect:
+ *
+ *     server ntp1.example.org iburst prefer minpoll 4 maxpoll 8
+ *     pool pool.example.org iburst maxsources 4
+ *     restrict default kod limited nomodify notrap nopeer noquery
+ *     restrict 127.0.0.1
+ *     driftfile /var/lib/ntpsyncd/drift
+ *     tinker step 0.128 panic 1000 stepout 300
+ *     tos minsane 2
+ *     serve on
+ *     local stratum 10
+ *     timesync1 off
+ *
+ * Parsing is pure: the daemon reads the files and hands their text over. Every setting remembers
+ * the file and line it came from. A file with an error is refused whole: the parser works on the
+ * caller's copy, which the caller throws away on error. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "restrict.h"
+
+#define CONFIG_MAX_SERVERS 64
+#define CONFIG_MAX_RESTRICTS 128
+#define CONFIG_MAX_LINE 1024
+#define CONFIG_HOST_MAX 254          /* a DNS name's 253 characters and the NUL */
+#define CONFIG_PATH_MAX 1024
+#define CONFIG_FILE_MAX 256
+#define CONFIG_MAX_WARNINGS 32
+#define CONFIG_MESSAGE_MAX 512
+#define CONFIG_POOL_DEFAULT_SOURCES 4
+
+struct config_origin {
+        char file[CONFIG_FILE_MAX];  /* "" for the built-in default */
+        unsigned line;
+};
+
+struct config_server {
+        char host[CONFIG_HOST_MAX];
+        bool pool;
+        bool iburst, prefer, noselect;
+        int8_t minpoll, maxpoll;     /* 0 when not given */
+        unsigned maxsources;         /* pool only */
+        struct config_origin origin;
+};
+
+struct config_restrict {
+        struct restrict_rule rule;
+        struct config_origin origin;
+};
+
+struct config_double {
+        double value;
+        struct config_origin origin;
+};
+
+struct config_unsigned {
+        unsigned value;
+        struct config_origin origin;
+};
+
+struct config_bool {
+        bool value;
+        struct config_origin origin;
+};
+
+struct config {
+        struct config_server servers[CONFIG_MAX_SERVERS];
+        size_t n_servers;
+        struct config_restrict restricts[CONFIG_MAX_RESTRICTS];
+        size_t n_restricts;
+        char driftfile[CONFIG_PATH_MAX];
+        struct config_origin driftfile_origin;
+        struct config_double step_threshold, panic_threshold, stepout;
+        struct config_unsigned min_sources;
+        struct config_bool serve;
+        struct config_unsigned local_stratum; /* 0: none */
+        struct config_bool timesync1;
+        char warnings[CONFIG_MAX_WARNINGS][CONFIG_MESSAGE_MAX];
+        size_t n_warnings;
+};
+
+struct config_error {
+        char message[CONFIG_MESSAGE_MAX]; /* "FILE:LINE: what is wrong" */
+};
+
+void config_init(struct config *c);
+
+/* Parses one file's text into c. On error returns -EINVAL and fills *ret_error; c is then
+ * half-updated and must be thrown away. Warnings (accepted directives without effect) are
+ * appended to c->warnings. */
+int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error);
+
+/* One server spec as D-Bus takes it: "server HOST [options]", "pool HOST [options]" or a bare
+ * "HOST" (a server with iburst). ret_error is a static text. */
+int config_parse_server_spec(const char *spec, struct config_server *ret, const char **ret_error);
+
+/* The canonical spec of a server, as config_parse_server_spec() reads it back. */
+void config_server_format(const struct config_server *s, char *buf, size_t size);
+
+/* Whether text is a usable host name or address literal. */
+bool config_host_is_valid(const char *host);
+
+/* The effective configuration with the origin of each setting, one line at a time. */
+void config_dump(const struct config *c, void (*emit_line)(void *userdata, const char *line), void *userdata);

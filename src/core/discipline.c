@@ -1,0 +1,132 @@
+#include <math.h>
+
+#include "discipline.h"
+#include "ntp-time.h"
+
+void discipline_init(struct discipline *d, const struct discipline_config *c, int64_t now_mono) {
+        *d = (struct discipline) {
+                .config = *c,
+                .since_mono = now_mono,
+                .frequency_ppm = c->initial_frequency_ppm,
+                .over_step_since = -1,
+        };
+}
+
+void discipline_reconfigure(struct discipline *d, const struct discipline_config *c) {
+        double initial = d->config.initial_frequency_ppm;
+        d->config = *c;
+        d->config.initial_frequency_ppm = initial;
+}
+
+/* The kernel takes slew / 2^(2 + tc) of what remains every second. */
+static double slew_applied(double slew, int time_constant, double elapsed) {
+        if (slew == 0 || elapsed <= 0)
+                return 0;
+        double keep_per_second = 1 - ldexp(1.0, -(2 + time_constant));
+        return slew * (1 - pow(keep_per_second, elapsed));
+}
+
+static double slew_remaining(double slew, int time_constant, double elapsed) {
+        return slew - slew_applied(slew, time_constant, elapsed);
+}
+
+double discipline_slew_uncertainty(const struct discipline *d, int64_t t_mono) {
+        double elapsed = ns_to_seconds(t_mono - d->since_mono);
+        return fabs(slew_remaining(d->slew, d->time_constant, elapsed)) * ldexp(1.0, -(2 + d->time_constant));
+}
+
+double discipline_correction(const struct discipline *d, int64_t t_mono) {
+        double elapsed = ns_to_seconds(t_mono - d->since_mono);
+        double frequency_part = (d->frequency_ppm - d->config.initial_frequency_ppm) * 1e-6 * elapsed;
+        return d->base + frequency_part + slew_applied(d->slew, d->time_constant, elapsed);
+}
+
+const char *discipline_decision_to_string(enum discipline_decision d) {
+        switch (d) {
+        case DISCIPLINE_SLEW: return "slew";
+        case DISCIPLINE_STEP: return "step";
+        case DISCIPLINE_WAIT_STEPOUT: return "offset beyond the step threshold, waiting before stepping";
+        case DISCIPLINE_PANIC: return "offset beyond the panic threshold, not applied";
+        }
+        return "unknown";
+}
+
+static double clamp(double v, double lo, double hi) {
+        return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Noise-sized corrections are spread over about one poll interval, so that they do not show as
+ * frequency errors; corrections far above the noise go faster, down to the kernel's fastest. */
+static int choose_time_constant(double offset, double noise, double rate_sd, int poll) {
+        /* Until the frequency is known, offsets are mostly frequency error: correct them quickly. */
+        int tc = rate_sd > DISCIPLINE_SETTLED_FREQUENCY_SD ? poll - 4 : poll - 2;
+        double ratio = fabs(offset) / fmax(noise, 1e-9);
+        if (ratio > 8)
+                tc -= 2 + (int) floor(log2(ratio / 8));
+        return (int) clamp(tc, 0, DISCIPLINE_MAX_TIME_CONSTANT);
+}
+
+static enum discipline_decision decide(struct discipline *d, int64_t now_mono, double offset) {
+        const struct discipline_config *c = &d->config;
+        double magnitude = fabs(offset);
+
+        if (c->panic_threshold > 0 && magnitude > c->panic_threshold)
+                return DISCIPLINE_PANIC;
+        if (!d->updated)
+                return c->allow_initial_step && magnitude > c->initial_step_threshold ? DISCIPLINE_STEP
+                                                                                      : DISCIPLINE_SLEW;
+        if (c->step_threshold <= 0 || magnitude <= c->step_threshold) {
+                d->over_step_since = -1;
+                return DISCIPLINE_SLEW;
+        }
+        if (d->over_step_since < 0)
+                d->over_step_since = now_mono;
+        if (ns_to_seconds(now_mono - d->over_step_since) < c->stepout)
+                return DISCIPLINE_WAIT_STEPOUT;
+        return DISCIPLINE_STEP;
+}
+
+/* Moves the account forward to now and records the new actions from there on. */
+static void account(struct discipline *d, int64_t now_mono, const struct discipline_actions *a) {
+        d->base = discipline_correction(d, now_mono) + (a->decision == DISCIPLINE_STEP ? a->step : 0);
+        d->since_mono = now_mono;
+        d->slew = a->slew;
+        d->time_constant = a->time_constant;
+        if (a->set_frequency)
+                d->frequency_ppm = a->frequency_ppm;
+}
+
+enum discipline_decision discipline_update(struct discipline *d, int64_t now_mono, double offset, double noise,
+                                           double rate, double rate_sd, int poll,
+                                           struct discipline_actions *ret) {
+        const struct discipline_config *c = &d->config;
+        enum discipline_decision decision = decide(d, now_mono, offset);
+        struct discipline_actions a = { .decision = decision };
+
+        if (decision == DISCIPLINE_PANIC || decision == DISCIPLINE_WAIT_STEPOUT) {
+                *ret = a;
+                return decision;
+        }
+
+        if (rate_sd <= DISCIPLINE_TRUSTED_FREQUENCY_SD) {
+                a.set_frequency = true;
+                a.frequency_ppm = clamp(c->initial_frequency_ppm + rate * 1e6, -c->max_frequency_ppm,
+                                        c->max_frequency_ppm);
+        }
+        if (decision == DISCIPLINE_STEP) {
+                a.step = offset;
+                a.slew = 0;
+                a.time_constant = poll - 2 < 0 ? 0 : poll - 2;
+        } else {
+                a.slew = clamp(offset, -DISCIPLINE_MAX_SLEW, DISCIPLINE_MAX_SLEW);
+                a.time_constant = choose_time_constant(offset, noise, rate_sd, poll);
+        }
+
+        if (c->clock_control) {
+                account(d, now_mono, &a);
+                d->steps += decision == DISCIPLINE_STEP;
+        }
+        d->updated = true;
+        *ret = a;
+        return decision;
+}

@@ -1,0 +1,180 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "files.h"
+
+#define MAX_DROPINS 128
+
+ssize_t read_small_file(const char *path, size_t max, char **ret_text) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                return -EINVAL;
+        }
+        if ((size_t) st.st_size > max) {
+                close(fd);
+                return -EFBIG;
+        }
+        char *text = malloc(max + 1);
+        if (!text) {
+                close(fd);
+                return -ENOMEM;
+        }
+        size_t len = 0;
+        for (;;) {
+                ssize_t n = read(fd, text + len, max - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        free(text);
+                        close(fd);
+                        return r;
+                }
+                if (n == 0 || len + (size_t) n == max) {
+                        len += (size_t) n;
+                        break;
+                }
+                len += (size_t) n;
+        }
+        close(fd);
+        text[len] = '\0';
+        *ret_text = text;
+        return (ssize_t) len;
+}
+
+static int write_all(int fd, const char *text, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, text, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                text += n;
+                len -= (size_t) n;
+        }
+        return 0;
+}
+
+static int fsync_directory_of(const char *path) {
+        char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        free(copy);
+        if (fd < 0)
+                return -errno;
+        int r = fsync(fd) < 0 ? -errno : 0;
+        close(fd);
+        return r;
+}
+
+int write_file_atomic(const char *path, const char *text, size_t len, int mode) {
+        char *copy = strdup(path), *tmp = NULL;
+        if (!copy)
+                return -ENOMEM;
+        const char *dir = dirname(copy);
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
+                free(copy);
+                return -ENOMEM;
+        }
+        free(copy);
+
+        int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0) {
+                int r = -errno;
+                free(tmp);
+                return r;
+        }
+        int r = write_all(fd, text, len);
+        if (r == 0 && fchmod(fd, (mode_t) mode) < 0)
+                r = -errno;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        free(tmp);
+        return r < 0 ? r : fsync_directory_of(path);
+}
+
+static int parse_file(const char *path, struct config *c, struct config_error *ret_error, bool missing_ok) {
+        char *text = NULL;
+        ssize_t len = read_small_file(path, FILES_MAX_SIZE, &text);
+        if (len == -ENOENT && missing_ok)
+                return 0;
+        if (len < 0) {
+                snprintf(ret_error->message, sizeof(ret_error->message), "%.400s: cannot read: %s", path, strerror((int) -len));
+                return (int) len;
+        }
+        int r = config_parse(c, path, text, (size_t) len, ret_error);
+        free(text);
+        return r;
+}
+
+static int compare_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool is_dropin_name(const char *name) {
+        size_t n = strlen(name);
+        return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+static int parse_dropins(const char *main_path, struct config *c, struct config_error *ret_error) {
+        char *dir_path = NULL, *names[MAX_DROPINS];
+        size_t n = 0;
+        int r = 0;
+
+        if (asprintf(&dir_path, "%s.d", main_path) < 0)
+                return -ENOMEM;
+        DIR *d = opendir(dir_path);
+        if (!d) {
+                free(dir_path);
+                return 0;
+        }
+        for (struct dirent *de; (de = readdir(d)) && n < MAX_DROPINS;)
+                if (is_dropin_name(de->d_name) && (names[n] = strdup(de->d_name)))
+                        n++;
+        closedir(d);
+        qsort(names, n, sizeof(names[0]), compare_names);
+
+        for (size_t i = 0; i < n; i++) {
+                char *path = NULL;
+                if (r == 0 && asprintf(&path, "%s/%s", dir_path, names[i]) >= 0) {
+                        r = parse_file(path, c, ret_error, false);
+                        free(path);
+                }
+                free(names[i]);
+        }
+        free(dir_path);
+        return r;
+}
+
+int config_load(const char *main_path, struct config *ret, struct config_error *ret_error) {
+        struct config *c = malloc(sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        config_init(c);
+        int r = parse_file(main_path, c, ret_error, true);
+        if (r == 0)
+                r = parse_dropins(main_path, c, ret_error);
+        if (r == 0)
+                memcpy(ret, c, sizeof(*c));
+        free(c);
+        return r;
+}

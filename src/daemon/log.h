@@ -1,0 +1,46 @@
+#pragma once
+
+/* Logging: to the journal with structured fields when stderr is connected to it (JOURNAL_STREAM),
+ * else one line per message on stderr. Only the layer that decides logs. */
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <syslog.h>
+
+/* sd-id128 message ids of the events an administrator may want to find again. */
+#define MESSAGE_ID_SYNCHRONIZED "a8d1f7b2c3e44f6a9b0c1d2e3f405162"
+#define MESSAGE_ID_CLOCK_STEPPED "b9e2a8c3d4f54a7b8c1d2e3f40516273"
+#define MESSAGE_ID_SYNC_LOST "cae3b9d4e5a64b8c9d2e3f4051627384"
+
+void log_setup(void);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+
+/* Returns -abs(error) so that callers can `return log_error_errno(r, ...)`. */
+int log_internal(int level, int error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A message with extra journal fields: fields is a NULL-terminated list of "KEY=value" strings. */
+void log_struct(int level, const char *message_id, const char *const *fields, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+#define log_debug(...) log_internal(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_info(...) log_internal(LOG_INFO, 0, __VA_ARGS__)
+#define log_notice(...) log_internal(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_warning(...) log_internal(LOG_WARNING, 0, __VA_ARGS__)
+#define log_error(...) log_internal(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_internal(LOG_WARNING, (e), __VA_ARGS__)
+#define log_error_errno(e, ...) log_internal(LOG_ERR, (e), __VA_ARGS__)
+
+/* A token bucket for messages that a flood of bad packets could trigger. */
+struct log_ratelimit {
+        unsigned long long window_start_usec;
+        unsigned burst;              /* messages allowed per window */
+        unsigned used;
+        unsigned suppressed;
+};
+
+#define LOG_RATELIMIT_INIT { .burst = 10 }
+#define LOG_RATELIMIT_WINDOW_USEC (60ULL * 1000000)
+
+/* Whether a message may go out now; tells how many were suppressed since the last one. */
+bool log_ratelimit_allow(struct log_ratelimit *r, unsigned long long now_usec, unsigned *ret_suppressed);

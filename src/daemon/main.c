@@ -1,0 +1,134 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "log.h"
+#include "manager.h"
+#include "query.h"
+
+#define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
+#define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
+
+static void help(void) {
+        printf("Usage: ntpsyncd [OPTIONS]\n"
+               "       ntpsyncd --query [--json] [HOST...]\n"
+               "       ntpsyncd --check-config\n"
+               "\n"
+               "Keeps the system clock synchronized to NTP servers.\n"
+               "\n"
+               "  --config FILE        configuration file (default " DEFAULT_CONFIG ", and FILE.d/*.conf)\n"
+               "  --state-dir DIR      where the drift file and persisted settings live\n"
+               "                       (default " DEFAULT_STATE_DIR ")\n"
+               "  --clock BACKEND      kernel: discipline the system clock (default);\n"
+               "                       observe: only measure and say what would be done\n"
+               "  --check-config       validate the configuration, print it with the origin of\n"
+               "                       each setting, and exit\n"
+               "  --query              measure the offset to HOSTs (or the configured servers)\n"
+               "                       with a short burst, print it, and exit; never touches the clock\n"
+               "  --json               with --query: one JSON object\n"
+               "  --debug              log debug messages\n"
+               "  --help               this text\n");
+}
+
+static void print_line(void *userdata, const char *line) {
+        printf("%s\n", line);
+}
+
+static int check_config(const char *path) {
+        struct config *c = malloc(sizeof(*c));
+        struct config_error error;
+        if (!c)
+                return 1;
+        if (config_load(path, c, &error) < 0) {
+                fprintf(stderr, "%s\n", error.message);
+                free(c);
+                return 1;
+        }
+        for (size_t i = 0; i < c->n_warnings; i++)
+                fprintf(stderr, "warning: %s\n", c->warnings[i]);
+        config_dump(c, print_line, NULL);
+        free(c);
+        return 0;
+}
+
+static int run_daemon(const struct manager_options *o) {
+        manager *m = NULL;
+        int r = manager_new(o, &m);
+        if (r < 0)
+                return 1;
+        r = manager_start(m);
+        if (r >= 0)
+                r = sd_event_loop(m->event);
+        manager_free(m);
+        return r < 0 ? 1 : 0;
+}
+
+enum {
+        ARG_CONFIG = 0x100,
+        ARG_STATE_DIR,
+        ARG_CLOCK,
+        ARG_CHECK_CONFIG,
+        ARG_QUERY,
+        ARG_JSON,
+        ARG_DEBUG,
+};
+
+int main(int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "config", required_argument, NULL, ARG_CONFIG },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "clock", required_argument, NULL, ARG_CLOCK },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "query", no_argument, NULL, ARG_QUERY },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "debug", no_argument, NULL, ARG_DEBUG },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        struct manager_options o = {
+                .config_path = DEFAULT_CONFIG,
+                .state_dir = DEFAULT_STATE_DIR,
+                .backend = CLOCK_BACKEND_KERNEL,
+        };
+        bool do_check = false, do_query = false, json = false;
+        int c;
+
+        log_setup();
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_CONFIG: o.config_path = optarg; break;
+                case ARG_STATE_DIR: o.state_dir = optarg; break;
+                case ARG_CLOCK:
+                        if (clock_backend_from_string(optarg, &o.backend) < 0) {
+                                fprintf(stderr, "--clock takes kernel or observe, not \"%s\"\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_CHECK_CONFIG: do_check = true; break;
+                case ARG_QUERY: do_query = true; break;
+                case ARG_JSON: json = true; break;
+                case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
+                case 'h': help(); return 0;
+                default: return 2;
+                }
+        }
+        if (json && !do_query) {
+                fprintf(stderr, "--json goes with --query\n");
+                return 2;
+        }
+        if (optind < argc && !do_query) {
+                fprintf(stderr, "Unexpected argument \"%s\" (hosts go with --query)\n", argv[optind]);
+                return 2;
+        }
+        if (do_check)
+                return check_config(o.config_path);
+        if (do_query) {
+                o.query_hosts = argv + optind;
+                o.n_query_hosts = (size_t) (argc - optind);
+                return query_run(&o, json);
+        }
+        return run_daemon(&o);
+}

@@ -1,0 +1,486 @@
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <systemd/sd-daemon.h>
+
+#include "drift.h"
+#include "files.h"
+#include "log.h"
+#include "manager.h"
+
+static uint64_t random_u64(void *userdata) {
+        uint64_t v = 0;
+        /* getrandom() from the kernel pool does not fail for 8 bytes once it is initialized. */
+        while (getrandom(&v, sizeof(v), 0) != (ssize_t) sizeof(v))
+                ;
+        return v;
+}
+
+void manager_engine_config(const struct config *c, bool clock_control, struct engine_config *ret) {
+        engine_config_init(ret);
+        ret->step_threshold = c->step_threshold.value;
+        ret->initial_step_threshold = c->step_threshold.value > 0 ? c->step_threshold.value : 0.128;
+        ret->panic_threshold = c->panic_threshold.value;
+        ret->stepout = c->stepout.value;
+        ret->min_sources = c->min_sources.value;
+        ret->clock_control = clock_control;
+        ret->random_u64 = random_u64;
+}
+
+/* ---- drift file ---- */
+
+static void load_drift(manager *m) {
+        double kernel_ppm = 0;
+        char *text = NULL;
+        const char *error = NULL;
+
+        if (m->clock->get_frequency(&kernel_ppm) < 0)
+                kernel_ppm = 0;
+        m->initial_frequency_ppm = kernel_ppm;
+        m->frequency_known = false;
+
+        ssize_t len = read_small_file(m->drift_path, DRIFT_FILE_MAX, &text);
+        if (len == -ENOENT)
+                return;
+        double ppm;
+        if (len < 0)
+                log_warning_errno((int) len, "drift file %s unreadable, using the kernel's frequency %+.3f ppm",
+                                  m->drift_path, kernel_ppm);
+        else if (drift_parse(text, (size_t) len, &ppm, &error) < 0)
+                log_warning("drift file %s: %s, using the kernel's frequency %+.3f ppm", m->drift_path, error, kernel_ppm);
+        else {
+                m->initial_frequency_ppm = ppm;
+                m->frequency_known = true;
+        }
+        free(text);
+}
+
+void manager_save_drift(manager *m) {
+        struct engine_status st;
+        char text[64];
+
+        if (!m->ever_synchronized)
+                return;
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        double ppm = m->initial_frequency_ppm + st.residual_frequency_ppm;
+        if (!isfinite(ppm) || fabs(ppm) > DRIFT_MAX_PPM)
+                return;
+        size_t len = drift_format(ppm, text, sizeof(text));
+        int r = write_file_atomic(m->drift_path, text, len, 0644);
+        if (r < 0)
+                log_warning_errno(r, "cannot write the drift file %s", m->drift_path);
+}
+
+static int on_drift_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager *m = userdata;
+        manager_save_drift(m);
+        sd_event_source_set_time_relative(s, MANAGER_DRIFT_SAVE_USEC);
+        return 0;
+}
+
+/* ---- carrying out the engine's actions ---- */
+
+static void apply_clock_action(manager *m, const struct engine_action *a) {
+        int r = 0;
+        switch (a->kind) {
+        case ENGINE_ACTION_SET_FREQUENCY:
+                r = m->clock->set_frequency(a->frequency_ppm);
+                break;
+        case ENGINE_ACTION_SLEW:
+                r = m->clock->slew(a->offset, a->time_constant);
+                break;
+        case ENGINE_ACTION_STEP:
+                r = m->clock->step(a->offset);
+                break;
+        case ENGINE_ACTION_SET_STATUS: {
+                struct clock_status s = {
+                        .synchronized = a->synchronized,
+                        .leap = a->leap,
+                        .max_error = a->max_error,
+                        .est_error = a->est_error,
+                };
+                r = m->clock->set_status(&s);
+                break;
+        }
+        case ENGINE_ACTION_SEND:
+                break;
+        }
+        if (r < 0)
+                log_error_errno(r, "cannot adjust the clock");
+}
+
+static void send_request(manager *m, const struct engine_action *a) {
+        struct peer *p = manager_find_peer(m, a->source_id);
+        int64_t t1;
+        if (!p)
+                return;
+        int r = net_send(p->fd, a->packet, a->packet_len, &t1);
+        if (r < 0) {
+                log_debug("source %s: send failed: %s", p->address_text, strerror(-r));
+                return;
+        }
+        engine_request_sent(m->engine, a->source_id, t1);
+}
+
+static void rearm_engine_timer(manager *m) {
+        int64_t next = engine_next_wakeup(m->engine);
+        if (next == INT64_MAX) {
+                sd_event_source_set_enabled(m->engine_timer, SD_EVENT_OFF);
+                return;
+        }
+        uint64_t usec = next <= 0 ? 1 : (uint64_t) next / 1000;
+        sd_event_source_set_time(m->engine_timer, usec);
+        sd_event_source_set_enabled(m->engine_timer, SD_EVENT_ONESHOT);
+}
+
+/* ---- reporting ---- */
+
+static const char *peer_text(manager *m, int64_t id, char *buf, size_t size) {
+        struct peer *p = id >= 0 ? manager_find_peer(m, (uint32_t) id) : NULL;
+        if (!p)
+                snprintf(buf, size, "?");
+        else
+                snprintf(buf, size, "%s (%s)", p->owner->config.host, p->address_text);
+        return buf;
+}
+
+static const char *would_text(const char *decision) {
+        if (!decision)
+                return "";
+        if (strcmp(decision, "step") == 0)
+                return " (would step)";
+        if (strcmp(decision, "slew") == 0)
+                return " (would slew)";
+        return " (would do nothing: beyond a threshold)";
+}
+
+static void format_status(manager *m, const struct engine_status *st, char *buf, size_t size) {
+        char peer[320];
+        if (!st->synchronized) {
+                snprintf(buf, size, "Not synchronized: %s", st->unsync_reason ? st->unsync_reason : "unknown");
+                return;
+        }
+        peer_text(m, st->system_peer, peer, sizeof(peer));
+        if (m->backend == CLOCK_BACKEND_OBSERVE)
+                snprintf(buf, size, "Observing %s, stratum %u, offset %+.9f s%s", peer, st->stratum - 1, st->offset,
+                         would_text(st->last_decision));
+        else
+                snprintf(buf, size, "Synchronized to %s, stratum %u, offset %+.9f s, frequency %+.3f ppm", peer,
+                         st->stratum - 1, st->offset, st->frequency_ppm);
+}
+
+static void log_transitions(manager *m, const struct engine_status *st) {
+        char peer[320], f_server[400], f_offset[64], f_freq[64];
+        const char *fields[] = { f_server, f_offset, f_freq, NULL };
+
+        peer_text(m, st->system_peer, peer, sizeof(peer));
+        snprintf(f_server, sizeof(f_server), "NTP_SERVER=%s", peer);
+        snprintf(f_offset, sizeof(f_offset), "NTP_OFFSET=%.9f", st->offset);
+        snprintf(f_freq, sizeof(f_freq), "NTP_FREQUENCY_PPM=%.3f", st->frequency_ppm);
+
+        if (st->steps > m->steps_seen)
+                log_struct(LOG_NOTICE, MESSAGE_ID_CLOCK_STEPPED, fields, "Clock stepped by %+.6f s toward %s",
+                           st->offset, peer);
+        m->steps_seen = st->steps;
+
+        if (st->synchronized && !m->was_synchronized)
+                log_struct(LOG_INFO, MESSAGE_ID_SYNCHRONIZED, fields, "%s %s, offset %+.6f s",
+                           m->backend == CLOCK_BACKEND_OBSERVE ? "Observing" : "Synchronized to", peer, st->offset);
+        else if (!st->synchronized && m->was_synchronized)
+                log_struct(LOG_WARNING, MESSAGE_ID_SYNC_LOST, fields, "Lost synchronization: %s",
+                           st->unsync_reason ? st->unsync_reason : "unknown");
+        m->was_synchronized = st->synchronized;
+        m->ever_synchronized |= st->synchronized;
+}
+
+static void report(manager *m) {
+        struct engine_status st;
+        char status[512];
+
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        if (!m->query)
+                log_transitions(m, &st);
+        manager_log_reachability(m);
+        format_status(m, &st, status, sizeof(status));
+        if (m->query || strcmp(status, m->last_status) == 0)
+                return;
+        snprintf(m->last_status, sizeof(m->last_status), "%s", status);
+        sd_notifyf(false, "STATUS=%s", status);
+}
+
+void manager_dispatch(manager *m) {
+        struct engine_action a;
+        while (engine_next_action(m->engine, &a)) {
+                if (a.kind == ENGINE_ACTION_SEND)
+                        send_request(m, &a);
+                else
+                        apply_clock_action(m, &a);
+        }
+        rearm_engine_timer(m);
+        report(m);
+}
+
+/* ---- timers and signals ---- */
+
+static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager *m = userdata;
+        engine_run(m->engine, now_monotonic_ns());
+        manager_dispatch(m);
+        return 0;
+}
+
+static int on_pool_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager *m = userdata;
+        manager_refresh_pools(m);
+        manager_dispatch(m);
+        sd_event_source_set_time_relative(s, MANAGER_POOL_CHECK_USEC);
+        return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager *m = userdata;
+        sd_notify(false, "WATCHDOG=1");
+        sd_event_source_set_time_relative(s, m->watchdog_usec / 2);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager *m = userdata;
+        sd_notify(false, "STOPPING=1");
+        log_info("Stopping on signal %u", si->ssi_signo);
+        manager_save_drift(m);
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager_reload(userdata);
+        return 0;
+}
+
+static int add_timers_and_signals(manager *m) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if ((r = sd_event_add_signal(m->event, NULL, SIGTERM, on_terminate, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGINT, on_terminate, m)) < 0 ||
+            (r = sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m)) < 0)
+                return r;
+
+        r = sd_event_add_time(m->event, &m->engine_timer, CLOCK_MONOTONIC, 1, 0, on_engine_timer, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->drift_timer, CLOCK_MONOTONIC, MANAGER_DRIFT_SAVE_USEC, 0,
+                                       on_drift_timer, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(m->event, &m->pool_timer, CLOCK_MONOTONIC, MANAGER_POOL_CHECK_USEC, 0,
+                                       on_pool_timer, m);
+        if (r < 0)
+                return r;
+        if (sd_watchdog_enabled(false, &m->watchdog_usec) > 0) {
+                r = sd_event_add_time_relative(m->event, &m->watchdog_timer, CLOCK_MONOTONIC, m->watchdog_usec / 2,
+                                               0, on_watchdog, m);
+                if (r < 0)
+                        return r;
+        }
+        sd_event_source_set_enabled(m->drift_timer, SD_EVENT_ON);
+        sd_event_source_set_enabled(m->pool_timer, SD_EVENT_ON);
+        if (m->watchdog_timer)
+                sd_event_source_set_enabled(m->watchdog_timer, SD_EVENT_ON);
+        return 0;
+}
+
+/* ---- life cycle ---- */
+
+static int choose_backend(manager *m, enum clock_backend wanted) {
+        m->backend = wanted;
+        if (wanted == CLOCK_BACKEND_KERNEL && !clock_kernel_writable()) {
+                log_warning("No permission to set the clock (CAP_SYS_TIME), observing only");
+                m->backend = CLOCK_BACKEND_OBSERVE;
+        }
+        m->clock = clock_ops_for(m->backend);
+        return 0;
+}
+
+/* The hosts of a query replace the configured servers, each measured with a burst. */
+static int use_query_hosts(struct config *c, const struct manager_options *o) {
+        if (o->n_query_hosts == 0) {
+                for (size_t i = 0; i < c->n_servers; i++)
+                        c->servers[i].iburst = true;
+                return 0;
+        }
+        if (o->n_query_hosts > CONFIG_MAX_SERVERS)
+                return log_error_errno(-E2BIG, "At most %d hosts can be queried", CONFIG_MAX_SERVERS);
+        c->n_servers = 0;
+        for (size_t i = 0; i < o->n_query_hosts; i++) {
+                const char *error;
+                struct config_server s;
+                if (config_parse_server_spec(o->query_hosts[i], &s, &error) < 0)
+                        return log_error_errno(-EINVAL, "%s: %s", o->query_hosts[i], error);
+                s.iburst = true;
+                c->servers[c->n_servers++] = s;
+        }
+        return 0;
+}
+
+int manager_new(const struct manager_options *o, manager **ret) {
+        struct config_error error;
+        manager *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->config_path = strdup(o->config_path);
+        m->state_dir = strdup(o->state_dir);
+        if (!m->config_path || !m->state_dir) {
+                manager_free(m);
+                return -ENOMEM;
+        }
+        r = config_load(m->config_path, &m->config, &error);
+        if (r < 0) {
+                log_error("%s", error.message);
+                manager_free(m);
+                return r;
+        }
+        for (size_t i = 0; i < m->config.n_warnings; i++)
+                log_warning("%s", m->config.warnings[i]);
+        if (m->config.driftfile[0])
+                m->drift_path = strdup(m->config.driftfile);
+        else if (asprintf(&m->drift_path, "%s/drift", m->state_dir) < 0)
+                m->drift_path = NULL;
+        if (!m->drift_path) {
+                manager_free(m);
+                return -ENOMEM;
+        }
+
+        m->query = o->query;
+        if (m->query && (r = use_query_hosts(&m->config, o)) < 0) {
+                manager_free(m);
+                return r;
+        }
+        choose_backend(m, m->query ? CLOCK_BACKEND_OBSERVE : o->backend);
+        if (!m->query)
+                load_drift(m);
+        if (m->backend == CLOCK_BACKEND_KERNEL && m->frequency_known)
+                m->clock->set_frequency(m->initial_frequency_ppm);
+
+        struct engine_config ec;
+        manager_engine_config(&m->config, m->backend == CLOCK_BACKEND_KERNEL, &ec);
+        ec.initial_frequency_ppm = m->initial_frequency_ppm;
+        ec.initial_frequency_known = m->frequency_known;
+        m->engine = engine_new(&ec);
+        if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0) {
+                manager_free(m);
+                return r < 0 ? r : -ENOMEM;
+        }
+        *ret = m;
+        return 0;
+}
+
+manager *manager_free(manager *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_sources; i++)
+                msource_free(m->sources[i]);
+        free(m->sources);
+        sd_event_source_disable_unref(m->engine_timer);
+        sd_event_source_disable_unref(m->drift_timer);
+        sd_event_source_disable_unref(m->pool_timer);
+        sd_event_source_disable_unref(m->watchdog_timer);
+        resolver_free(m->resolver);
+        engine_free(m->engine);
+        sd_event_unref(m->event);
+        free(m->config_path);
+        free(m->state_dir);
+        free(m->drift_path);
+        free(m);
+        return NULL;
+}
+
+int manager_start(manager *m) {
+        int r = add_timers_and_signals(m);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the event loop");
+        for (size_t i = 0; i < m->config.n_servers; i++)
+                msource_add(m, &m->config.servers[i]);
+        if (m->config.n_servers == 0)
+                log_warning("No servers configured in %s", m->config_path);
+        engine_run(m->engine, now_monotonic_ns());
+        manager_dispatch(m);
+        if (m->query)
+                return 0;
+        log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
+        sd_notify(false, "READY=1");
+        return 0;
+}
+
+static bool same_source(const struct config_server *a, const struct config_server *b) {
+        return a->pool == b->pool && strcasecmp(a->host, b->host) == 0 && a->iburst == b->iburst &&
+               a->prefer == b->prefer && a->noselect == b->noselect && a->minpoll == b->minpoll &&
+               a->maxpoll == b->maxpoll && a->maxsources == b->maxsources;
+}
+
+static bool config_has(const struct config *c, const struct config_server *s) {
+        for (size_t i = 0; i < c->n_servers; i++)
+                if (same_source(&c->servers[i], s))
+                        return true;
+        return false;
+}
+
+static bool manager_has(const manager *m, const struct config_server *s) {
+        for (size_t i = 0; i < m->n_sources; i++)
+                if (same_source(&m->sources[i]->config, s))
+                        return true;
+        return false;
+}
+
+/* Makes the running sources those of the configuration: unchanged ones keep their state. */
+void manager_apply_servers(manager *m, const struct config *c) {
+        for (size_t i = m->n_sources; i-- > 0;) {
+                if (config_has(c, &m->sources[i]->config))
+                        continue;
+                log_info("source %s: removed", m->sources[i]->config.host);
+                msource_free(m->sources[i]);
+                memmove(&m->sources[i], &m->sources[i + 1], (m->n_sources - i - 1) * sizeof(m->sources[0]));
+                m->n_sources--;
+        }
+        for (size_t i = 0; i < c->n_servers; i++)
+                if (!manager_has(m, &c->servers[i]))
+                        msource_add(m, &c->servers[i]);
+}
+
+int manager_reload(manager *m) {
+        struct config *c = malloc(sizeof(*c));
+        struct config_error error;
+        if (!c)
+                return -ENOMEM;
+        sd_notify(false, "RELOADING=1");
+        int r = config_load(m->config_path, c, &error);
+        if (r < 0) {
+                log_error("%s, keeping the running configuration", error.message);
+                free(c);
+                sd_notify(false, "READY=1");
+                return r;
+        }
+        for (size_t i = 0; i < c->n_warnings; i++)
+                log_warning("%s", c->warnings[i]);
+        manager_apply_servers(m, c);
+        struct engine_config ec;
+        manager_engine_config(c, m->backend == CLOCK_BACKEND_KERNEL, &ec);
+        engine_reconfigure(m->engine, &ec);
+        memcpy(&m->config, c, sizeof(*c));
+        free(c);
+        log_info("Configuration reloaded");
+        engine_run(m->engine, now_monotonic_ns());
+        manager_dispatch(m);
+        sd_notify(false, "READY=1");
+        return 0;
+}

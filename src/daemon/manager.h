@@ -1,0 +1,99 @@
+#pragma once
+
+/* The manager owns the configuration, the engine, the sockets and the timers on sd-event, and
+ * carries out what the engine asks for. */
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "clock.h"
+#include "config.h"
+#include "engine.h"
+#include "net.h"
+#include "resolve.h"
+
+#define MANAGER_MAX_PEERS_PER_SOURCE 16
+#define MANAGER_DRIFT_SAVE_USEC (3600ULL * 1000000)
+#define MANAGER_POOL_CHECK_USEC (300ULL * 1000000)
+
+typedef struct manager manager;
+struct msource;
+
+/* One address in use: one engine source and its socket. */
+struct peer {
+        manager *manager;
+        struct msource *owner;
+        uint32_t engine_id;
+        struct net_address address;
+        char address_text[64];
+        int fd;
+        sd_event_source *io;
+        bool unreachable;            /* as last logged */
+};
+
+/* One configured server or pool. */
+struct msource {
+        manager *manager;
+        struct config_server config;
+        resolve_query *query;
+        sd_event_source *retry_timer;
+        unsigned retries;
+        struct peer *peers[MANAGER_MAX_PEERS_PER_SOURCE];
+        size_t n_peers;
+};
+
+struct manager_options {
+        const char *config_path;
+        const char *state_dir;
+        enum clock_backend backend;
+        bool query;                  /* a one-shot measurement: observe only, no state, no sd_notify */
+        char **query_hosts;          /* replace the configured servers, when given */
+        size_t n_query_hosts;
+};
+
+struct manager {
+        sd_event *event;
+        engine *engine;
+        resolver *resolver;
+        struct config config;
+        char *config_path, *state_dir, *drift_path;
+        enum clock_backend backend;
+        const struct clock_ops *clock;
+        double initial_frequency_ppm;
+        bool frequency_known;
+        bool ever_synchronized;
+
+        struct msource **sources;
+        size_t n_sources;
+
+        sd_event_source *engine_timer, *drift_timer, *pool_timer, *watchdog_timer;
+        uint64_t watchdog_usec;
+
+        bool query;
+        bool was_synchronized;
+        unsigned steps_seen;
+        char last_status[512];
+};
+
+int manager_new(const struct manager_options *o, manager **ret);
+manager *manager_free(manager *m);
+
+/* Binds what can be bound, starts resolving names, arms the timers, sends READY=1. */
+int manager_start(manager *m);
+int manager_reload(manager *m);
+void manager_save_drift(manager *m);
+
+/* After any call into the engine: carry out its actions, re-arm its timer, report. */
+void manager_dispatch(manager *m);
+
+/* The engine source for an id, if it is one of ours. */
+struct peer *manager_find_peer(manager *m, uint32_t engine_id);
+
+/* Builds the engine configuration the daemon's configuration asks for. */
+void manager_engine_config(const struct config *c, bool clock_control, struct engine_config *ret);
+
+int msource_add(manager *m, const struct config_server *c);
+void manager_apply_servers(manager *m, const struct config *c);
+void manager_refresh_pools(manager *m);
+void manager_log_reachability(manager *m);
+void msource_free(struct msource *s);

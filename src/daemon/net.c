@@ -1,0 +1,130 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net.h"
+
+#define NTP_PORT 123
+
+int64_t now_realtime_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t now_monotonic_ns(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void net_address_to_string(const struct net_address *a, char *buf, size_t size) {
+        const void *addr = a->sa.sa.sa_family == AF_INET6 ? (const void *) &a->sa.in6.sin6_addr
+                                                            : (const void *) &a->sa.in.sin_addr;
+        if (!inet_ntop(a->sa.sa.sa_family, addr, buf, (socklen_t) size))
+                snprintf(buf, size, "?");
+}
+
+uint32_t net_address_refid(const struct net_address *a) {
+        if (a->sa.sa.sa_family == AF_INET)
+                return ntohl(a->sa.in.sin_addr.s_addr);
+        /* FNV-1a over the 16 bytes: stable, and only used to detect timing loops. */
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < 16; i++)
+                h = (h ^ a->sa.in6.sin6_addr.s6_addr[i]) * 16777619u;
+        return h;
+}
+
+static void enable_timestamps(int fd, bool *ret_tx) {
+        int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                    SOF_TIMESTAMPING_OPT_TSONLY;
+        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) == 0) {
+                *ret_tx = true;
+                return;
+        }
+        int on = 1;
+        (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+        *ret_tx = false;
+}
+
+int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps) {
+        struct net_address target = *a;
+        int family = target.sa.sa.sa_family;
+        if (family == AF_INET && target.sa.in.sin_port == 0)
+                target.sa.in.sin_port = htons(NTP_PORT);
+        if (family == AF_INET6 && target.sa.in6.sin6_port == 0)
+                target.sa.in6.sin6_port = htons(NTP_PORT);
+
+        int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+        if (fd < 0)
+                return -errno;
+        enable_timestamps(fd, ret_tx_timestamps);
+        /* connect() picks a random ephemeral port and filters out every other sender. */
+        if (connect(fd, &target.sa.sa, target.len) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns) {
+        *ret_t1_ns = now_realtime_ns();
+        ssize_t n = send(fd, buf, len, 0);
+        if (n < 0)
+                return -errno;
+        return (size_t) n == len ? 0 : -EIO;
+}
+
+static bool timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+                if (c->cmsg_level != SOL_SOCKET)
+                        continue;
+                if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
+                        struct scm_timestamping ts;
+                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                        if (ts.ts[0].tv_sec == 0 && ts.ts[0].tv_nsec == 0)
+                                continue;
+                        *ret_ns = (int64_t) ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
+                        return true;
+                }
+                if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+                        struct timespec ts;
+                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                        *ret_ns = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+                        return true;
+                }
+        }
+        return false;
+}
+
+ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns) {
+        char control[256];
+        struct iovec iov = { buf, size };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+
+        ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT);
+        if (n < 0)
+                return -errno;
+        if (m.msg_flags & MSG_TRUNC)
+                return -EMSGSIZE;
+        if (!timestamp_from_cmsg(&m, ret_rx_ns))
+                *ret_rx_ns = now_realtime_ns();
+        return n;
+}
+
+int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns) {
+        char control[256], data[64];
+        struct iovec iov = { data, sizeof(data) };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+
+        if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                return -errno;
+        return timestamp_from_cmsg(&m, ret_tx_ns) ? 0 : -ENODATA;
+}

@@ -1,0 +1,45 @@
+#pragma once
+
+/* UDP sockets toward one NTP server: connected (the kernel drops datagrams from anyone else),
+ * bound to a random ephemeral port (RFC 9109), with kernel receive timestamps and, where the
+ * kernel gives them, transmit timestamps. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+union sockaddr_union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+        struct sockaddr_storage storage;
+};
+
+struct net_address {
+        union sockaddr_union sa;
+        socklen_t len;
+};
+
+/* "192.0.2.1" or "2001:db8::1" (no port). */
+void net_address_to_string(const struct net_address *a, char *buf, size_t size);
+/* The refid an address gets when it is our system peer: the IPv4 address, or the first four
+ * bytes of the MD5 of an IPv6 address as RFC 5905 says (here: a simple stable hash). */
+uint32_t net_address_refid(const struct net_address *a);
+
+/* Opens a non-blocking socket connected to a (port 123 unless a has one). */
+int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps);
+
+/* Sends buf; *ret_t1_ns is the realtime just before. */
+int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns);
+
+/* Receives one datagram with its kernel receive timestamp (realtime ns; the time of the call
+ * when the kernel gave none). Returns the length, -EAGAIN when there is nothing. */
+ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns);
+
+/* Reads one transmit timestamp from the error queue; -EAGAIN when none. */
+int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns);
+
+int64_t now_realtime_ns(void);
+int64_t now_monotonic_ns(void);

@@ -1,0 +1,163 @@
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "poll.h"
+#include "query.h"
+
+#define QUERY_CHECK_USEC 250000ULL
+#define QUERY_TIMEOUT_USEC (15ULL * 1000000)
+
+struct query {
+        manager *manager;
+        uint64_t deadline_usec;
+};
+
+static bool all_measured(manager *m) {
+        struct engine_source_info info[ENGINE_MAX_SOURCES];
+        struct engine_status st;
+        size_t n = engine_get_sources(m->engine, info, ENGINE_MAX_SOURCES);
+        bool pending_names = false;
+
+        for (size_t i = 0; i < m->n_sources; i++)
+                pending_names |= m->sources[i]->n_peers == 0 && m->sources[i]->retries == 0;
+        if (n == 0 || pending_names)
+                return false;
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        for (size_t i = 0; i < n; i++) {
+                bool done = info[i].samples >= POLL_BURST_COUNT || info[i].state == SOURCE_STATE_DENIED ||
+                            (st.synchronized && info[i].samples >= 4);
+                if (!done)
+                        return false;
+        }
+        return true;
+}
+
+static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct query *q = userdata;
+        if (usec >= q->deadline_usec || all_measured(q->manager))
+                return sd_event_exit(q->manager->event, 0);
+        sd_event_source_set_time_relative(s, QUERY_CHECK_USEC);
+        return 0;
+}
+
+static bool refid_is_text(uint32_t refid) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+                unsigned char c = (unsigned char) (refid >> shift);
+                if (c != 0 && (c < 0x20 || c >= 0x7f))
+                        return false;
+        }
+        return refid != 0;
+}
+
+static void print_refid(const struct engine_source_info *s, char *buf, size_t size) {
+        if (s->stratum <= 1 && refid_is_text(s->refid)) {
+                char code[5];
+                ntp_refid_to_ascii(s->refid, code);
+                snprintf(buf, size, "%s", code);
+        } else
+                snprintf(buf, size, "%u.%u.%u.%u", s->refid >> 24, (s->refid >> 16) & 0xff, (s->refid >> 8) & 0xff,
+                         s->refid & 0xff);
+}
+
+/* JSON strings here are host names, addresses and refids: printable ASCII; anything else is
+ * escaped anyway. */
+static void print_json_string(const char *s) {
+        putchar('"');
+        for (; *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20 || c >= 0x7f)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+static void print_source_json(manager *m, const struct engine_source_info *s, bool first) {
+        struct peer *p = manager_find_peer(m, s->id);
+        char refid[32], tally[2] = { s->tally, 0 };
+        print_refid(s, refid, sizeof(refid));
+        printf("%s{\"host\": ", first ? "" : ", ");
+        print_json_string(s->name);
+        printf(", \"address\": ");
+        print_json_string(p ? p->address_text : "");
+        printf(", \"stratum\": %u, \"refid\": ", s->stratum);
+        print_json_string(refid);
+        if (s->samples > 0)
+                printf(", \"offset\": %.9f, \"delay\": %.9f, \"jitter\": %.9f", s->offset, s->delay, s->jitter);
+        else
+                printf(", \"offset\": null, \"delay\": null, \"jitter\": null");
+        printf(", \"samples\": %u, \"tally\": ", s->samples);
+        print_json_string(tally);
+        printf(", \"state\": ");
+        print_json_string(engine_source_state_to_string(s->state));
+        printf("}");
+}
+
+static void print_json(manager *m, const struct engine_source_info *info, size_t n, const struct engine_status *st) {
+        printf("{\"sources\": [");
+        for (size_t i = 0; i < n; i++)
+                print_source_json(m, &info[i], i == 0);
+        printf("], \"offset\": ");
+        if (st->synchronized)
+                printf("%.9f", st->offset);
+        else
+                printf("null");
+        printf(", \"synchronized\": %s}\n", st->synchronized ? "true" : "false");
+}
+
+static void print_text(manager *m, const struct engine_source_info *info, size_t n, const struct engine_status *st) {
+        for (size_t i = 0; i < n; i++) {
+                const struct engine_source_info *s = &info[i];
+                struct peer *p = manager_find_peer(m, s->id);
+                char refid[32];
+                print_refid(s, refid, sizeof(refid));
+                if (s->samples == 0) {
+                        printf("%c%s %s: no reply\n", s->tally, s->name, p ? p->address_text : "");
+                        continue;
+                }
+                printf("%c%s %s stratum %u refid %s offset %+.9f s delay %.6f s jitter %.6f s\n", s->tally, s->name,
+                       p ? p->address_text : "", s->stratum, refid, s->offset, s->delay, s->jitter);
+        }
+        if (st->synchronized)
+                printf("offset %+.9f s\n", st->offset);
+        else
+                printf("no offset: %s\n", st->unsync_reason ? st->unsync_reason : "no usable source");
+}
+
+int query_run(const struct manager_options *o, bool json) {
+        struct manager_options qo = *o;
+        manager *m = NULL;
+        sd_event_source *check = NULL;
+        qo.query = true;
+        if (log_get_max_level() < LOG_DEBUG)
+                log_set_max_level(LOG_WARNING);
+
+        if (manager_new(&qo, &m) < 0 || manager_start(m) < 0) {
+                manager_free(m);
+                return 2;
+        }
+        struct query q = { .manager = m };
+        uint64_t now;
+        sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        q.deadline_usec = now + QUERY_TIMEOUT_USEC;
+        sd_event_add_time_relative(m->event, &check, CLOCK_MONOTONIC, QUERY_CHECK_USEC, 0, on_check, &q);
+        sd_event_source_set_enabled(check, SD_EVENT_ON);
+        sd_event_loop(m->event);
+
+        struct engine_source_info info[ENGINE_MAX_SOURCES];
+        struct engine_status st;
+        size_t n = engine_get_sources(m->engine, info, ENGINE_MAX_SOURCES);
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        if (json)
+                print_json(m, info, n, &st);
+        else
+                print_text(m, info, n, &st);
+        fflush(stdout);
+        sd_event_source_disable_unref(check);
+        manager_free(m);
+        return st.synchronized ? 0 : 1;
+}
