@@ -49,6 +49,13 @@ void clock_filter_add_frame_error(struct clock_filter *f, double error) {
                 f->samples[(f->next + FILTER_MAX_SAMPLES - 1 - i) % FILTER_MAX_SAMPLES].dispersion += error;
 }
 
+void clock_filter_keep_since(struct clock_filter *f, int64_t since_mono) {
+        unsigned keep = 0;
+        while (keep < f->n && nth_newest(f, keep)->t_mono >= since_mono)
+                keep++;
+        clock_filter_keep_newest(f, keep > 0 ? keep : 1);
+}
+
 static int compare_doubles(const void *a, const void *b) {
         double x = *(const double *) a, y = *(const double *) b;
         return (x > y) - (x < y);

@@ -49,6 +49,8 @@ struct filter_estimate {
 void clock_filter_init(struct clock_filter *f, double wander, double precision);
 void clock_filter_add(struct clock_filter *f, const struct filter_sample *s);
 void clock_filter_clear(struct clock_filter *f);
+/* Drops the samples older than since_mono (the newest one is always kept). */
+void clock_filter_keep_since(struct clock_filter *f, int64_t since_mono);
 /* Drops all but the newest n samples (after the oscillator was found to have changed). */
 void clock_filter_keep_newest(struct clock_filter *f, unsigned n);
 

@@ -66,6 +66,15 @@ static int choose_time_constant(double offset, double noise, double rate_sd, int
         return (int) clamp(tc, 0, DISCIPLINE_MAX_TIME_CONSTANT);
 }
 
+bool discipline_stepout_due(const struct discipline *d, int64_t now_mono, double offset) {
+        const struct discipline_config *c = &d->config;
+        if (!d->updated || c->step_threshold <= 0 || fabs(offset) <= c->step_threshold || d->over_step_since < 0)
+                return false;
+        if (c->panic_threshold > 0 && fabs(offset) > c->panic_threshold)
+                return false;
+        return ns_to_seconds(now_mono - d->over_step_since) >= c->stepout;
+}
+
 static enum discipline_decision decide(struct discipline *d, int64_t now_mono, double offset) {
         const struct discipline_config *c = &d->config;
         double magnitude = fabs(offset);
@@ -83,6 +92,7 @@ static enum discipline_decision decide(struct discipline *d, int64_t now_mono, d
                 d->over_step_since = now_mono;
         if (ns_to_seconds(now_mono - d->over_step_since) < c->stepout)
                 return DISCIPLINE_WAIT_STEPOUT;
+        d->over_step_since = -1;
         return DISCIPLINE_STEP;
 }
 
@@ -122,11 +132,12 @@ enum discipline_decision discipline_update(struct discipline *d, int64_t now_mon
                 a.time_constant = choose_time_constant(offset, noise, rate_sd, poll);
         }
 
+        /* Observing, nothing is ever applied: every decision is the one a first update would be. */
         if (c->clock_control) {
                 account(d, now_mono, &a);
                 d->steps += decision == DISCIPLINE_STEP;
+                d->updated = true;
         }
-        d->updated = true;
         *ret = a;
         return decision;
 }

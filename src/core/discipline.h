@@ -34,7 +34,7 @@ struct discipline {
         double frequency_ppm;
         double slew;                 /* s, handed to the kernel at since_mono */
         int time_constant;
-        bool updated;                /* at least one update was decided (and applied, unless observing) */
+        bool updated;                /* at least one update was applied */
         int64_t over_step_since;     /* -1, or when offsets first exceeded the step threshold */
         unsigned steps;
 };
@@ -70,6 +70,10 @@ double discipline_correction(const struct discipline *d, int64_t t_mono);
 enum discipline_decision discipline_update(struct discipline *d, int64_t now_mono, double offset, double noise,
                                            double rate, double rate_sd, int poll,
                                            struct discipline_actions *ret);
+
+/* Whether an offset this large would now be stepped after waiting out the stepout interval
+ * (over_step_since tells since when it has been large). */
+bool discipline_stepout_due(const struct discipline *d, int64_t now_mono, double offset);
 
 /* How far discipline_correction() may be off at t_mono because the kernel takes its slew in
  * whole-second chunks at second boundaries that we do not see: at most one chunk of what remains. */

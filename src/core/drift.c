@@ -45,5 +45,7 @@ int drift_parse(const char *text, size_t len, double *ret_ppm, const char **ret_
 
 size_t drift_format(double ppm, char *buf, size_t size) {
         int n = snprintf(buf, size, "%.3f\n", isfinite(ppm) ? ppm : 0.0);
-        return n < 0 ? 0 : (size_t) n;
+        if (n < 0 || size == 0)
+                return 0;
+        return (size_t) n < size ? (size_t) n : size - 1;
 }

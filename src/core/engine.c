@@ -27,6 +27,7 @@ struct source {
         struct request_state request;
         int64_t request_mono;        /* when the outstanding request was queued */
         bool burst_request;          /* the outstanding request is part of a burst */
+        unsigned request_steps;      /* clock steps done when the request left */
         int64_t t1_real;
         bool t1_known;
         struct clock_filter filter;
@@ -160,6 +161,8 @@ engine *engine_free(engine *e) {
         return NULL;
 }
 
+static void set_unsynchronized(engine *e, const char *reason);
+
 /* ---- actions ---- */
 
 static struct engine_action *queue_push(engine *e, enum engine_action_kind kind) {
@@ -238,7 +241,7 @@ int engine_remove_source(engine *e, uint32_t id) {
                 memmove(&e->sources[i], &e->sources[i + 1], (e->n_sources - i - 1) * sizeof(e->sources[0]));
                 e->n_sources--;
                 if (e->system_peer == (int64_t) id)
-                        e->system_peer = -1;
+                        set_unsynchronized(e, "the system peer was removed");
                 return 0;
         }
         return -ENOENT;
@@ -287,6 +290,7 @@ static void send_request(engine *e, struct source *s, int64_t now_mono) {
         };
         s->request_mono = now_mono;
         s->burst_request = s->poll.burst_left > 0;
+        s->request_steps = e->discipline.steps;
         s->t1_known = false;
         e->packets_sent++;
         poll_sent(&s->poll, now_mono, poll_jitter(e, s));
@@ -321,7 +325,7 @@ static void estimate_source(engine *e, struct source *s, int64_t now_mono) {
 static bool is_candidate(const engine *e, struct source *s) {
         if (s->config.noselect || !s->has_estimate || s->poll.reach == 0)
                 return false;
-        if (s->state == SOURCE_STATE_DENIED || s->state == SOURCE_STATE_UNSYNCHRONIZED)
+        if (s->state == SOURCE_STATE_DENIED)
                 return false;
         if (s->root_distance > e->config.max_distance) {
                 s->state = SOURCE_STATE_TOO_FAR;
@@ -331,7 +335,7 @@ static bool is_candidate(const engine *e, struct source *s) {
 }
 
 static void set_unsynchronized(engine *e, const char *reason) {
-        if (e->synchronized) {
+        if (e->synchronized && e->config.clock_control) {
                 struct engine_action *a = queue_push(e, ENGINE_ACTION_SET_STATUS);
                 if (a) {
                         a->synchronized = false;
@@ -445,6 +449,8 @@ static void apply_update(engine *e, const struct source *peer, const struct sele
                 set_unsynchronized(e, "offset beyond the panic threshold");
                 return;
         case DISCIPLINE_WAIT_STEPOUT:
+                /* The sources are still followed and shown; only the clock waits. */
+                adopt_selection(e, peer, r, now_mono);
                 return;
         case DISCIPLINE_STEP:
         case DISCIPLINE_SLEW:
@@ -468,22 +474,24 @@ static bool initial_step_due(const engine *e, double offset) {
 
 /* Selects among the sources and, when `trigger` survived (or nothing was updated yet), updates
  * the clock. trigger may be NULL (a timer asked). */
-static void system_update(engine *e, const struct source *trigger, int64_t now_mono) {
+struct selection {
         struct select_candidate c[ENGINE_MAX_SOURCES];
         struct source *owner[ENGINE_MAX_SOURCES];
-        size_t n = 0;
+        size_t n;
+        struct select_result result;
+        enum select_failure failure;
+};
 
-        if (!e->discipline.updated && e->config.clock_control && !startup_settled(e, now_mono))
-                return;
-
+static void run_selection(engine *e, int64_t now_mono, struct selection *sel) {
+        sel->n = 0;
         for (size_t i = 0; i < e->n_sources; i++) {
                 struct source *s = e->sources[i];
                 s->tally = TALLY_REJECTED;
                 estimate_source(e, s, now_mono);
                 if (!is_candidate(e, s))
                         continue;
-                owner[n] = s;
-                c[n++] = (struct select_candidate) {
+                sel->owner[sel->n] = s;
+                sel->c[sel->n++] = (struct select_candidate) {
                         .id = s->id,
                         .offset = s->offset,
                         .frequency = s->estimate.frequency,
@@ -496,34 +504,60 @@ static void system_update(engine *e, const struct source *trigger, int64_t now_m
                 };
         }
 
-        struct select_result r;
-        enum select_failure f = select_sources(c, n, e->config.min_sources ? e->config.min_sources : 1, &r);
-        for (size_t i = 0; i < n; i++) {
-                owner[i]->tally = c[i].tally;
-                if (owner[i]->state == SOURCE_STATE_FALSETICKER || owner[i]->state == SOURCE_STATE_TOO_FAR)
-                        owner[i]->state = SOURCE_STATE_OK;
-                if (c[i].tally == TALLY_FALSETICKER)
-                        owner[i]->state = SOURCE_STATE_FALSETICKER;
+        sel->failure = select_sources(sel->c, sel->n, e->config.min_sources ? e->config.min_sources : 1, &sel->result);
+        for (size_t i = 0; i < sel->n; i++) {
+                struct source *s = sel->owner[i];
+                s->tally = sel->c[i].tally;
+                if (s->state == SOURCE_STATE_FALSETICKER || s->state == SOURCE_STATE_TOO_FAR)
+                        s->state = SOURCE_STATE_OK;
+                if (sel->c[i].tally == TALLY_FALSETICKER)
+                        s->state = SOURCE_STATE_FALSETICKER;
         }
-        if (f != SELECT_OK) {
+}
+
+static bool survived(const struct selection *sel, const struct source *s) {
+        for (size_t i = 0; i < sel->n; i++)
+                if (sel->owner[i] == s)
+                        return sel->c[i].tally == TALLY_CANDIDATE || sel->c[i].tally == TALLY_SYSTEM_PEER;
+        return false;
+}
+
+/* The offset has stayed beyond the step threshold for the stepout interval: the clock was most
+ * likely set by someone else. Samples from before that moment describe the old clock, so only
+ * the ones since decide how far to step. */
+static void forget_samples_before(engine *e, int64_t since_mono) {
+        for (size_t i = 0; i < e->n_sources; i++)
+                clock_filter_keep_since(&e->sources[i]->filter, since_mono);
+}
+
+/* Selects among the sources and, when `trigger` survived (or nothing was updated yet), updates
+ * the clock. trigger may be NULL (a timer asked). */
+static void system_update(engine *e, const struct source *trigger, int64_t now_mono) {
+        struct selection sel;
+
+        if (!e->discipline.updated && !startup_settled(e, now_mono))
+                return;
+
+        run_selection(e, now_mono, &sel);
+        if (sel.failure == SELECT_OK && discipline_stepout_due(&e->discipline, now_mono, sel.result.offset)) {
+                forget_samples_before(e, e->discipline.over_step_since);
+                run_selection(e, now_mono, &sel);
+        }
+        if (sel.failure != SELECT_OK) {
                 e->n_selected = 0;
-                set_unsynchronized(e, select_failure_to_string(f));
+                set_unsynchronized(e, select_failure_to_string(sel.failure));
                 return;
         }
+        if (!survived(&sel, trigger) && e->synchronized)
+                return;
 
-        bool trigger_survived = false;
-        for (size_t i = 0; i < n; i++)
-                if (owner[i] == trigger && (c[i].tally == TALLY_CANDIDATE || c[i].tally == TALLY_SYSTEM_PEER))
-                        trigger_survived = true;
         /* Within a burst the clock is only ever stepped: a slew would make the burst's own
          * samples disagree with each other, and they are what the frequency is first learned
          * from. Slewing waits for the burst to end. */
-        const struct source *peer = owner[r.system_peer];
-        bool mid_burst = bursting(peer) && !initial_step_due(e, r.offset);
-        if (!trigger_survived && e->synchronized)
+        const struct source *peer = sel.owner[sel.result.system_peer];
+        if (bursting(peer) && !initial_step_due(e, sel.result.offset))
                 return;
-        if (!mid_burst)
-                apply_update(e, peer, &r, now_mono);
+        apply_update(e, peer, &sel.result, now_mono);
 }
 
 /* ---- receiving ---- */
@@ -553,6 +587,8 @@ static bool measure(const struct ntp_packet *p, int64_t t1_real, int64_t t4_real
 }
 
 static void handle_kod(engine *e, struct source *s, enum response_result r, int64_t now_mono) {
+        if (r == RESPONSE_KOD_OTHER)
+                return; /* a code we do not know: ignored, as RFC 5905 says */
         s->request.outstanding = false;
         s->last_result = r;
         if (r == RESPONSE_KOD_RATE) {
@@ -614,6 +650,8 @@ enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, 
         enum response_result r = check_response(buf, len, &s->request, &p);
         if (r == RESPONSE_OK && !s->t1_known)
                 r = RESPONSE_UNEXPECTED; /* the driver never said when the request left */
+        if (r == RESPONSE_OK && s->request_steps != e->discipline.steps)
+                r = RESPONSE_STALE; /* t1 was read from the clock before it was stepped */
         if (response_result_is_kod(r)) {
                 handle_kod(e, s, r, now_mono);
                 return r;
@@ -638,7 +676,7 @@ static int64_t sync_loss_deadline(const engine *e) {
 }
 
 static bool startup_pending(const engine *e) {
-        return !e->discipline.updated && e->config.clock_control && e->n_sources > 0 && !e->synchronized;
+        return !e->discipline.updated && e->n_sources > 0 && !e->synchronized;
 }
 
 void engine_run(engine *e, int64_t now_mono) {
@@ -756,7 +794,6 @@ const char *engine_source_state_to_string(enum engine_source_state s) {
         case SOURCE_STATE_OK: return "ok";
         case SOURCE_STATE_UNREACHABLE: return "unreachable";
         case SOURCE_STATE_DENIED: return "denied";
-        case SOURCE_STATE_UNSYNCHRONIZED: return "unsynchronized";
         case SOURCE_STATE_FALSETICKER: return "falseticker";
         case SOURCE_STATE_TOO_FAR: return "too far";
         }

@@ -89,7 +89,6 @@ enum engine_source_state {
         SOURCE_STATE_OK,
         SOURCE_STATE_UNREACHABLE,    /* reach register is empty after having polled */
         SOURCE_STATE_DENIED,         /* KoD DENY or RSTR: no longer polled */
-        SOURCE_STATE_UNSYNCHRONIZED, /* the server says it is not synchronized */
         SOURCE_STATE_FALSETICKER,
         SOURCE_STATE_TOO_FAR,        /* root distance above max_distance */
 };

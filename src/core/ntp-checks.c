@@ -16,6 +16,7 @@ static const char *const result_names[_RESPONSE_MAX] = {
         [RESPONSE_KOD_RATE] = "kiss-o'-death RATE",
         [RESPONSE_KOD_DENY] = "kiss-o'-death DENY/RSTR",
         [RESPONSE_KOD_OTHER] = "kiss-o'-death with unknown code",
+        [RESPONSE_STALE] = "answers a request sent before a clock step",
 };
 
 const char *response_result_to_string(enum response_result r) {

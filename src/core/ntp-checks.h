@@ -25,6 +25,7 @@ enum response_result {
         RESPONSE_KOD_RATE,           /* authentic KoD: poll less often */
         RESPONSE_KOD_DENY,           /* authentic KoD: stop (DENY or RSTR) */
         RESPONSE_KOD_OTHER,          /* authentic KoD with another code: ignored */
+        RESPONSE_STALE,              /* answers a request sent before the clock was stepped */
         _RESPONSE_MAX,
 };
 

@@ -34,7 +34,7 @@ static const struct flag_name flag_names[] = {
 
 static size_t split_words(char *text, char *words[], size_t max) {
         size_t n = 0;
-        for (char *save = NULL, *w = strtok_r(text, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        for (char *save = NULL, *w = strtok_r(text, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
                 if (n == max)
                         return max + 1;
                 words[n++] = w;
@@ -84,6 +84,19 @@ static int parse_unsigned(const char *s, unsigned max, unsigned *ret) {
                 return -EINVAL;
         *ret = v;
         return 0;
+}
+
+static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+/* Clients with IPv4-mapped IPv6 addresses are matched as IPv4, so a rule written that way is
+ * stored as the IPv4 rule it means. */
+static void unmap_ipv4(struct restrict_rule *r) {
+        if (r->family != AF_INET6 || r->prefix < 96 || memcmp(r->address, v4_mapped_prefix, 12) != 0)
+                return;
+        memmove(r->address, r->address + 12, 4);
+        memset(r->address + 4, 0, 12);
+        r->family = AF_INET;
+        r->prefix -= 96;
 }
 
 /* "ADDRESS", "ADDRESS/PREFIX"; the mask, if any, comes separately. */
@@ -154,6 +167,7 @@ static int parse_target(char *words[], size_t n, size_t *i, struct restrict_rule
                 }
                 *i += 2;
         }
+        unmap_ipv4(r);
         apply_prefix(r->address, r->family == AF_INET ? 4 : 16, r->prefix);
         return 0;
 }
@@ -281,9 +295,9 @@ static bool rule_matches(const struct restrict_rule *r, int family, const uint8_
         return memcmp(a, r->address, family == AF_INET ? 4 : 16) == 0;
 }
 
-static const uint8_t v4_mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
 uint32_t restrict_set_match(const struct restrict_set *s, int family, const uint8_t *address) {
+        if (family != AF_INET && family != AF_INET6)
+                return RESTRICT_IGNORE; /* nothing we know how to answer */
         if (family == AF_INET6 && memcmp(address, v4_mapped_prefix, 12) == 0) {
                 family = AF_INET;
                 address += 12;

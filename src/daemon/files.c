@@ -6,18 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "files.h"
 
 #define MAX_DROPINS 128
 
-ssize_t read_small_file(const char *path, size_t max, char **ret_text) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+ssize_t read_small_file(const char *path, size_t max, bool follow, char **ret_text) {
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
         if (fd < 0)
                 return -errno;
         struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
                 close(fd);
                 return -EINVAL;
         }
@@ -112,9 +114,16 @@ int write_file_atomic(const char *path, const char *text, size_t len, int mode) 
         return r < 0 ? r : fsync_directory_of(path);
 }
 
+static bool is_masked(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3); /* /dev/null */
+}
+
 static int parse_file(const char *path, struct config *c, struct config_error *ret_error, bool missing_ok) {
         char *text = NULL;
-        ssize_t len = read_small_file(path, FILES_MAX_SIZE, &text);
+        if (is_masked(path))
+                return 0;
+        ssize_t len = read_small_file(path, FILES_MAX_SIZE, true, &text);
         if (len == -ENOENT && missing_ok)
                 return 0;
         if (len < 0) {
@@ -135,32 +144,66 @@ static bool is_dropin_name(const char *name) {
         return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
 }
 
-static int parse_dropins(const char *main_path, struct config *c, struct config_error *ret_error) {
-        char *dir_path = NULL, *names[MAX_DROPINS];
+static void free_names(char **names, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+}
+
+/* The *.conf names in dir, sorted. A missing directory has none. */
+static int list_dropins(const char *dir_path, char ***ret_names, size_t *ret_n, struct config_error *ret_error) {
+        char **names = NULL;
         size_t n = 0;
-        int r = 0;
+        DIR *d = opendir(dir_path);
+        if (!d) {
+                if (errno == ENOENT) {
+                        *ret_names = NULL;
+                        *ret_n = 0;
+                        return 0;
+                }
+                int r = -errno;
+                snprintf(ret_error->message, sizeof(ret_error->message), "%.400s: cannot read: %s", dir_path, strerror(-r));
+                return r;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (!is_dropin_name(de->d_name))
+                        continue;
+                char **more = n < MAX_DROPINS ? realloc(names, (n + 1) * sizeof(*names)) : NULL;
+                char *name = more ? strdup(de->d_name) : NULL;
+                if (more)
+                        names = more;
+                if (!name) {
+                        closedir(d);
+                        free_names(names, n);
+                        snprintf(ret_error->message, sizeof(ret_error->message), "%.400s: %s", dir_path,
+                                 n >= MAX_DROPINS ? "more than 128 drop-ins" : "out of memory");
+                        return n >= MAX_DROPINS ? -E2BIG : -ENOMEM;
+                }
+                names[n++] = name;
+        }
+        closedir(d);
+        qsort(names, n, sizeof(names[0]), compare_names);
+        *ret_names = names;
+        *ret_n = n;
+        return 0;
+}
+
+static int parse_dropins(const char *main_path, struct config *c, struct config_error *ret_error) {
+        char *dir_path = NULL, **names = NULL;
+        size_t n = 0;
 
         if (asprintf(&dir_path, "%s.d", main_path) < 0)
                 return -ENOMEM;
-        DIR *d = opendir(dir_path);
-        if (!d) {
-                free(dir_path);
-                return 0;
-        }
-        for (struct dirent *de; (de = readdir(d)) && n < MAX_DROPINS;)
-                if (is_dropin_name(de->d_name) && (names[n] = strdup(de->d_name)))
-                        n++;
-        closedir(d);
-        qsort(names, n, sizeof(names[0]), compare_names);
-
-        for (size_t i = 0; i < n; i++) {
+        int r = list_dropins(dir_path, &names, &n, ret_error);
+        for (size_t i = 0; r == 0 && i < n; i++) {
                 char *path = NULL;
-                if (r == 0 && asprintf(&path, "%s/%s", dir_path, names[i]) >= 0) {
+                if (asprintf(&path, "%s/%s", dir_path, names[i]) < 0)
+                        r = -ENOMEM;
+                else
                         r = parse_file(path, c, ret_error, false);
-                        free(path);
-                }
-                free(names[i]);
+                free(path);
         }
+        free_names(names, n);
         free(dir_path);
         return r;
 }

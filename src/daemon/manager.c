@@ -42,7 +42,7 @@ static void load_drift(manager *m) {
         m->initial_frequency_ppm = kernel_ppm;
         m->frequency_known = false;
 
-        ssize_t len = read_small_file(m->drift_path, DRIFT_FILE_MAX, &text);
+        ssize_t len = read_small_file(m->drift_path, DRIFT_FILE_MAX, false, &text);
         if (len == -ENOENT)
                 return;
         double ppm;
@@ -232,12 +232,24 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static bool has_pools(const manager *m) {
+        for (size_t i = 0; i < m->n_sources; i++)
+                if (m->sources[i]->config.pool)
+                        return true;
+        return false;
+}
+
 static int on_pool_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         manager *m = userdata;
         manager_refresh_pools(m);
         manager_dispatch(m);
         sd_event_source_set_time_relative(s, MANAGER_POOL_CHECK_USEC);
         return 0;
+}
+
+/* Pools are looked after every few minutes; without pools nothing needs to wake up for them. */
+static void update_pool_timer(manager *m) {
+        sd_event_source_set_enabled(m->pool_timer, has_pools(m) ? SD_EVENT_ON : SD_EVENT_OFF);
 }
 
 static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -292,7 +304,6 @@ static int add_timers_and_signals(manager *m) {
                         return r;
         }
         sd_event_source_set_enabled(m->drift_timer, SD_EVENT_ON);
-        sd_event_source_set_enabled(m->pool_timer, SD_EVENT_ON);
         if (m->watchdog_timer)
                 sd_event_source_set_enabled(m->watchdog_timer, SD_EVENT_ON);
         return 0;
@@ -411,6 +422,7 @@ int manager_start(manager *m) {
                 return log_error_errno(r, "cannot set up the event loop");
         for (size_t i = 0; i < m->config.n_servers; i++)
                 msource_add(m, &m->config.servers[i]);
+        update_pool_timer(m);
         if (m->config.n_servers == 0)
                 log_warning("No servers configured in %s", m->config_path);
         engine_run(m->engine, now_monotonic_ns());
@@ -473,6 +485,7 @@ int manager_reload(manager *m) {
         for (size_t i = 0; i < c->n_warnings; i++)
                 log_warning("%s", c->warnings[i]);
         manager_apply_servers(m, c);
+        update_pool_timer(m);
         struct engine_config ec;
         manager_engine_config(c, m->backend == CLOCK_BACKEND_KERNEL, &ec);
         engine_reconfigure(m->engine, &ec);

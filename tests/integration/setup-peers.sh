@@ -108,6 +108,12 @@ ntpsec_ok() {
 }
 
 if [ "$want_ntpsec" -eq 1 ] && ! ntpsec_ok; then
+        # Tests run in parallel: one fetches, the others wait for it.
+        mkdir -p "$cache"
+        exec 9>"$cache/.lock"
+        flock 9
+fi
+if [ "$want_ntpsec" -eq 1 ] && ! ntpsec_ok; then
         # ntpd links libbsd0, libcap2, libssl3; ntpdig/ntpq are Python 3.
         for lib in libbsd.so.0 libcap.so.2 libssl.so.3; do
                 if ! ldconfig -p | grep -q "$lib"; then

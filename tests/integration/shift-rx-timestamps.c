@@ -15,7 +15,9 @@
  * timestamps of SCM_TIMESTAMPING (also their *_NEW 64-bit variants). The raw hardware
  * timestamp of SCM_TIMESTAMPING (third entry) is PHC time, not system time, and is left alone.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <math.h>

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clock-filter.h"
+#include "discipline.h"
 #include "ntp-time.h"
 #include "unit-test.h"
 
@@ -15,7 +16,6 @@
 #define NO_PRIOR 1e6                     /* a frequency prior so wide it does not matter */
 #define UNKNOWN_PRIOR 500e-6
 #define KNOWN_PRIOR 1e-6
-#define TRUSTED_FREQUENCY_SD 20e-6       /* what the discipline needs before it sets a frequency */
 
 static uint64_t splitmix64(uint64_t *state) {
         uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
@@ -161,7 +161,7 @@ static void test_frequency_prior_tames_a_short_window(void **state) {
         /* Unknown frequency: less than the raw slope, and too uncertain for the discipline to use. */
         e = estimate(&f, 2 * SEC, UNKNOWN_PRIOR);
         assert_true(fabs(e.frequency) < 500e-6);
-        assert_true(e.frequency_sd > TRUSTED_FREQUENCY_SD);
+        assert_true(e.frequency_sd > DISCIPLINE_TRUSTED_FREQUENCY_SD);
         assert_true(e.frequency_sd <= UNKNOWN_PRIOR);
 
         /* Without a prior the two points are simply joined. */
