@@ -138,7 +138,8 @@ ip netns exec "$cli" "${NO_SYS_TIME[@]}" env NOTIFY_SOCKET="$tmp/notify.sock" \
         2>"$tmp/ntpsyncd.log" &
 daemon=$!
 pids+=("$daemon")
-sleep "$seconds"
+sleep "$seconds" &
+wait $! # (a trap runs at once during wait, not only after a foreground sleep)
 kill -TERM "$daemon"
 rc=0
 wait "$daemon" || rc=$?

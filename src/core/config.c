@@ -359,6 +359,37 @@ static int directive_local(struct parser *p, char *words[], size_t n) {
         return set_unsigned(p, &p->config->local_stratum, "local stratum", words[2], 1, 15);
 }
 
+/* firewall client on|off server on|off (either or both) */
+static int directive_firewall(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
+        if (n < 3 || n % 2 != 1)
+                return fail(p, "firewall takes \"client on|off\" and/or \"server on|off\"");
+        for (size_t i = 1; i < n; i += 2) {
+                struct config_bool *b = strcmp(words[i], "client") == 0   ? &c->firewall_client
+                                        : strcmp(words[i], "server") == 0 ? &c->firewall_server
+                                                                          : NULL;
+                if (!b || parse_on_off(words[i + 1], &b->value) < 0)
+                        return fail(p, "firewall takes \"client on|off\" and/or \"server on|off\"");
+                set_origin(&b->origin, p);
+        }
+        return 0;
+}
+
+static int directive_clear(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
+        if (n == 2 && strcmp(words[1], "servers") == 0) {
+                c->n_servers = 0;
+                c->servers_replaced = true;
+                return 0;
+        }
+        if (n == 2 && strcmp(words[1], "restrict") == 0) {
+                c->n_restricts = 0;
+                c->restricts_replaced = true;
+                return 0;
+        }
+        return fail(p, "clear takes servers or restrict");
+}
+
 static const char *const ignored_directives[] = {
         "logfile", "logconfig", "statsdir", "statistics", "filegen", "keys", "trustedkey",
         "requestkey", "controlkey", "disable", "enable", "leapfile", "includefile",
@@ -409,6 +440,10 @@ static int parse_line(struct parser *p, char *line) {
                 return set_bool(p, &c->timesync1, "timesync1", words, n);
         if (strcmp(w, "local") == 0)
                 return directive_local(p, words, n);
+        if (strcmp(w, "firewall") == 0)
+                return directive_firewall(p, words, n);
+        if (strcmp(w, "clear") == 0)
+                return directive_clear(p, words, n);
         if (is_ignored_directive(w)) {
                 warn(p, "%s accepted but has no effect", w);
                 return 0;
@@ -476,4 +511,78 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
         if (c->local_stratum.value)
                 emitf(emit_line, userdata, &c->local_stratum.origin, "local stratum %u", c->local_stratum.value);
         emitf(emit_line, userdata, &c->timesync1.origin, "timesync1 %s", c->timesync1.value ? "on" : "off");
+        emitf(emit_line, userdata, &c->firewall_client.origin, "firewall client %s",
+              c->firewall_client.value ? "on" : "off");
+        emitf(emit_line, userdata, &c->firewall_server.origin, "firewall server %s",
+              c->firewall_server.value ? "on" : "off");
+}
+
+/* ---- overrides ---- */
+
+struct text_buffer {
+        char *buf;
+        size_t size, used;
+        bool overflow;
+};
+
+__attribute__((format(printf, 2, 3))) static void append(struct text_buffer *t, const char *fmt, ...) {
+        va_list ap;
+        if (t->overflow)
+                return;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf + t->used, t->size - t->used, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= t->size - t->used)
+                t->overflow = true;
+        else
+                t->used += (size_t) n;
+}
+
+int config_overrides_format(const struct config_overrides *o, char *buf, size_t size) {
+        struct text_buffer t = { .buf = buf, .size = size };
+        char line[CONFIG_MAX_LINE];
+
+        if (size == 0)
+                return -ENOBUFS;
+        buf[0] = '\0';
+        if (o->has_servers) {
+                append(&t, "clear servers\n");
+                for (size_t i = 0; i < o->n_servers; i++) {
+                        config_server_format(&o->servers[i], line, sizeof(line));
+                        append(&t, "%s\n", line);
+                }
+        }
+        if (o->has_restricts) {
+                append(&t, "clear restrict\n");
+                for (size_t i = 0; i < o->n_restricts; i++) {
+                        restrict_rule_format(&o->restricts[i], line, sizeof(line));
+                        append(&t, "restrict %s\n", line);
+                }
+        }
+        if (o->has_serve)
+                append(&t, "serve %s\n", o->serve ? "on" : "off");
+        if (o->has_firewall)
+                append(&t, "firewall client %s server %s\n", o->firewall_client ? "on" : "off",
+                       o->firewall_server ? "on" : "off");
+        return t.overflow ? -ENOBUFS : (int) t.used;
+}
+
+void config_overrides_from(const struct config *c, struct config_overrides *ret) {
+        memset(ret, 0, sizeof(*ret));
+        ret->has_servers = c->servers_replaced;
+        if (ret->has_servers) {
+                ret->n_servers = c->n_servers;
+                memcpy(ret->servers, c->servers, c->n_servers * sizeof(c->servers[0]));
+        }
+        ret->has_restricts = c->restricts_replaced;
+        if (ret->has_restricts) {
+                ret->n_restricts = c->n_restricts;
+                for (size_t i = 0; i < c->n_restricts; i++)
+                        ret->restricts[i] = c->restricts[i].rule;
+        }
+        ret->has_serve = c->serve.origin.file[0] != '\0';
+        ret->serve = c->serve.value;
+        ret->has_firewall = c->firewall_client.origin.file[0] != '\0' || c->firewall_server.origin.file[0] != '\0';
+        ret->firewall_client = c->firewall_client.value;
+        ret->firewall_server = c->firewall_server.value;
 }

@@ -12,7 +12,11 @@
  *     serve on
  *     local stratum 10
  *     timesync1 off
+ *     firewall client on server off
+ *     clear servers
  *
+ * `clear servers` and `clear restrict` empty the lists collected so far: the daemon's own
+ * settings file, read after the files in /etc, starts with them to replace those lists.
  * Parsing is pure: the daemon reads the files and hands their text over. Every setting remembers
  * the file and line it came from. A file with an error is refused whole: the parser works on the
  * caller's copy, which the caller throws away on error. */
@@ -79,6 +83,8 @@ struct config {
         struct config_bool serve;
         struct config_unsigned local_stratum; /* 0: none */
         struct config_bool timesync1;
+        struct config_bool firewall_client, firewall_server;
+        bool servers_replaced, restricts_replaced; /* a `clear` was read */
         char warnings[CONFIG_MAX_WARNINGS][CONFIG_MESSAGE_MAX];
         size_t n_warnings;
 };
@@ -100,6 +106,25 @@ int config_parse_server_spec(const char *spec, struct config_server *ret, const 
 
 /* The canonical spec of a server, as config_parse_server_spec() reads it back. */
 void config_server_format(const struct config_server *s, char *buf, size_t size);
+
+/* What D-Bus changed: each part, when present, replaces what the files say. */
+struct config_overrides {
+        bool has_servers;
+        struct config_server servers[CONFIG_MAX_SERVERS];
+        size_t n_servers;
+        bool has_restricts;
+        struct restrict_rule restricts[CONFIG_MAX_RESTRICTS];
+        size_t n_restricts;
+        bool has_serve, serve;
+        bool has_firewall, firewall_client, firewall_server;
+};
+
+/* The text of overrides in the configuration dialect, for config_parse() to read back after the
+ * files. Returns the length, or -ENOBUFS when buf is too small. */
+int config_overrides_format(const struct config_overrides *o, char *buf, size_t size);
+
+/* The overrides a parsed settings file holds. */
+void config_overrides_from(const struct config *c, struct config_overrides *ret);
 
 /* Whether text is a usable host name or address literal. */
 bool config_host_is_valid(const char *host);

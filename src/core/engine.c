@@ -555,8 +555,11 @@ static void system_update(engine *e, const struct source *trigger, int64_t now_m
          * samples disagree with each other, and they are what the frequency is first learned
          * from. Slewing waits for the burst to end. */
         const struct source *peer = sel.owner[sel.result.system_peer];
-        if (bursting(peer) && !initial_step_due(e, sel.result.offset))
+        if (bursting(peer) && !initial_step_due(e, sel.result.offset)) {
+                if (!e->synchronized)
+                        e->unsync_reason = "measuring: initial burst in progress";
                 return;
+        }
         apply_update(e, peer, &sel.result, now_mono);
 }
 

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus.h"
 #include "files.h"
 #include "log.h"
 #include "manager.h"
 #include "query.h"
+#include "settings.h"
 
 #define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
 #define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
@@ -37,21 +39,31 @@ static void print_line(void *userdata, const char *line) {
         printf("%s\n", line);
 }
 
-static int check_config(const char *path) {
+/* The files and what D-Bus persisted, each setting with where it came from. */
+static int check_config(const char *path, const char *state_dir) {
         struct config *c = malloc(sizeof(*c));
+        struct config_overrides *persisted = calloc(1, sizeof(*persisted)), *none = calloc(1, sizeof(*none));
         struct config_error error;
-        if (!c)
-                return 1;
-        if (config_load(path, c, &error) < 0) {
+        char *settings_path = NULL;
+        int r = 1;
+
+        if (!c || !persisted || !none || asprintf(&settings_path, "%s/" SETTINGS_FILE, state_dir) < 0)
+                goto finish;
+        settings_load_persisted(settings_path, persisted);
+        if (settings_build(path, settings_path, persisted, none, c, &error) < 0) {
                 fprintf(stderr, "%s\n", error.message);
-                free(c);
-                return 1;
+                goto finish;
         }
         for (size_t i = 0; i < c->n_warnings; i++)
                 fprintf(stderr, "warning: %s\n", c->warnings[i]);
         config_dump(c, print_line, NULL);
+        r = 0;
+finish:
+        free(settings_path);
+        free(none);
+        free(persisted);
         free(c);
-        return 0;
+        return r;
 }
 
 static int run_daemon(const struct manager_options *o) {
@@ -59,9 +71,13 @@ static int run_daemon(const struct manager_options *o) {
         int r = manager_new(o, &m);
         if (r < 0)
                 return 1;
+        /* Time is kept without the bus too (early boot, containers): it only lacks the API then. */
+        if (bus_open(m, &m->bus) < 0)
+                log_warning("Running without the D-Bus API");
         r = manager_start(m);
         if (r >= 0)
                 r = sd_event_loop(m->event);
+        m->bus = bus_free(m->bus);
         manager_free(m);
         return r < 0 ? 1 : 0;
 }
@@ -124,7 +140,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         if (do_check)
-                return check_config(o.config_path);
+                return check_config(o.config_path, o.state_dir);
         if (do_query) {
                 o.query_hosts = argv + optind;
                 o.n_query_hosts = (size_t) (argc - optind);

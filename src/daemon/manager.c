@@ -9,7 +9,9 @@
 #include "drift.h"
 #include "files.h"
 #include "log.h"
+#include "bus.h"
 #include "manager.h"
+#include "settings.h"
 
 static uint64_t random_u64(void *userdata) {
         uint64_t v = 0;
@@ -201,6 +203,7 @@ static void report(manager *m) {
         char status[512];
 
         engine_get_status(m->engine, now_monotonic_ns(), &st);
+        bus_properties_maybe_changed(m->bus);
         if (!m->query)
                 log_transitions(m, &st);
         manager_log_reachability(m);
@@ -342,27 +345,49 @@ static int use_query_hosts(struct config *c, const struct manager_options *o) {
         return 0;
 }
 
-int manager_new(const struct manager_options *o, manager **ret) {
+static int load_configuration(manager *m, const struct manager_options *o) {
         struct config_error error;
+        int r;
+
+        if (o->no_config) {
+                config_init(&m->config);
+                return 0;
+        }
+        if (!m->query)
+                settings_load_persisted(m->settings_path, &m->persisted);
+        r = settings_build(m->config_path, m->settings_path, &m->persisted, &m->runtime, &m->config, &error);
+        if (r < 0)
+                return log_error_errno(-EINVAL, "%s", error.message);
+        for (size_t i = 0; i < m->config.n_warnings; i++)
+                log_warning("%s", m->config.warnings[i]);
+        return 0;
+}
+
+static void build_restricts(struct restrict_set *set, const struct config *c) {
+        restrict_set_init(set);
+        for (size_t i = 0; i < c->n_restricts; i++)
+                (void) restrict_set_add(set, &c->restricts[i].rule);
+}
+
+int manager_new(const struct manager_options *o, manager **ret) {
         manager *m = calloc(1, sizeof(*m));
         int r;
 
         if (!m)
                 return -ENOMEM;
+        m->query = o->query;
         m->config_path = strdup(o->config_path);
         m->state_dir = strdup(o->state_dir);
-        if (!m->config_path || !m->state_dir) {
+        if (!m->config_path || !m->state_dir || asprintf(&m->settings_path, "%s/" SETTINGS_FILE, o->state_dir) < 0) {
                 manager_free(m);
                 return -ENOMEM;
         }
-        r = config_load(m->config_path, &m->config, &error);
+        r = load_configuration(m, o);
         if (r < 0) {
-                log_error("%s", error.message);
                 manager_free(m);
                 return r;
         }
-        for (size_t i = 0; i < m->config.n_warnings; i++)
-                log_warning("%s", m->config.warnings[i]);
+        build_restricts(&m->restricts, &m->config);
         if (m->config.driftfile[0])
                 m->drift_path = strdup(m->config.driftfile);
         else if (asprintf(&m->drift_path, "%s/drift", m->state_dir) < 0)
@@ -371,8 +396,6 @@ int manager_new(const struct manager_options *o, manager **ret) {
                 manager_free(m);
                 return -ENOMEM;
         }
-
-        m->query = o->query;
         if (m->query && (r = use_query_hosts(&m->config, o)) < 0) {
                 manager_free(m);
                 return r;
@@ -412,12 +435,14 @@ manager *manager_free(manager *m) {
         free(m->config_path);
         free(m->state_dir);
         free(m->drift_path);
+        free(m->settings_path);
         free(m);
         return NULL;
 }
 
 int manager_start(manager *m) {
-        int r = add_timers_and_signals(m);
+        int r = m->query ? sd_event_add_time(m->event, &m->engine_timer, CLOCK_MONOTONIC, 1, 0, on_engine_timer, m)
+                         : add_timers_and_signals(m);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the event loop");
         for (size_t i = 0; i < m->config.n_servers; i++)
@@ -469,13 +494,25 @@ void manager_apply_servers(manager *m, const struct config *c) {
                         msource_add(m, &c->servers[i]);
 }
 
+void manager_apply_config(manager *m, const struct config *c) {
+        manager_apply_servers(m, c);
+        struct engine_config ec;
+        manager_engine_config(c, m->backend == CLOCK_BACKEND_KERNEL, &ec);
+        engine_reconfigure(m->engine, &ec);
+        memcpy(&m->config, c, sizeof(*c));
+        build_restricts(&m->restricts, &m->config);
+        update_pool_timer(m);
+        engine_run(m->engine, now_monotonic_ns());
+        manager_dispatch(m);
+}
+
 int manager_reload(manager *m) {
         struct config *c = malloc(sizeof(*c));
         struct config_error error;
         if (!c)
                 return -ENOMEM;
         sd_notify(false, "RELOADING=1");
-        int r = config_load(m->config_path, c, &error);
+        int r = settings_build(m->config_path, m->settings_path, &m->persisted, &m->runtime, c, &error);
         if (r < 0) {
                 log_error("%s, keeping the running configuration", error.message);
                 free(c);
@@ -484,16 +521,9 @@ int manager_reload(manager *m) {
         }
         for (size_t i = 0; i < c->n_warnings; i++)
                 log_warning("%s", c->warnings[i]);
-        manager_apply_servers(m, c);
-        update_pool_timer(m);
-        struct engine_config ec;
-        manager_engine_config(c, m->backend == CLOCK_BACKEND_KERNEL, &ec);
-        engine_reconfigure(m->engine, &ec);
-        memcpy(&m->config, c, sizeof(*c));
+        manager_apply_config(m, c);
         free(c);
         log_info("Configuration reloaded");
-        engine_run(m->engine, now_monotonic_ns());
-        manager_dispatch(m);
         sd_notify(false, "READY=1");
         return 0;
 }

@@ -11,6 +11,9 @@
 #include "engine.h"
 #include "net.h"
 #include "resolve.h"
+#include "restrict.h"
+
+struct bus;
 
 #define MANAGER_MAX_PEERS_PER_SOURCE 16
 #define MANAGER_DRIFT_SAVE_USEC (3600ULL * 1000000)
@@ -47,6 +50,7 @@ struct manager_options {
         const char *state_dir;
         enum clock_backend backend;
         bool query;                  /* a one-shot measurement: observe only, no state, no sd_notify */
+        bool no_config;              /* with query_hosts: read no configuration files */
         char **query_hosts;          /* replace the configured servers, when given */
         size_t n_query_hosts;
 };
@@ -55,8 +59,11 @@ struct manager {
         sd_event *event;
         engine *engine;
         resolver *resolver;
-        struct config config;
-        char *config_path, *state_dir, *drift_path;
+        struct config config;        /* the effective configuration: all layers (settings.h) */
+        struct config_overrides persisted, runtime;
+        struct restrict_set restricts;
+        char *config_path, *state_dir, *drift_path, *settings_path;
+        struct bus *bus;
         enum clock_backend backend;
         const struct clock_ops *clock;
         double initial_frequency_ppm;
@@ -81,6 +88,8 @@ manager *manager_free(manager *m);
 /* Binds what can be bound, starts resolving names, arms the timers, sends READY=1. */
 int manager_start(manager *m);
 int manager_reload(manager *m);
+/* Makes c the running configuration: sources, thresholds, restrict rules, server mode. */
+void manager_apply_config(manager *m, const struct config *c);
 void manager_save_drift(manager *m);
 
 /* After any call into the engine: carry out its actions, re-arm its timer, report. */

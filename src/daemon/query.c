@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -11,6 +13,10 @@
 struct query {
         manager *manager;
         uint64_t deadline_usec;
+        sd_event_source *check;
+        query_callback callback;     /* NULL: the command line's query, which ends the loop */
+        void *userdata;
+        char *host;
 };
 
 static bool all_measured(manager *m) {
@@ -33,12 +39,85 @@ static bool all_measured(manager *m) {
         return true;
 }
 
+void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size);
+
+static void finish_async(struct query *q) {
+        struct engine_source_info info[ENGINE_MAX_SOURCES];
+        struct engine_status st;
+        struct query_result result = { .host = q->host, .reason = "no reply" };
+        manager *m = q->manager;
+
+        size_t n = engine_get_sources(m->engine, info, ENGINE_MAX_SOURCES);
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        if (n > 0 && st.synchronized) {
+                result.found = true;
+                result.offset = st.offset;
+                result.delay = info[0].delay;
+                result.stratum = info[0].stratum;
+                bus_format_refid(info[0].stratum, info[0].refid, result.refid, sizeof(result.refid));
+        } else if (n == 0)
+                result.reason = "the name could not be resolved";
+        else if (st.unsync_reason)
+                result.reason = st.unsync_reason;
+        q->callback(&result, q->userdata);
+        sd_event_source_disable_unref(q->check);
+        manager_free(m);
+        free(q->host);
+        free(q);
+}
+
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
         struct query *q = userdata;
-        if (usec >= q->deadline_usec || all_measured(q->manager))
+        if (usec < q->deadline_usec && !all_measured(q->manager)) {
+                sd_event_source_set_time_relative(s, QUERY_CHECK_USEC);
+                return 0;
+        }
+        if (!q->callback)
                 return sd_event_exit(q->manager->event, 0);
-        sd_event_source_set_time_relative(s, QUERY_CHECK_USEC);
+        finish_async(q);
         return 0;
+}
+
+static int arm_check(struct query *q) {
+        uint64_t now;
+        sd_event_now(q->manager->event, CLOCK_MONOTONIC, &now);
+        q->deadline_usec = now + QUERY_TIMEOUT_USEC;
+        int r = sd_event_add_time_relative(q->manager->event, &q->check, CLOCK_MONOTONIC, QUERY_CHECK_USEC, 0,
+                                           on_check, q);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(q->check, SD_EVENT_ON);
+        return r;
+}
+
+int query_start_async(sd_event *event, const char *host, query_callback cb, void *userdata) {
+        char *hosts[] = { (char *) host };
+        struct manager_options o = {
+                .config_path = "/dev/null",
+                .state_dir = "/nonexistent",
+                .query = true,
+                .no_config = true,
+                .query_hosts = hosts,
+                .n_query_hosts = 1,
+        };
+        struct query *q = calloc(1, sizeof(*q));
+        if (!q || !(q->host = strdup(host))) {
+                free(q);
+                return -ENOMEM;
+        }
+        q->callback = cb;
+        q->userdata = userdata;
+        int r = manager_new(&o, &q->manager);
+        if (r >= 0)
+                r = manager_start(q->manager);
+        if (r >= 0)
+                r = arm_check(q);
+        if (r < 0) {
+                sd_event_source_disable_unref(q->check);
+                manager_free(q->manager);
+                free(q->host);
+                free(q);
+        }
+        return r;
 }
 
 static bool refid_is_text(uint32_t refid) {
@@ -131,7 +210,6 @@ static void print_text(manager *m, const struct engine_source_info *info, size_t
 int query_run(const struct manager_options *o, bool json) {
         struct manager_options qo = *o;
         manager *m = NULL;
-        sd_event_source *check = NULL;
         qo.query = true;
         if (log_get_max_level() < LOG_DEBUG)
                 log_set_max_level(LOG_WARNING);
@@ -141,11 +219,10 @@ int query_run(const struct manager_options *o, bool json) {
                 return 2;
         }
         struct query q = { .manager = m };
-        uint64_t now;
-        sd_event_now(m->event, CLOCK_MONOTONIC, &now);
-        q.deadline_usec = now + QUERY_TIMEOUT_USEC;
-        sd_event_add_time_relative(m->event, &check, CLOCK_MONOTONIC, QUERY_CHECK_USEC, 0, on_check, &q);
-        sd_event_source_set_enabled(check, SD_EVENT_ON);
+        if (arm_check(&q) < 0) {
+                manager_free(m);
+                return 2;
+        }
         sd_event_loop(m->event);
 
         struct engine_source_info info[ENGINE_MAX_SOURCES];
@@ -157,7 +234,7 @@ int query_run(const struct manager_options *o, bool json) {
         else
                 print_text(m, info, n, &st);
         fflush(stdout);
-        sd_event_source_disable_unref(check);
+        sd_event_source_disable_unref(q.check);
         manager_free(m);
         return st.synchronized ? 0 : 1;
 }

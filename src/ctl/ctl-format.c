@@ -1,0 +1,169 @@
+#include <inttypes.h>
+#include <stdarg.h>
+
+#include "ctl-format.h"
+#include "ctl-json.h"
+#include "ctl-util.h"
+
+#define LABEL_WIDTH 19
+#define NS_PER_MS 1e6
+
+static void print_label(FILE *f, const char *label) {
+        fprintf(f, "%*s: ", LABEL_WIDTH, label);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void print_field(FILE *f, const char *label, const char *fmt, ...) {
+        va_list ap;
+
+        print_label(f, label);
+        va_start(ap, fmt);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+        fputc('\n', f);
+}
+
+static const char *yes_no(bool b) {
+        return b ? "yes" : "no";
+}
+
+static const char *on_off(bool b) {
+        return b ? "on" : "off";
+}
+
+static const char *allowed_blocked(bool b) {
+        return b ? "allowed" : "blocked";
+}
+
+static const char *or_none(const char *s) {
+        return s && s[0] ? s : "none";
+}
+
+static void print_synchronization(FILE *f, const struct manager_properties *p) {
+        if (p->present[PROPERTY_SYNCHRONIZED])
+                print_field(f, "Synchronized", "%s", yes_no(p->synchronized));
+        if (p->present[PROPERTY_SYNCHRONIZED] && !p->synchronized && p->present[PROPERTY_UNSYNCHRONIZED_REASON] &&
+            p->unsynchronized_reason[0])
+                print_field(f, "Reason", "%s", p->unsynchronized_reason);
+        if (p->present[PROPERTY_SYSTEM_PEER])
+                print_field(f, "System peer", "%s", or_none(p->system_peer));
+        if (p->present[PROPERTY_STRATUM])
+                print_field(f, "Stratum", "%" PRIu8, p->stratum);
+        if (p->present[PROPERTY_REFERENCE_ID])
+                print_field(f, "Reference ID", "%s", or_none(p->reference_id));
+}
+
+static void print_clock(FILE *f, const struct manager_properties *p) {
+        if (p->present[PROPERTY_OFFSET])
+                print_field(f, "Offset", "%+.3f ms", (double) p->offset / NS_PER_MS);
+        if (p->present[PROPERTY_FREQUENCY])
+                print_field(f, "Frequency", "%+.3f ppm", p->frequency);
+        if (p->present[PROPERTY_LEAP_STATUS])
+                print_field(f, "Leap status", "%s", p->leap_status);
+        if (p->present[PROPERTY_POLL_INTERVAL])
+                print_field(f, "Poll interval", "%" PRIu32 " s", p->poll_interval);
+        if (p->present[PROPERTY_ROOT_DELAY])
+                print_field(f, "Root delay", "%.3f ms", (double) p->root_delay / NS_PER_MS);
+        if (p->present[PROPERTY_ROOT_DISPERSION])
+                print_field(f, "Root dispersion", "%.3f ms", (double) p->root_dispersion / NS_PER_MS);
+}
+
+static void print_settings(FILE *f, const struct manager_properties *p) {
+        if (p->present[PROPERTY_SERVER_MODE])
+                print_field(f, "Server mode", "%s", on_off(p->server_mode));
+        if (p->present[PROPERTY_FIREWALL_CLIENT])
+                print_field(f, "Firewall client", "%s", allowed_blocked(p->firewall_client));
+        if (p->present[PROPERTY_FIREWALL_SERVER])
+                print_field(f, "Firewall server", "%s", allowed_blocked(p->firewall_server));
+        if (p->present[PROPERTY_FIREWALL_BACKEND])
+                print_field(f, "Firewall backend", "%s", p->firewall_backend);
+        if (p->present[PROPERTY_CLOCK_CONTROL])
+                print_field(f, "Clock control", "%s", p->clock_control);
+        if (p->present[PROPERTY_ONLINE])
+                print_field(f, "Online", "%s", yes_no(p->online));
+}
+
+void print_status(FILE *f, const struct manager_properties *p) {
+        print_synchronization(f, p);
+        print_clock(f, p);
+        print_settings(f, p);
+}
+
+void format_interval(char *buf, size_t size, uint64_t seconds) {
+        if (seconds == SOURCE_WHEN_NEVER) {
+                snprintf(buf, size, "-");
+                return;
+        }
+        if (seconds <= 2048) {
+                snprintf(buf, size, "%" PRIu64, seconds);
+                return;
+        }
+        uint64_t minutes = (seconds + 29) / 60;
+        if (minutes <= 300) {
+                snprintf(buf, size, "%" PRIu64 "m", minutes);
+                return;
+        }
+        uint64_t hours = (minutes + 29) / 60;
+        if (hours <= 96) {
+                snprintf(buf, size, "%" PRIu64 "h", hours);
+                return;
+        }
+        uint64_t days = (hours + 11) / 24;
+        if (days <= 999)
+                snprintf(buf, size, "%" PRIu64 "d", days);
+        else
+                snprintf(buf, size, "INF");
+}
+
+static const char *source_remote(const struct source_entry *e) {
+        if (e->name && e->name[0])
+                return e->name;
+        return e->address ? e->address : "";
+}
+
+static char source_tally(const struct source_entry *e) {
+        return e->tally && e->tally[0] ? e->tally[0] : ' ';
+}
+
+static void print_source_line(FILE *f, const struct source_entry *e) {
+        char when[8], poll[8];
+
+        format_interval(when, sizeof(when), e->when);
+        format_interval(poll, sizeof(poll), e->poll);
+        fprintf(f, "%c%-15.15s %-15.15s %2" PRIu8 " %c %4s %4s  %3o %8.3f %8.3f %7.3f\n",
+                source_tally(e), source_remote(e), e->refid ? e->refid : "", e->stratum, 'u', when, poll,
+                (unsigned) e->reach, (double) e->delay / NS_PER_MS, (double) e->offset / NS_PER_MS,
+                (double) e->jitter / NS_PER_MS);
+}
+
+void print_sources_table(FILE *f, const struct source_list *sources) {
+        fputs("     remote           refid      st t when poll reach   delay   offset  jitter\n"
+              "==============================================================================\n",
+              f);
+        for (size_t i = 0; i < sources->n; i++)
+                print_source_line(f, &sources->entries[i]);
+}
+
+void print_firewall(FILE *f, const struct manager_properties *p) {
+        if (p->present[PROPERTY_FIREWALL_CLIENT])
+                print_field(f, "Client", "%s", allowed_blocked(p->firewall_client));
+        if (p->present[PROPERTY_FIREWALL_SERVER])
+                print_field(f, "Server", "%s", allowed_blocked(p->firewall_server));
+        if (p->present[PROPERTY_FIREWALL_BACKEND])
+                print_field(f, "Backend", "%s", p->firewall_backend);
+}
+
+void print_query_result(FILE *f, const char *host, int64_t offset_ns, uint64_t delay_ns, uint8_t stratum,
+                        const char *refid) {
+        print_field(f, "Server", "%s", host);
+        print_label(f, "Offset");
+        if (offset_ns >= 0)
+                fputc('+', f);
+        json_write_seconds(f, offset_ns);
+        fputs(" s\n", f);
+        print_label(f, "Delay");
+        json_write_seconds_unsigned(f, delay_ns);
+        fputs(" s\n", f);
+        print_field(f, "Stratum", "%" PRIu8, stratum);
+        print_field(f, "Reference ID", "%s", or_none(refid));
+}

@@ -1,0 +1,247 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+
+#include "ctl-json.h"
+#include "ctl-util.h"
+
+void json_write_string(FILE *f, const char *s) {
+        fputc('"', f);
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++)
+                switch (*c) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                default:
+                        /* D-Bus strings are valid UTF-8: only control characters need escaping. */
+                        if (*c < 0x20)
+                                fprintf(f, "\\u%04x", *c);
+                        else
+                                fputc(*c, f);
+                }
+        fputc('"', f);
+}
+
+void json_write_strv(FILE *f, char *const *l) {
+        fputc('[', f);
+        for (size_t i = 0; l && l[i]; i++) {
+                if (i > 0)
+                        fputc(',', f);
+                json_write_string(f, l[i]);
+        }
+        fputc(']', f);
+}
+
+void json_write_seconds_unsigned(FILE *f, uint64_t ns) {
+        fprintf(f, "%" PRIu64 ".%09" PRIu64, ns / 1000000000, ns % 1000000000);
+}
+
+void json_write_seconds(FILE *f, int64_t ns) {
+        if (ns < 0) {
+                fputc('-', f);
+                /* Also right for INT64_MIN. */
+                json_write_seconds_unsigned(f, (uint64_t) -(ns + 1) + 1);
+        } else
+                json_write_seconds_unsigned(f, (uint64_t) ns);
+}
+
+static int write_basic(FILE *f, sd_bus_message *m, char type) {
+        union {
+                uint8_t u8;
+                int16_t s16;
+                uint16_t u16;
+                int32_t s32;
+                uint32_t u32;
+                int64_t s64;
+                uint64_t u64;
+                double d;
+                int b;
+                const char *s;
+        } v;
+        int r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+
+        switch (type) {
+        case 'y':
+                fprintf(f, "%" PRIu8, v.u8);
+                break;
+        case 'n':
+                fprintf(f, "%" PRIi16, v.s16);
+                break;
+        case 'q':
+                fprintf(f, "%" PRIu16, v.u16);
+                break;
+        case 'i':
+        case 'h':
+                fprintf(f, "%" PRIi32, v.s32);
+                break;
+        case 'u':
+                fprintf(f, "%" PRIu32, v.u32);
+                break;
+        case 'x':
+                fprintf(f, "%" PRIi64, v.s64);
+                break;
+        case 't':
+                fprintf(f, "%" PRIu64, v.u64);
+                break;
+        case 'd':
+                if (isfinite(v.d))
+                        fprintf(f, "%.17g", v.d);
+                else
+                        fputs("null", f);
+                break;
+        case 'b':
+                fputs(v.b ? "true" : "false", f);
+                break;
+        case 's':
+        case 'o':
+        case 'g':
+                json_write_string(f, v.s);
+                break;
+        default:
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+/* A basic value as an object key: JSON keys are strings. */
+static int write_key(FILE *f, sd_bus_message *m) {
+        char type;
+        int r = sd_bus_message_peek_type(m, &type, NULL);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+        if (type == 's' || type == 'o' || type == 'g')
+                return write_basic(f, m, type);
+        fputc('"', f);
+        r = write_basic(f, m, type);
+        fputc('"', f);
+        return r;
+}
+
+/* Writes the remaining dictionary entries of the array m is in, each as "key":value, with a
+ * comma before each unless first. */
+static int write_dictionary_members(FILE *f, sd_bus_message *m, bool first) {
+        for (;;) {
+                int r = sd_bus_message_enter_container(m, 'e', NULL);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 0;
+                if (!first)
+                        fputc(',', f);
+                first = false;
+                r = write_key(f, m);
+                if (r < 0)
+                        return r;
+                fputc(':', f);
+                r = json_write_message_value(f, m);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int write_dictionary(FILE *f, sd_bus_message *m) {
+        int r = sd_bus_message_enter_container(m, 'a', NULL);
+        if (r < 0)
+                return r;
+        fputc('{', f);
+        r = write_dictionary_members(f, m, true);
+        if (r < 0)
+                return r;
+        fputc('}', f);
+        return sd_bus_message_exit_container(m);
+}
+
+/* The members of the container m is in, up to its end, comma-separated. */
+static int write_members(FILE *f, sd_bus_message *m) {
+        for (bool first = true;; first = false) {
+                int r = sd_bus_message_at_end(m, false);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return 0;
+                if (!first)
+                        fputc(',', f);
+                r = json_write_message_value(f, m);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int write_array(FILE *f, sd_bus_message *m, char container) {
+        int r = sd_bus_message_enter_container(m, container, NULL);
+        if (r < 0)
+                return r;
+        fputc('[', f);
+        r = write_members(f, m);
+        if (r < 0)
+                return r;
+        fputc(']', f);
+        return sd_bus_message_exit_container(m);
+}
+
+/* "(sa{sv})": {"name":NAME, KEY:VALUE...}. */
+static int write_named_attributes(FILE *f, sd_bus_message *m) {
+        const char *name;
+        int r = sd_bus_message_enter_container(m, 'r', "sa{sv}");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        fputs("{\"name\":", f);
+        json_write_string(f, name);
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        r = write_dictionary_members(f, m, false);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        fputc('}', f);
+        return sd_bus_message_exit_container(m);
+}
+
+static int write_variant(FILE *f, sd_bus_message *m) {
+        int r = sd_bus_message_enter_container(m, 'v', NULL);
+        if (r < 0)
+                return r;
+        r = json_write_message_value(f, m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+int json_write_message_value(FILE *f, sd_bus_message *m) {
+        const char *contents;
+        char type;
+        int r = sd_bus_message_peek_type(m, &type, &contents);
+        if (r <= 0)
+                return r < 0 ? r : -EBADMSG;
+
+        switch (type) {
+        case 'v':
+                return write_variant(f, m);
+        case 'a':
+                return contents[0] == '{' ? write_dictionary(f, m) : write_array(f, m, 'a');
+        case 'r':
+                return streq(contents, "sa{sv}") ? write_named_attributes(f, m) : write_array(f, m, 'r');
+        default:
+                return write_basic(f, m, type);
+        }
+}

@@ -1,0 +1,93 @@
+#pragma once
+
+/* The org.ntpsync1.Manager properties, read from one GetAll reply. Properties this client does
+ * not know are skipped, and so are known ones whose type is not the expected one; what the reply
+ * lacks is marked absent. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-bus.h>
+
+#define SOURCE_WHEN_NEVER UINT64_MAX
+
+/* One entry of the Sources property. */
+struct source_entry {
+        char *name;
+        char *address;
+        char *refid;
+        char *tally;
+        char *state;
+        uint8_t stratum;
+        uint8_t reach;
+        uint64_t when;          /* seconds since the last reply, or SOURCE_WHEN_NEVER */
+        uint32_t poll;          /* seconds */
+        uint64_t delay;         /* ns */
+        int64_t offset;         /* ns */
+        uint64_t jitter;        /* ns */
+        bool prefer;
+        bool noselect;
+};
+
+struct source_list {
+        struct source_entry *entries;
+        size_t n;
+};
+
+enum manager_property {
+        PROPERTY_SERVERS,
+        PROPERTY_SYNCHRONIZED,
+        PROPERTY_UNSYNCHRONIZED_REASON,
+        PROPERTY_STRATUM,
+        PROPERTY_REFERENCE_ID,
+        PROPERTY_SYSTEM_PEER,
+        PROPERTY_OFFSET,
+        PROPERTY_FREQUENCY,
+        PROPERTY_ROOT_DELAY,
+        PROPERTY_ROOT_DISPERSION,
+        PROPERTY_LEAP_STATUS,
+        PROPERTY_POLL_INTERVAL,
+        PROPERTY_SOURCES,
+        PROPERTY_RESTRICT_RULES,
+        PROPERTY_FIREWALL_CLIENT,
+        PROPERTY_FIREWALL_SERVER,
+        PROPERTY_FIREWALL_BACKEND,
+        PROPERTY_SERVER_MODE,
+        PROPERTY_CLOCK_CONTROL,
+        PROPERTY_ONLINE,
+        _PROPERTY_MAX,
+};
+
+struct manager_properties {
+        bool present[_PROPERTY_MAX];
+
+        char **servers;
+        bool synchronized;
+        char *unsynchronized_reason;
+        uint8_t stratum;
+        char *reference_id;
+        char *system_peer;
+        int64_t offset;                 /* ns */
+        double frequency;               /* ppm */
+        uint64_t root_delay;            /* ns */
+        uint64_t root_dispersion;       /* ns */
+        char *leap_status;
+        uint32_t poll_interval;         /* s */
+        struct source_list sources;
+        char **restrict_rules;
+        bool firewall_client;
+        bool firewall_server;
+        char *firewall_backend;
+        bool server_mode;
+        char *clock_control;
+        bool online;
+};
+
+/* Parses a GetAll reply ("a{sv}") from its current position. On failure *ret is left untouched. */
+int manager_properties_parse(sd_bus_message *reply, struct manager_properties *ret);
+void manager_properties_done(struct manager_properties *p);
+
+/* Positions the message at the variant of the named property of a GetAll reply (rewound first).
+ * Returns 1 there, 0 when the reply lacks the property. Exit the two containers entered
+ * afterwards if more is to be read; for a one-shot conversion that is not needed. */
+int manager_properties_seek(sd_bus_message *reply, const char *name);

@@ -1,0 +1,233 @@
+/* org.freedesktop.timesync1.Manager at /org/freedesktop/timesync1, with systemd-timesyncd's
+ * signatures, so that `timedatectl timesync-status` and `timedatectl show-timesync` describe
+ * ntpsyncd. Served when the configuration allows (timesync1 on, the default) and the name is
+ * free. */
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-polkit.h"
+#include "bus.h"
+#include "log.h"
+#include "poll.h"
+#include "settings.h"
+
+#define TIMESYNC_NAME "org.freedesktop.timesync1"
+#define TIMESYNC_PATH "/org/freedesktop/timesync1"
+#define TIMESYNC_INTERFACE "org.freedesktop.timesync1.Manager"
+#define USEC_PER_SEC 1000000ULL
+
+static int append_server_list(sd_bus_message *reply, const struct config *c, bool runtime_layer, const manager *m) {
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < c->n_servers; i++) {
+                bool from_runtime = strcmp(c->servers[i].origin.file, "runtime") == 0;
+                if (from_runtime == runtime_layer)
+                        r = sd_bus_message_append(reply, "s", c->servers[i].host);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        if (strcmp(property, "SystemNTPServers") == 0)
+                return append_server_list(reply, &b->manager->config, false, b->manager);
+        if (strcmp(property, "RuntimeNTPServers") == 0)
+                return append_server_list(reply, &b->manager->config, true, b->manager);
+        return sd_bus_message_append(reply, "as", 0); /* Link and Fallback: ntpsync has neither */
+}
+
+static struct peer *system_peer(struct bus *b, struct engine_status *st) {
+        engine_get_status(b->manager->engine, now_monotonic_ns(), st);
+        return st->synchronized && st->system_peer >= 0 ? manager_find_peer(b->manager, (uint32_t) st->system_peer) : NULL;
+}
+
+static int property_server_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct engine_status st;
+        struct peer *p = system_peer(userdata, &st);
+        return sd_bus_message_append(reply, "s", p ? p->owner->config.host : "");
+}
+
+static int property_server_address(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct engine_status st;
+        struct peer *p = system_peer(userdata, &st);
+        int r = sd_bus_message_open_container(reply, 'r', "iay");
+        if (r < 0)
+                return r;
+        if (!p)
+                r = sd_bus_message_append(reply, "i", AF_UNSPEC) < 0 ? -ENOMEM
+                                                                     : sd_bus_message_append_array(reply, 'y', NULL, 0);
+        else if (p->address.sa.sa.sa_family == AF_INET)
+                r = sd_bus_message_append(reply, "i", AF_INET) < 0
+                            ? -ENOMEM
+                            : sd_bus_message_append_array(reply, 'y', &p->address.sa.in.sin_addr, 4);
+        else
+                r = sd_bus_message_append(reply, "i", AF_INET6) < 0
+                            ? -ENOMEM
+                            : sd_bus_message_append_array(reply, 'y', &p->address.sa.in6.sin6_addr, 16);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_status st;
+        engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
+        uint64_t v = 0;
+        if (strcmp(property, "PollIntervalUSec") == 0)
+                v = ((uint64_t) 1 << (st.poll < 0 ? 0 : st.poll > 17 ? 17 : st.poll)) * USEC_PER_SEC;
+        else if (strcmp(property, "PollIntervalMinUSec") == 0)
+                v = ((uint64_t) 1 << POLL_DEFAULT_MIN) * USEC_PER_SEC;
+        else if (strcmp(property, "PollIntervalMaxUSec") == 0)
+                v = ((uint64_t) 1 << POLL_DEFAULT_MAX) * USEC_PER_SEC;
+        else if (strcmp(property, "RootDistanceMaxUSec") == 0)
+                v = (uint64_t) (1.5 * USEC_PER_SEC);
+        return sd_bus_message_append(reply, "t", v);
+}
+
+static uint64_t seconds_to_usec(double s) {
+        return s > 0 && isfinite(s) ? (uint64_t) llround(s * USEC_PER_SEC) : 0;
+}
+
+/* The last exchange with the system peer as timesyncd shows it. timedatectl computes offset and
+ * delay from the four timestamps, so they are laid out to give ours. */
+static int property_ntp_message(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_status st;
+        struct engine_source_info s = { 0 };
+        struct peer *p = system_peer(b, &st);
+        if (p)
+                engine_get_source(b->manager->engine, p->engine_id, &s);
+
+        int64_t now_mono = now_monotonic_ns(), now_real = now_realtime_ns();
+        int64_t t4 = s.last_rx_mono >= 0 && p ? now_real - (now_mono - s.last_rx_mono) : 0;
+        int64_t t1 = t4 - (int64_t) llround(s.delay * 1e9);
+        int64_t t2 = t1 + (int64_t) llround((s.delay / 2 + st.offset) * 1e9);
+        uint8_t refid[4] = { s.refid >> 24, s.refid >> 16, s.refid >> 8, s.refid };
+
+        int r = sd_bus_message_open_container(reply, 'r', "uuuuittayttttbtt");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "uuuuitt", p ? (uint32_t) st.leap : 3u, 4u, 4u, (uint32_t) s.stratum,
+                                          (int32_t) -20, seconds_to_usec(st.root_delay), seconds_to_usec(st.root_dispersion));
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', refid, p ? 4 : 0);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "ttttbtt", (uint64_t) (t1 > 0 ? t1 / 1000 : 0),
+                                          (uint64_t) (t2 > 0 ? t2 / 1000 : 0), (uint64_t) (t2 > 0 ? t2 / 1000 : 0),
+                                          (uint64_t) (t4 > 0 ? t4 / 1000 : 0), false, st.packets_sent,
+                                          seconds_to_usec(s.jitter));
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_frequency(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_status st;
+        engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
+        /* As timesyncd: the kernel's unit, ppm in 16.16 fixed point. */
+        double ppm = b->manager->initial_frequency_ppm + st.residual_frequency_ppm;
+        return sd_bus_message_append(reply, "x", (int64_t) llround(ppm * 65536.0));
+}
+
+struct runtime_servers {
+        struct bus *bus;
+        struct config_overrides overrides;
+};
+
+static void on_runtime_servers_authorized(sd_bus_message *call, int allowed, const sd_bus_error *verdict,
+                                          void *userdata) {
+        struct runtime_servers *rs = userdata;
+        struct config_error e;
+        if (allowed <= 0) {
+                sd_bus_reply_method_error(call, verdict);
+                return;
+        }
+        if (manager_change(rs->bus->manager, &rs->overrides, true, &e) < 0)
+                sd_bus_reply_method_errorf(call, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
+        else
+                sd_bus_reply_method_return(call, NULL);
+        bus_properties_maybe_changed(rs->bus);
+}
+
+/* Runtime servers replace ntpsync's server list until restart, as names with iburst. */
+static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        char **names = NULL;
+        int r = sd_bus_message_read_strv(call, &names);
+        if (r < 0)
+                return r;
+        struct runtime_servers *rs = calloc(1, sizeof(*rs));
+        r = rs ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && names && names[i]; i++) {
+                struct config_server *s = &rs->overrides.servers[rs->overrides.n_servers];
+                if (rs->overrides.n_servers >= CONFIG_MAX_SERVERS)
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers", CONFIG_MAX_SERVERS);
+                else if (!config_host_is_valid(names[i]))
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NTP server name or address: %.300s",
+                                              names[i]);
+                else {
+                        *s = (struct config_server) { .iburst = true };
+                        snprintf(s->host, sizeof(s->host), "%s", names[i]);
+                        rs->overrides.n_servers++;
+                }
+        }
+        for (size_t i = 0; names && names[i]; i++)
+                free(names[i]);
+        free(names);
+        if (r < 0) {
+                free(rs);
+                return r;
+        }
+        rs->bus = b;
+        rs->overrides.has_servers = true;
+        const char *const d[] = { "runtime", "true", NULL };
+        r = polkit_check_async(call, "org.ntpsync1.set-servers", d, on_runtime_servers_authorized, rs, free);
+        return r < 0 ? r : 1;
+}
+
+static const sd_bus_vtable timesync_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("LinkNTPServers", "as", property_servers, 0, 0),
+        SD_BUS_PROPERTY("SystemNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RuntimeNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FallbackNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ServerName", "s", property_server_name, 0, 0),
+        SD_BUS_PROPERTY("ServerAddress", "(iay)", property_server_address, 0, 0),
+        SD_BUS_PROPERTY("RootDistanceMaxUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PollIntervalMinUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PollIntervalMaxUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("PollIntervalUSec", "t", property_usec, 0, 0),
+        SD_BUS_PROPERTY("NTPMessage", "(uuuuittayttttbtt)", property_ntp_message, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Frequency", "x", property_frequency, 0, 0),
+        SD_BUS_METHOD_WITH_ARGS("SetRuntimeNTPServers", SD_BUS_ARGS("as", runtime_servers), SD_BUS_NO_RESULT,
+                                method_set_runtime_servers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+static int on_timesync_name(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        uint32_t result;
+        if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "u", &result) < 0 ||
+            (result != 1 && result != 4)) /* primary owner, already owner */
+                log_info("%s is taken, not serving it", TIMESYNC_NAME);
+        return 0;
+}
+
+int bus_timesync_add(struct bus *b) {
+        if (!b->manager->config.timesync1.value)
+                return 0;
+        int r = sd_bus_add_object_vtable(b->bus, &b->timesync_slot, TIMESYNC_PATH, TIMESYNC_INTERFACE, timesync_vtable, b);
+        if (r < 0)
+                return r;
+        /* No queueing and no replacing: only when the name is free. */
+        return sd_bus_request_name_async(b->bus, NULL, TIMESYNC_NAME, 0, on_timesync_name, b);
+}
+
+void bus_timesync_emit_changes(struct bus *b) {
+        if (b->timesync_slot)
+                sd_bus_emit_properties_changed(b->bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, "NTPMessage", NULL);
+}

@@ -1,0 +1,809 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-polkit.h"
+#include "bus.h"
+#include "log.h"
+#include "query.h"
+#include "settings.h"
+
+#define QUERIES_MAX 4
+
+/* ---- validation helpers ---- */
+
+__attribute__((format(printf, 2, 3))) static int invalid(sd_bus_error *error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = sd_bus_error_setfv(error, SD_BUS_ERROR_INVALID_ARGS, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+static int read_strv_bounded(sd_bus_message *m, char ***ret, sd_bus_error *error) {
+        char **strv = NULL;
+        int r = sd_bus_message_read_strv(m, &strv);
+        if (r < 0)
+                return r;
+        size_t n = 0;
+        while (strv && strv[n])
+                n++;
+        if (n > BUS_MAX_ARRAY) {
+                for (size_t i = 0; i < n; i++)
+                        free(strv[i]);
+                free(strv);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many elements (%zu)", n);
+        }
+        *ret = strv;
+        return 0;
+}
+
+static void strv_free(char **strv) {
+        for (size_t i = 0; strv && strv[i]; i++)
+                free(strv[i]);
+        free(strv);
+}
+
+static size_t strv_length(char **strv) {
+        size_t n = 0;
+        while (strv && strv[n])
+                n++;
+        return n;
+}
+
+/* "a, b, c" for polkit details; truncated, which is fine for a rule to look at. */
+static void join(char **strv, char *buf, size_t size) {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; strv && strv[i] && used + 1 < size; i++) {
+                int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", strv[i]);
+                if (n < 0)
+                        break;
+                used += (size_t) n < size - used ? (size_t) n : size - used - 1;
+        }
+}
+
+/* ---- applying after authorization ---- */
+
+struct change {
+        struct bus *bus;
+        struct config_overrides overrides;
+        bool runtime;
+        int (*apply)(struct change *c, sd_bus_error *error); /* NULL: apply the overrides */
+};
+
+static void change_free(void *p) {
+        free(p);
+}
+
+static int apply_overrides(struct change *c, sd_bus_error *error) {
+        struct config_error e;
+        int r = manager_change(c->bus->manager, &c->overrides, c->runtime, &e);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_SAVE_FAILED, "%s", e.message);
+        return 0;
+}
+
+static void on_authorized(sd_bus_message *call, int allowed, const sd_bus_error *verdict, void *userdata) {
+        struct change *c = userdata;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        if (allowed <= 0) {
+                sd_bus_reply_method_error(call, verdict);
+                return;
+        }
+        int r = c->apply ? c->apply(c, &error) : apply_overrides(c, &error);
+        if (r < 0)
+                sd_bus_reply_method_errno(call, r, &error);
+        else
+                sd_bus_reply_method_return(call, NULL);
+        sd_bus_error_free(&error);
+        bus_properties_maybe_changed(c->bus);
+}
+
+/* Validation is done: ask polkit, then apply. Returns 1 (the reply comes later). */
+static int authorize_then_apply(sd_bus_message *call, struct change *c, const char *action, const char *const *details) {
+        int r = polkit_check_async(call, action, details, on_authorized, c, change_free);
+        return r < 0 ? r : 1;
+}
+
+static struct change *change_new(struct bus *b, bool runtime) {
+        struct change *c = calloc(1, sizeof(*c));
+        if (c) {
+                c->bus = b;
+                c->runtime = runtime;
+        }
+        return c;
+}
+
+/* ---- servers ---- */
+
+static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *error) {
+        o->has_servers = true;
+        o->n_servers = 0;
+        for (size_t i = 0; specs && specs[i]; i++) {
+                const char *why;
+                struct config_server s;
+                if (o->n_servers >= CONFIG_MAX_SERVERS)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers",
+                                                 CONFIG_MAX_SERVERS);
+                if (config_parse_server_spec(specs[i], &s, &why) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%.300s\": %s",
+                                                 specs[i], why);
+                for (size_t j = 0; j < o->n_servers; j++)
+                        if (strcasecmp(o->servers[j].host, s.host) == 0)
+                                return invalid(error, "Duplicate server %s", s.host);
+                o->servers[o->n_servers++] = s;
+        }
+        return 0;
+}
+
+static int method_set_servers(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        char **specs = NULL, details[1024];
+        int runtime, r;
+
+        r = read_strv_bounded(call, &specs, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(call, "b", &runtime);
+        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
+        if (r >= 0 && !c)
+                r = -ENOMEM;
+        if (r >= 0 && strv_length(specs) == 0)
+                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No servers given");
+        if (r >= 0)
+                r = parse_specs(specs, &c->overrides, error);
+        join(specs, details, sizeof(details));
+        strv_free(specs);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        const char *const d[] = { "servers", details, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+}
+
+static int find_server(const struct config *cfg, const char *host) {
+        for (size_t i = 0; i < cfg->n_servers; i++)
+                if (strcasecmp(cfg->servers[i].host, host) == 0)
+                        return (int) i;
+        return -1;
+}
+
+/* The running list, as overrides to be changed. */
+static void current_servers(const manager *m, struct config_overrides *o) {
+        o->has_servers = true;
+        o->n_servers = m->config.n_servers;
+        memcpy(o->servers, m->config.servers, m->config.n_servers * sizeof(m->config.servers[0]));
+}
+
+static int method_add_server(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const char *spec, *why;
+        int runtime;
+        struct config_server s;
+
+        int r = sd_bus_message_read(call, "sb", &spec, &runtime);
+        if (r < 0)
+                return r;
+        if (config_parse_server_spec(spec, &s, &why) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%.300s\": %s", spec, why);
+        if (find_server(&b->manager->config, s.host) >= 0)
+                return invalid(error, "%s is already a server", s.host);
+        if (b->manager->config.n_servers >= CONFIG_MAX_SERVERS)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Already %d servers", CONFIG_MAX_SERVERS);
+
+        struct change *c = change_new(b, runtime);
+        if (!c)
+                return -ENOMEM;
+        current_servers(b->manager, &c->overrides);
+        c->overrides.servers[c->overrides.n_servers++] = s;
+        const char *const d[] = { "servers", spec, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+}
+
+static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const char *host;
+        int runtime;
+
+        int r = sd_bus_message_read(call, "sb", &host, &runtime);
+        if (r < 0)
+                return r;
+        if (!config_host_is_valid(host))
+                return invalid(error, "Not a valid host: \"%.300s\"", host);
+        int i = find_server(&b->manager->config, host);
+        if (i < 0)
+                return invalid(error, "No server %s", host);
+
+        struct change *c = change_new(b, runtime);
+        if (!c)
+                return -ENOMEM;
+        current_servers(b->manager, &c->overrides);
+        memmove(&c->overrides.servers[i], &c->overrides.servers[i + 1],
+                (c->overrides.n_servers - (size_t) i - 1) * sizeof(c->overrides.servers[0]));
+        c->overrides.n_servers--;
+        const char *const d[] = { "servers", host, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+}
+
+/* ---- restrict rules ---- */
+
+static bool same_target(const struct restrict_rule *a, const struct restrict_rule *b) {
+        if (a->is_default != b->is_default)
+                return false;
+        if (a->is_default)
+                return a->family == b->family || a->family == AF_UNSPEC || b->family == AF_UNSPEC;
+        return a->family == b->family && a->prefix == b->prefix && memcmp(a->address, b->address, 16) == 0;
+}
+
+static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error *error) {
+        const char *why = NULL, *warning = NULL;
+        if (restrict_rule_parse(text, ret, &why, &warning) < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid restrict rule \"%.300s\": %s", text, why);
+        return 0;
+}
+
+static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        char **rules = NULL, details[1024];
+        int runtime, r;
+
+        r = read_strv_bounded(call, &rules, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(call, "b", &runtime);
+        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
+        if (r >= 0 && !c)
+                r = -ENOMEM;
+        if (r >= 0 && strv_length(rules) > CONFIG_MAX_RESTRICTS)
+                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d rules", CONFIG_MAX_RESTRICTS);
+        for (size_t i = 0; r >= 0 && rules && rules[i]; i++) {
+                struct config_overrides *o = &c->overrides;
+                r = parse_rule(rules[i], &o->restricts[o->n_restricts], error);
+                for (size_t j = 0; r >= 0 && j < o->n_restricts; j++)
+                        if (same_target(&o->restricts[j], &o->restricts[o->n_restricts]))
+                                r = invalid(error, "Two rules for the same address: \"%.300s\"", rules[i]);
+                if (r >= 0)
+                        o->n_restricts++;
+        }
+        join(rules, details, sizeof(details));
+        strv_free(rules);
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        c->overrides.has_restricts = true;
+        const char *const d[] = { "rules", details, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+}
+
+static void current_restricts(const manager *m, struct config_overrides *o) {
+        o->has_restricts = true;
+        o->n_restricts = m->config.n_restricts;
+        for (size_t i = 0; i < m->config.n_restricts; i++)
+                o->restricts[i] = m->config.restricts[i].rule;
+}
+
+static int method_add_restrict(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const char *text;
+        int runtime;
+        struct restrict_rule rule;
+
+        int r = sd_bus_message_read(call, "sb", &text, &runtime);
+        if (r < 0)
+                return r;
+        r = parse_rule(text, &rule, error);
+        if (r < 0)
+                return r;
+        struct change *c = change_new(b, runtime);
+        if (!c)
+                return -ENOMEM;
+        struct config_overrides *o = &c->overrides;
+        current_restricts(b->manager, o);
+        /* A rule for an address that has one replaces it, as in ntpd. */
+        size_t i = 0;
+        while (i < o->n_restricts && !same_target(&o->restricts[i], &rule))
+                i++;
+        if (i == o->n_restricts && o->n_restricts >= CONFIG_MAX_RESTRICTS) {
+                free(c);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Already %d rules", CONFIG_MAX_RESTRICTS);
+        }
+        o->restricts[i] = rule;
+        if (i == o->n_restricts)
+                o->n_restricts++;
+        const char *const d[] = { "rules", text, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+}
+
+static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const char *text;
+        int runtime;
+        struct restrict_rule target;
+
+        int r = sd_bus_message_read(call, "sb", &text, &runtime);
+        if (r < 0)
+                return r;
+        r = parse_rule(text, &target, error);
+        if (r < 0)
+                return r;
+        if (target.flags != 0)
+                return invalid(error, "Give only the address of the rule to remove, not \"%.300s\"", text);
+        if (target.is_default)
+                return invalid(error, "%s", "The default rules can be changed but not removed");
+        struct change *c = change_new(b, runtime);
+        if (!c)
+                return -ENOMEM;
+        struct config_overrides *o = &c->overrides;
+        current_restricts(b->manager, o);
+        size_t i = 0;
+        while (i < o->n_restricts && !same_target(&o->restricts[i], &target))
+                i++;
+        if (i == o->n_restricts) {
+                free(c);
+                return invalid(error, "No rule for %.300s", text);
+        }
+        memmove(&o->restricts[i], &o->restricts[i + 1], (o->n_restricts - i - 1) * sizeof(o->restricts[0]));
+        o->n_restricts--;
+        const char *const d[] = { "rules", text, "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+}
+
+/* ---- firewall, server mode, control ---- */
+
+static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        int client, server;
+        int r = sd_bus_message_read(call, "bb", &client, &server);
+        if (r < 0)
+                return r;
+        struct change *c = change_new(b, false);
+        if (!c)
+                return -ENOMEM;
+        c->overrides.has_firewall = true;
+        c->overrides.firewall_client = client;
+        c->overrides.firewall_server = server;
+        const char *const d[] = { "client", client ? "true" : "false", "server", server ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-firewall", d);
+}
+
+static int method_set_server_mode(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        int enabled, runtime;
+        int r = sd_bus_message_read(call, "bb", &enabled, &runtime);
+        if (r < 0)
+                return r;
+        struct change *c = change_new(b, runtime);
+        if (!c)
+                return -ENOMEM;
+        c->overrides.has_serve = true;
+        c->overrides.serve = enabled;
+        const char *const d[] = { "enabled", enabled ? "true" : "false", "runtime", runtime ? "true" : "false", NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.set-server-mode", d);
+}
+
+static int apply_burst(struct change *c, sd_bus_error *error) {
+        manager *m = c->bus->manager;
+        engine_burst(m->engine, now_monotonic_ns());
+        manager_dispatch(m);
+        return 0;
+}
+
+static int apply_reload(struct change *c, sd_bus_error *error) {
+        int r = manager_reload(c->bus->manager);
+        if (r < 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
+                                        "The configuration files are not valid; the running configuration stays (see the journal)");
+        return 0;
+}
+
+static int method_control(sd_bus_message *call, struct bus *b, int (*apply)(struct change *, sd_bus_error *),
+                          const char *what) {
+        struct change *c = change_new(b, true);
+        if (!c)
+                return -ENOMEM;
+        c->apply = apply;
+        const char *const d[] = { "command", what, NULL };
+        return authorize_then_apply(call, c, "org.ntpsync1.control", d);
+}
+
+static int method_burst(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return method_control(call, userdata, apply_burst, "burst");
+}
+
+static int method_reload(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        return method_control(call, userdata, apply_reload, "reload");
+}
+
+/* ---- Query ---- */
+
+struct bus_query {
+        struct bus *bus;
+        sd_bus_message *call;
+};
+
+static void on_query_done(const struct query_result *result, void *userdata) {
+        struct bus_query *q = userdata;
+        if (result->found)
+                sd_bus_reply_method_return(q->call, "xtys", (int64_t) llround(result->offset * 1e9),
+                                           (uint64_t) llround(fmax(result->delay, 0) * 1e9), result->stratum,
+                                           result->refid);
+        else
+                sd_bus_reply_method_errorf(q->call, BUS_ERROR_QUERY_FAILED, "No usable reply from %s: %s",
+                                           result->host, result->reason);
+        q->bus->queries--;
+        sd_bus_message_unref(q->call);
+        free(q);
+}
+
+static int method_query(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const char *host;
+        int r = sd_bus_message_read(call, "s", &host);
+        if (r < 0)
+                return r;
+        if (!config_host_is_valid(host))
+                return invalid(error, "Not a valid host: \"%.300s\"", host);
+        if (b->queries >= QUERIES_MAX)
+                return sd_bus_error_setf(error, BUS_ERROR_BUSY, "%d queries are running already", QUERIES_MAX);
+        struct bus_query *q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        q->bus = b;
+        q->call = sd_bus_message_ref(call);
+        r = query_start_async(b->manager->event, host, on_query_done, q);
+        if (r < 0) {
+                sd_bus_message_unref(q->call);
+                free(q);
+                return r;
+        }
+        b->queries++;
+        return 1;
+}
+
+/* ---- properties ---- */
+
+static int property_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        char spec[CONFIG_MAX_LINE];
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < b->manager->config.n_servers; i++) {
+                config_server_format(&b->manager->config.servers[i], spec, sizeof(spec));
+                r = sd_bus_message_append(reply, "s", spec);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_restrict_rules(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        char text[RESTRICT_TEXT_MAX * 4];
+        const struct restrict_set *set = &b->manager->restricts;
+        int r = sd_bus_message_open_container(reply, 'a', "s");
+        for (size_t i = 0; r >= 0 && i < set->n; i++) {
+                restrict_rule_format(&set->rules[i], text, sizeof(text));
+                r = sd_bus_message_append(reply, "s", text);
+        }
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static void status_of(struct bus *b, struct engine_status *st) {
+        engine_get_status(b->manager->engine, now_monotonic_ns(), st);
+}
+
+static int property_status(sd_bus *bus, const char *path, const char *interface, const char *property,
+                           sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_status st;
+        status_of(b, &st);
+
+        if (strcmp(property, "Synchronized") == 0)
+                return sd_bus_message_append(reply, "b", st.synchronized);
+        if (strcmp(property, "UnsynchronizedReason") == 0)
+                return sd_bus_message_append(reply, "s", st.synchronized || !st.unsync_reason ? "" : st.unsync_reason);
+        if (strcmp(property, "Stratum") == 0)
+                return sd_bus_message_append(reply, "y", st.stratum);
+        if (strcmp(property, "Offset") == 0)
+                return sd_bus_message_append(reply, "x", st.synchronized ? (int64_t) llround(st.offset * 1e9) : INT64_C(0));
+        if (strcmp(property, "Frequency") == 0)
+                return sd_bus_message_append(reply, "d", b->manager->initial_frequency_ppm + st.residual_frequency_ppm);
+        if (strcmp(property, "RootDelay") == 0)
+                return sd_bus_message_append(reply, "t", (uint64_t) llround(fmax(st.root_delay, 0) * 1e9));
+        if (strcmp(property, "RootDispersion") == 0)
+                return sd_bus_message_append(reply, "t", (uint64_t) llround(fmax(st.root_dispersion, 0) * 1e9));
+        if (strcmp(property, "PollInterval") == 0)
+                return sd_bus_message_append(reply, "u", (uint32_t) 1u << (st.poll < 0 ? 0 : st.poll > 17 ? 17 : st.poll));
+        if (strcmp(property, "LeapStatus") == 0) {
+                const char *leap = !st.synchronized                ? "unsynchronized"
+                                   : st.leap == NTP_LEAP_INSERT ? "insert"
+                                   : st.leap == NTP_LEAP_DELETE ? "delete"
+                                                                : "none";
+                return sd_bus_message_append(reply, "s", leap);
+        }
+        return -ENOENT;
+}
+
+void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size);
+
+void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size) {
+        bool text = refid != 0;
+        for (int shift = 24; shift >= 0; shift -= 8) {
+                unsigned char c = (unsigned char) (refid >> shift);
+                text &= c == 0 || (c >= 0x20 && c < 0x7f);
+        }
+        if (stratum <= 1 && text) {
+                char code[5];
+                ntp_refid_to_ascii(refid, code);
+                snprintf(buf, size, "%s", code);
+        } else
+                snprintf(buf, size, "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 0xff, (refid >> 8) & 0xff, refid & 0xff);
+}
+
+static int property_reference(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_status st;
+        char text[320] = "";
+        status_of(b, &st);
+
+        if (strcmp(property, "ReferenceId") == 0) {
+                if (st.synchronized)
+                        bus_format_refid(st.stratum, st.refid, text, sizeof(text));
+                return sd_bus_message_append(reply, "s", text);
+        }
+        struct peer *p = st.system_peer >= 0 ? manager_find_peer(b->manager, (uint32_t) st.system_peer) : NULL;
+        if (p && st.synchronized)
+                snprintf(text, sizeof(text), "%s (%s)", p->owner->config.host, p->address_text);
+        return sd_bus_message_append(reply, "s", text);
+}
+
+static int append_source(sd_bus_message *reply, struct bus *b, const struct engine_source_info *s, int64_t now) {
+        struct peer *p = manager_find_peer(b->manager, s->id);
+        char refid[32], tally[2] = { s->tally, 0 };
+        bool replied = s->last_rx_mono >= 0;
+        uint64_t when = replied ? (uint64_t) ((now - s->last_rx_mono) / 1000000000) : UINT64_MAX;
+        bus_format_refid(s->stratum, s->refid, refid, sizeof(refid));
+
+        int r = sd_bus_message_open_container(reply, 'r', "sa{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", s->name);
+        if (r >= 0)
+                r = sd_bus_message_append(
+                        reply, "a{sv}", 13, "address", "s", p ? p->address_text : "", "refid", "s", refid, "stratum", "y",
+                        s->stratum, "tally", "s", tally, "when", "t", when, "poll", "u",
+                        (uint32_t) 1u << (s->poll < 0 ? 0 : s->poll > 17 ? 17 : s->poll), "reach", "y", s->reach, "delay",
+                        "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x", (int64_t) llround(s->offset * 1e9),
+                        "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9), "state", "s",
+                        engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b", s->noselect);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_sources(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        struct engine_source_info info[ENGINE_MAX_SOURCES];
+        size_t n = engine_get_sources(b->manager->engine, info, ENGINE_MAX_SOURCES);
+        int64_t now = now_monotonic_ns();
+        int r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append_source(reply, b, &info[i], now);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        const struct config *c = &b->manager->config;
+        if (strcmp(property, "FirewallClient") == 0)
+                return sd_bus_message_append(reply, "b", c->firewall_client.value);
+        if (strcmp(property, "FirewallServer") == 0)
+                return sd_bus_message_append(reply, "b", c->firewall_server.value);
+        if (strcmp(property, "FirewallBackend") == 0)
+                return sd_bus_message_append(reply, "s", "none");
+        if (strcmp(property, "ServerMode") == 0)
+                return sd_bus_message_append(reply, "b", c->serve.value);
+        if (strcmp(property, "ClockControl") == 0)
+                return sd_bus_message_append(reply, "s", b->manager->clock->name);
+        if (strcmp(property, "Online") == 0)
+                return sd_bus_message_append(reply, "b", 1);
+        return -ENOENT;
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Servers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Synchronized", "b", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UnsynchronizedReason", "s", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Stratum", "y", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ReferenceId", "s", property_reference, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SystemPeer", "s", property_reference, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Offset", "x", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Frequency", "d", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RootDelay", "t", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("RootDispersion", "t", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LeapStatus", "s", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("PollInterval", "u", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Sources", "a(sa{sv})", property_sources, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+        SD_BUS_PROPERTY("RestrictRules", "as", property_restrict_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirewallClient", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirewallServer", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirewallBackend", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ServerMode", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ClockControl", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Online", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+        SD_BUS_METHOD_WITH_ARGS("SetServers", SD_BUS_ARGS("as", specs, "b", runtime), SD_BUS_NO_RESULT,
+                                method_set_servers, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddServer", SD_BUS_ARGS("s", spec, "b", runtime), SD_BUS_NO_RESULT,
+                                method_add_server, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveServer", SD_BUS_ARGS("s", host, "b", runtime), SD_BUS_NO_RESULT,
+                                method_remove_server, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetRestrictRules", SD_BUS_ARGS("as", rules, "b", runtime), SD_BUS_NO_RESULT,
+                                method_set_restrict_rules, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddRestrict", SD_BUS_ARGS("s", rule, "b", runtime), SD_BUS_NO_RESULT,
+                                method_add_restrict, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveRestrict", SD_BUS_ARGS("s", address, "b", runtime), SD_BUS_NO_RESULT,
+                                method_remove_restrict, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetFirewall", SD_BUS_ARGS("b", client, "b", server), SD_BUS_NO_RESULT,
+                                method_set_firewall, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetServerMode", SD_BUS_ARGS("b", enabled, "b", runtime), SD_BUS_NO_RESULT,
+                                method_set_server_mode, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Query", SD_BUS_ARGS("s", host),
+                                SD_BUS_RESULT("x", offset_ns, "t", delay_ns, "y", stratum, "s", refid), method_query,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Burst", NULL, NULL, method_burst, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
+
+/* ---- PropertiesChanged, batched ---- */
+
+#define SNAPSHOT_PROPERTIES 20
+
+struct bus_snapshot {
+        bool valid;
+        char values[SNAPSHOT_PROPERTIES][1024];
+};
+
+static const char *const snapshot_names[SNAPSHOT_PROPERTIES] = {
+        "Servers", "Synchronized", "UnsynchronizedReason", "Stratum", "ReferenceId", "SystemPeer", "Offset",
+        "Frequency", "RootDelay", "RootDispersion", "LeapStatus", "PollInterval", "Sources", "RestrictRules",
+        "FirewallClient", "FirewallServer", "FirewallBackend", "ServerMode", "Online", NULL,
+};
+
+/* A property's value as text, to compare with what was last announced. Sources leaves out
+ * "when", which changes every second without news. */
+static void property_text(struct bus *b, const char *name, char *buf, size_t size) {
+        struct engine_status st;
+        const struct config *c = &b->manager->config;
+        status_of(b, &st);
+        buf[0] = '\0';
+        if (strcmp(name, "Servers") == 0) {
+                size_t used = 0;
+                for (size_t i = 0; i < c->n_servers && used < size; i++) {
+                        char spec[CONFIG_MAX_LINE];
+                        config_server_format(&c->servers[i], spec, sizeof(spec));
+                        used += (size_t) snprintf(buf + used, size - used, "%s;", spec);
+                }
+        } else if (strcmp(name, "Synchronized") == 0 || strcmp(name, "UnsynchronizedReason") == 0)
+                snprintf(buf, size, "%d %s", st.synchronized, st.synchronized || !st.unsync_reason ? "" : st.unsync_reason);
+        else if (strcmp(name, "Stratum") == 0 || strcmp(name, "ReferenceId") == 0 || strcmp(name, "SystemPeer") == 0)
+                snprintf(buf, size, "%u %u %lld", st.stratum, st.refid, (long long) st.system_peer);
+        else if (strcmp(name, "Offset") == 0 || strcmp(name, "Frequency") == 0 || strcmp(name, "RootDelay") == 0 ||
+                 strcmp(name, "RootDispersion") == 0)
+                snprintf(buf, size, "%lld %.9f %.9f %.3f", (long long) st.last_update_mono, st.offset, st.root_delay,
+                         st.residual_frequency_ppm);
+        else if (strcmp(name, "LeapStatus") == 0)
+                snprintf(buf, size, "%d %d", st.synchronized, st.leap);
+        else if (strcmp(name, "PollInterval") == 0)
+                snprintf(buf, size, "%d", st.poll);
+        else if (strcmp(name, "Sources") == 0) {
+                struct engine_source_info info[ENGINE_MAX_SOURCES];
+                size_t n = engine_get_sources(b->manager->engine, info, ENGINE_MAX_SOURCES), used = 0;
+                for (size_t i = 0; i < n && used < size; i++)
+                        used += (size_t) snprintf(buf + used, size - used, "%u %c %u %d %lld %u;", info[i].id, info[i].tally,
+                                                  info[i].reach, info[i].state, (long long) info[i].last_rx_mono,
+                                                  info[i].samples);
+        } else if (strcmp(name, "RestrictRules") == 0) {
+                uint32_t h = 2166136261u;
+                const uint8_t *p = (const uint8_t *) &b->manager->restricts;
+                for (size_t i = 0; i < sizeof(b->manager->restricts.rules[0]) * b->manager->restricts.n; i++)
+                        h = (h ^ p[offsetof(struct restrict_set, rules) + i]) * 16777619u;
+                snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
+        } else if (strcmp(name, "FirewallClient") == 0 || strcmp(name, "FirewallServer") == 0)
+                snprintf(buf, size, "%d %d", c->firewall_client.value, c->firewall_server.value);
+        else if (strcmp(name, "ServerMode") == 0)
+                snprintf(buf, size, "%d", c->serve.value);
+}
+
+static int on_emit(sd_event_source *s, void *userdata) {
+        struct bus *b = userdata;
+        char *changed[SNAPSHOT_PROPERTIES + 1];
+        size_t n = 0;
+        char value[1024];
+
+        for (size_t i = 0; snapshot_names[i]; i++) {
+                property_text(b, snapshot_names[i], value, sizeof(value));
+                if (b->emitted->valid && strcmp(value, b->emitted->values[i]) == 0)
+                        continue;
+                snprintf(b->emitted->values[i], sizeof(b->emitted->values[i]), "%s", value);
+                changed[n++] = (char *) snapshot_names[i];
+        }
+        bool first = !b->emitted->valid;
+        b->emitted->valid = true;
+        changed[n] = NULL;
+        if (n > 0 && !first)
+                sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_INTERFACE, changed);
+        bus_timesync_emit_changes(b);
+        return 0;
+}
+
+void bus_properties_maybe_changed(struct bus *b) {
+        if (b && b->emit_defer)
+                sd_event_source_set_enabled(b->emit_defer, SD_EVENT_ONESHOT);
+}
+
+/* ---- setup ---- */
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                const sd_bus_error *e = sd_bus_message_get_error(reply);
+                log_error("Cannot own %s on the bus: %s", BUS_NAME, e && e->message ? e->message : "unknown error");
+                return 0;
+        }
+        log_debug("Acquired %s", BUS_NAME);
+        return 0;
+}
+
+int bus_open(manager *m, struct bus **ret) {
+        struct bus *b = calloc(1, sizeof(*b));
+        int r;
+        if (!b || !(b->emitted = calloc(1, sizeof(*b->emitted)))) {
+                free(b);
+                return -ENOMEM;
+        }
+        b->manager = m;
+        r = sd_bus_open_system(&b->bus);
+        if (r < 0) {
+                bus_free(b);
+                return log_error_errno(r, "Cannot connect to the system bus");
+        }
+        if ((r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
+            (r = sd_bus_add_object_vtable(b->bus, &b->manager_slot, BUS_PATH, BUS_INTERFACE, manager_vtable, b)) < 0 ||
+            (r = bus_timesync_add(b)) < 0 ||
+            (r = sd_event_add_defer(m->event, &b->emit_defer, on_emit, b)) < 0) {
+                bus_free(b);
+                return log_error_errno(r, "Cannot set up the bus objects");
+        }
+        sd_event_source_set_priority(b->emit_defer, SD_EVENT_PRIORITY_IDLE);
+        /* The names last: once one is ours, callers may arrive. */
+        r = sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, on_name_acquired, b);
+        if (r < 0) {
+                bus_free(b);
+                return log_error_errno(r, "Cannot request %s", BUS_NAME);
+        }
+        *ret = b;
+        return 0;
+}
+
+struct bus *bus_free(struct bus *b) {
+        if (!b)
+                return NULL;
+        sd_event_source_disable_unref(b->emit_defer);
+        sd_bus_slot_unref(b->manager_slot);
+        sd_bus_slot_unref(b->timesync_slot);
+        sd_bus_flush_close_unref(b->bus);
+        free(b->emitted);
+        free(b);
+        return NULL;
+}

@@ -1,0 +1,136 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "files.h"
+#include "log.h"
+#include "settings.h"
+
+#define SETTINGS_TEXT_MAX (256 * 1024)
+
+void settings_load_persisted(const char *path, struct config_overrides *ret) {
+        struct config *c = malloc(sizeof(*c));
+        struct config_error error;
+        char *text = NULL;
+
+        memset(ret, 0, sizeof(*ret));
+        if (!c)
+                return;
+        ssize_t len = read_small_file(path, SETTINGS_TEXT_MAX, false, &text);
+        if (len == -ENOENT) {
+                free(c);
+                return;
+        }
+        config_init(c);
+        if (len < 0)
+                log_warning_errno((int) len, "Ignoring %s", path);
+        else if (config_parse(c, path, text, (size_t) len, &error) < 0)
+                log_warning("Ignoring the settings saved over D-Bus: %s", error.message);
+        else
+                config_overrides_from(c, ret);
+        free(text);
+        free(c);
+}
+
+static int parse_layer(struct config *c, const char *name, const struct config_overrides *o,
+                       struct config_error *ret_error) {
+        char *text = malloc(SETTINGS_TEXT_MAX);
+        if (!text)
+                return -ENOMEM;
+        int len = config_overrides_format(o, text, SETTINGS_TEXT_MAX);
+        int r = len < 0 ? len : config_parse(c, name, text, (size_t) len, ret_error);
+        free(text);
+        return r;
+}
+
+int settings_build(const char *config_path, const char *settings_path, const struct config_overrides *persisted,
+                   const struct config_overrides *runtime, struct config *ret, struct config_error *ret_error) {
+        int r = config_load(config_path, ret, ret_error);
+        if (r < 0)
+                return r;
+        r = parse_layer(ret, settings_path, persisted, ret_error);
+        if (r < 0)
+                return r;
+        return parse_layer(ret, "runtime", runtime, ret_error);
+}
+
+/* Copies the parts present in `change` into `into`. */
+static void merge(struct config_overrides *into, const struct config_overrides *change) {
+        if (change->has_servers) {
+                into->has_servers = true;
+                into->n_servers = change->n_servers;
+                memcpy(into->servers, change->servers, change->n_servers * sizeof(change->servers[0]));
+        }
+        if (change->has_restricts) {
+                into->has_restricts = true;
+                into->n_restricts = change->n_restricts;
+                memcpy(into->restricts, change->restricts, change->n_restricts * sizeof(change->restricts[0]));
+        }
+        if (change->has_serve) {
+                into->has_serve = true;
+                into->serve = change->serve;
+        }
+        if (change->has_firewall) {
+                into->has_firewall = true;
+                into->firewall_client = change->firewall_client;
+                into->firewall_server = change->firewall_server;
+        }
+}
+
+/* A persisted change of a part ends the runtime change of that part. */
+static void drop(struct config_overrides *from, const struct config_overrides *change) {
+        from->has_servers &= !change->has_servers;
+        from->has_restricts &= !change->has_restricts;
+        from->has_serve &= !change->has_serve;
+        from->has_firewall &= !change->has_firewall;
+}
+
+static int save(const char *path, const struct config_overrides *o) {
+        char *text = malloc(SETTINGS_TEXT_MAX);
+        if (!text)
+                return -ENOMEM;
+        int len = config_overrides_format(o, text, SETTINGS_TEXT_MAX);
+        int r = len < 0 ? len : write_file_atomic(path, text, (size_t) len, 0644);
+        free(text);
+        return r;
+}
+
+int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error) {
+        struct config_overrides *persisted = malloc(sizeof(*persisted)), *rt = malloc(sizeof(*rt));
+        struct config *c = malloc(sizeof(*c));
+        int r = -ENOMEM;
+
+        if (!persisted || !rt || !c)
+                goto finish;
+        *persisted = m->persisted;
+        *rt = m->runtime;
+        if (runtime)
+                merge(rt, change);
+        else {
+                merge(persisted, change);
+                drop(rt, change);
+        }
+        r = settings_build(m->config_path, m->settings_path, persisted, rt, c, ret_error);
+        if (r < 0)
+                goto finish;
+        if (!runtime) {
+                r = save(m->settings_path, persisted);
+                if (r < 0) {
+                        snprintf(ret_error->message, sizeof(ret_error->message), "cannot save %s: %s",
+                                 m->settings_path, strerror(-r));
+                        goto finish;
+                }
+        }
+        m->persisted = *persisted;
+        m->runtime = *rt;
+        manager_apply_config(m, c);
+        r = 0;
+finish:
+        if (r == -ENOMEM)
+                snprintf(ret_error->message, sizeof(ret_error->message), "out of memory");
+        free(persisted);
+        free(rt);
+        free(c);
+        return r;
+}

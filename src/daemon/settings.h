@@ -1,0 +1,28 @@
+#pragma once
+
+/* The layers of the configuration, later ones winning:
+ *
+ *   1. /etc/ntpsyncd.conf, then the *.conf files in /etc/ntpsyncd.conf.d in lexical order;
+ *   2. STATE_DIR/settings.conf, what D-Bus changed with runtime=false (written by the daemon);
+ *   3. what D-Bus changed with runtime=true, in memory until the daemon stops.
+ *
+ * Layers 2 and 3 replace whole parts (the server list, the restrict rules, server mode, the
+ * firewall state); a persisted change of a part drops the runtime change of that part.
+ * `ntpsyncd --check-config` shows layers 1 and 2 with the file and line of each setting. */
+
+#include "config.h"
+#include "manager.h"
+
+#define SETTINGS_FILE "settings.conf"
+
+/* Reads layer 2 into ret; a missing file is empty, a broken one is ignored with a warning. */
+void settings_load_persisted(const char *path, struct config_overrides *ret);
+
+/* Layers 1-3 into *ret (heap-allocated by the caller). */
+int settings_build(const char *config_path, const char *settings_path, const struct config_overrides *persisted,
+                   const struct config_overrides *runtime, struct config *ret, struct config_error *ret_error);
+
+/* Applies a change: the parts of `change` that are present, persisted or not. On failure nothing
+ * changed and *ret_error says why (-EINVAL: the result is not a valid configuration; other
+ * errors: the settings file could not be written). */
+int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error);
