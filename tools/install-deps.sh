@@ -13,6 +13,8 @@ packages=(
         # libbsd0 libcap2 libssl3 are what NTPsec's ntpd links (NTPsec itself conflicts with
         # chrony as a package: tests/integration/setup-peers.sh unpacks it into a cache instead)
         chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3
+        # ntpsyncctl tests (tests/ctl): a private dbus-daemon and a python-dbusmock ntpsyncd
+        dbus python3-dbus python3-dbusmock
 )
 
 export DEBIAN_FRONTEND=noninteractive

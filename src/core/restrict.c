@@ -295,7 +295,10 @@ static bool rule_matches(const struct restrict_rule *r, int family, const uint8_
         return memcmp(a, r->address, family == AF_INET ? 4 : 16) == 0;
 }
 
-uint32_t restrict_set_match(const struct restrict_set *s, int family, const uint8_t *address) {
+uint32_t restrict_set_lookup(const struct restrict_set *s, int family, const uint8_t *address, uint16_t port,
+                             bool *ret_specific) {
+        if (ret_specific)
+                *ret_specific = false;
         if (family != AF_INET && family != AF_INET6)
                 return RESTRICT_IGNORE; /* nothing we know how to answer */
         if (family == AF_INET6 && memcmp(address, v4_mapped_prefix, 12) == 0) {
@@ -305,10 +308,16 @@ uint32_t restrict_set_match(const struct restrict_set *s, int family, const uint
         const struct restrict_rule *best = NULL;
         for (size_t i = 0; i < s->n; i++) {
                 const struct restrict_rule *r = &s->rules[i];
-                if (!rule_matches(r, family, address))
+                if (!rule_matches(r, family, address) || ((r->flags & RESTRICT_NTPPORT) && port != 123))
                         continue;
                 if (!best || (!r->is_default && (best->is_default || r->prefix > best->prefix)))
                         best = r;
         }
+        if (ret_specific)
+                *ret_specific = best && !best->is_default;
         return best ? best->flags : 0;
+}
+
+uint32_t restrict_set_match(const struct restrict_set *s, int family, const uint8_t *address) {
+        return restrict_set_lookup(s, family, address, 0, NULL);
 }

@@ -68,5 +68,11 @@ int restrict_set_add(struct restrict_set *s, const struct restrict_rule *r);
 int restrict_set_remove(struct restrict_set *s, const char *address);
 
 /* Flags for a client address (family AF_INET with 4 bytes or AF_INET6 with 16; IPv4-mapped IPv6
- * addresses are matched as IPv4). */
+ * addresses are matched as IPv4) and source port: a rule with `ntpport` matches only clients
+ * sending from port 123. *ret_specific (may be NULL) tells whether a rule other than a default
+ * matched. */
+uint32_t restrict_set_lookup(const struct restrict_set *s, int family, const uint8_t *address, uint16_t port,
+                             bool *ret_specific);
+
+/* restrict_set_lookup() for a client whose port does not matter (`ntpport` rules do not match). */
 uint32_t restrict_set_match(const struct restrict_set *s, int family, const uint8_t *address);

@@ -49,7 +49,7 @@ static bool error_means_unreachable(const sd_bus_error *error) {
                                       SD_BUS_ERROR_DISCONNECTED,
                                       SD_BUS_ERROR_NO_REPLY,
                                       SD_BUS_ERROR_TIMEOUT,
-                                      SD_BUS_ERROR_TIMED_OUT) ||
+                                      "org.freedesktop.DBus.Error.TimedOut") ||
                strncmp(error->name, "org.freedesktop.DBus.Error.Spawn.", 33) == 0;
 }
 

@@ -132,11 +132,15 @@ static int write_key(FILE *f, sd_bus_message *m) {
  * comma before each unless first. */
 static int write_dictionary_members(FILE *f, sd_bus_message *m, bool first) {
         for (;;) {
-                int r = sd_bus_message_enter_container(m, 'e', NULL);
+                /* Entering with unspecified contents fails at the end instead of returning 0. */
+                int r = sd_bus_message_at_end(m, false);
                 if (r < 0)
                         return r;
-                if (r == 0)
+                if (r > 0)
                         return 0;
+                r = sd_bus_message_enter_container(m, 'e', NULL);
+                if (r < 0)
+                        return r;
                 if (!first)
                         fputc(',', f);
                 first = false;

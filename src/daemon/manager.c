@@ -11,6 +11,7 @@
 #include "log.h"
 #include "bus.h"
 #include "manager.h"
+#include "ntp-server.h"
 #include "settings.h"
 
 static uint64_t random_u64(void *userdata) {
@@ -411,7 +412,8 @@ int manager_new(const struct manager_options *o, manager **ret) {
         ec.initial_frequency_ppm = m->initial_frequency_ppm;
         ec.initial_frequency_known = m->frequency_known;
         m->engine = engine_new(&ec);
-        if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0) {
+        if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0 ||
+            (!m->query && (r = ntp_server_new(m, &m->server)) < 0)) {
                 manager_free(m);
                 return r < 0 ? r : -ENOMEM;
         }
@@ -429,6 +431,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->drift_timer);
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
+        ntp_server_free(m->server);
         resolver_free(m->resolver);
         engine_free(m->engine);
         sd_event_unref(m->event);
@@ -438,6 +441,11 @@ manager *manager_free(manager *m) {
         free(m->settings_path);
         free(m);
         return NULL;
+}
+
+static void apply_server_mode(manager *m) {
+        if (m->server)
+                (void) ntp_server_set_enabled(m->server, m->config.serve.value);
 }
 
 int manager_start(manager *m) {
@@ -454,6 +462,7 @@ int manager_start(manager *m) {
         manager_dispatch(m);
         if (m->query)
                 return 0;
+        apply_server_mode(m);
         log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
         sd_notify(false, "READY=1");
         return 0;
@@ -501,6 +510,7 @@ void manager_apply_config(manager *m, const struct config *c) {
         engine_reconfigure(m->engine, &ec);
         memcpy(&m->config, c, sizeof(*c));
         build_restricts(&m->restricts, &m->config);
+        apply_server_mode(m);
         update_pool_timer(m);
         engine_run(m->engine, now_monotonic_ns());
         manager_dispatch(m);

@@ -14,6 +14,7 @@
 #include "restrict.h"
 
 struct bus;
+struct ntp_server;
 
 #define MANAGER_MAX_PEERS_PER_SOURCE 16
 #define MANAGER_DRIFT_SAVE_USEC (3600ULL * 1000000)
@@ -64,6 +65,7 @@ struct manager {
         struct restrict_set restricts;
         char *config_path, *state_dir, *drift_path, *settings_path;
         struct bus *bus;
+        struct ntp_server *server;
         enum clock_backend backend;
         const struct clock_ops *clock;
         double initial_frequency_ppm;

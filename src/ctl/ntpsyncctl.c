@@ -1,0 +1,547 @@
+/* ntpsyncctl: a thin client of ntpsyncd's org.ntpsync1.Manager D-Bus interface. */
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "ctl-bus.h"
+#include "ctl-format.h"
+#include "ctl-json.h"
+#include "ctl-properties.h"
+#include "ctl-util.h"
+
+#ifndef NTPSYNC_VERSION
+#define NTPSYNC_VERSION "unknown"
+#endif
+
+struct ctl {
+        struct ctl_bus bus;
+        bool json;
+        bool runtime;           /* changes last until ntpsyncd restarts */
+};
+
+static void help(void) {
+        printf("Usage: ntpsyncctl [OPTIONS] [COMMAND] ...\n"
+               "\n"
+               "Shows and changes what ntpsyncd, the NTP time-synchronization daemon, does.\n"
+               "\n"
+               "Commands:\n"
+               "  status                    synchronization state and settings (the default)\n"
+               "  sources                   the time sources, as ntpq -p shows them\n"
+               "  servers [list]            the server specs in use\n"
+               "  servers set SPEC...       replace the servers; each SPEC is one argument:\n"
+               "                              servers set \"server ntp.example.com iburst\" \"pool pool.example.org\"\n"
+               "  servers add SPEC...       add a server; the arguments form one spec:\n"
+               "                              servers add server ntp.example.com iburst prefer\n"
+               "  servers remove HOST       stop using the server or pool HOST\n"
+               "  restrict [list]           the restrict rules\n"
+               "  restrict set RULE...      replace the rules; each RULE is one argument\n"
+               "  restrict add RULE...      add a rule; the arguments form one rule:\n"
+               "                              restrict add 192.0.2.0 mask 255.255.255.0 nomodify\n"
+               "  restrict remove ADDRESS...\n"
+               "                            remove the rule for ADDRESS, ADDRESS/PREFIX or ADDRESS mask MASK\n"
+               "  firewall [show]           whether the host firewall lets NTP traffic through\n"
+               "  firewall enable|disable client|server\n"
+               "                            let NTP client (outgoing) or server (incoming) traffic\n"
+               "                            through, or stop it\n"
+               "  server-mode [on|off]      show or set whether ntpsyncd answers NTP clients\n"
+               "  query HOST                measure the offset to HOST, like ntpdate -q; the clock\n"
+               "                            is not touched\n"
+               "  burst                     poll every source now\n"
+               "  reload                    re-read the configuration files\n"
+               "\n"
+               "Options:\n"
+               "  --runtime                 make servers, restrict and server-mode changes only\n"
+               "                            until ntpsyncd restarts (default: persisted)\n"
+               "  --json                    print JSON: status gives an object of all properties,\n"
+               "                            named and valued as on D-Bus (times in nanoseconds);\n"
+               "                            sources an array of objects (likewise); servers and\n"
+               "                            restrict arrays of strings; firewall and server-mode\n"
+               "                            objects of their properties; query an object with\n"
+               "                            offset and delay in seconds, stratum and refid\n"
+               "  --no-ask-password         do not ask for a password to authorize a change\n"
+               "  -h --help                 show this help\n"
+               "  --version                 show the version\n"
+               "\n"
+               "Commands that change something print nothing when they succeed.\n"
+               "\n"
+               "Exit status:\n"
+               "  0  success\n"
+               "  1  ntpsyncd refused (its reason is printed), or another failure\n"
+               "  2  bad command line\n"
+               "  3  ntpsyncd is not reachable: not running, or no system bus\n"
+               "  4  permission denied\n");
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("ntpsyncctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputs("\nTry 'ntpsyncctl --help'.\n", stderr);
+        return CTL_EXIT_USAGE;
+}
+
+/* Changes that always persist must not look as if --runtime applied to them. */
+static int refuse_runtime(const struct ctl *ctl, const char *command) {
+        if (ctl->runtime)
+                return usage_error("--runtime does not apply to '%s'", command);
+        return CTL_EXIT_SUCCESS;
+}
+
+/* The arguments joined by single spaces: one spec, rule or address. NULL when out of memory. */
+static char *join_arguments(int argc, char **argv) {
+        size_t len = 1;
+        for (int i = 0; i < argc; i++)
+                len += strlen(argv[i]) + 1;
+        char *joined = malloc(len), *p = joined;
+        if (!joined)
+                return NULL;
+        for (int i = 0; i < argc; i++)
+                p = stpcpy(stpcpy(p, i > 0 ? " " : ""), argv[i]);
+        *p = '\0';
+        return joined;
+}
+
+static int out_of_memory(void) {
+        fputs("Out of memory.\n", stderr);
+        return CTL_EXIT_FAILED;
+}
+
+static int append_failed(const char *what, int r) {
+        fprintf(stderr, "Failed to %s: %s\n", what, strerror(-r));
+        return CTL_EXIT_FAILED;
+}
+
+/* Calls a method that changes something: it may need authorization. */
+static int call_change(struct ctl *ctl, const char *member, const char *what, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+
+        int status = manager_method_new(&ctl->bus, member, what, &m);
+        if (status != 0)
+                return status;
+        va_start(ap, types);
+        int r = sd_bus_message_appendv(m, types, ap);
+        va_end(ap);
+        if (r < 0)
+                return append_failed(what, r);
+        return manager_method_call(&ctl->bus, m, true, CALL_TIMEOUT_DEFAULT_USEC, what, NULL);
+}
+
+/* SetServers and SetRestrictRules: a list and the runtime flag. */
+static int call_change_list(struct ctl *ctl, const char *member, const char *what, char **list) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+
+        int status = manager_method_new(&ctl->bus, member, what, &m);
+        if (status != 0)
+                return status;
+        int r = sd_bus_message_append_strv(m, list);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "b", (int) ctl->runtime);
+        if (r < 0)
+                return append_failed(what, r);
+        return manager_method_call(&ctl->bus, m, true, CALL_TIMEOUT_DEFAULT_USEC, what, NULL);
+}
+
+/* A method with one string, joined from the arguments, and the runtime flag. */
+static int call_change_joined(struct ctl *ctl, const char *member, const char *what, int argc, char **argv) {
+        _cleanup_(freep) char *joined = join_arguments(argc, argv);
+        if (!joined)
+                return out_of_memory();
+        return call_change(ctl, member, what, "sb", joined, (int) ctl->runtime);
+}
+
+/* One GetAll call, parsed. */
+static int read_properties(struct ctl *ctl, struct manager_properties *ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+        int status = manager_get_all_properties(&ctl->bus, &reply);
+        if (status != 0)
+                return status;
+        int r = manager_properties_parse(reply, ret);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the properties of ntpsyncd: %s\n", strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        return CTL_EXIT_SUCCESS;
+}
+
+/* Prints the value of one property of a GetAll reply as JSON; "null" if the reply lacks it. */
+static int print_property_json(sd_bus_message *reply, const char *name) {
+        int r = manager_properties_seek(reply, name);
+        if (r == 0)
+                fputs("null", stdout);
+        if (r > 0)
+                r = json_write_message_value(stdout, reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to convert property %s to JSON: %s\n", name, strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        return CTL_EXIT_SUCCESS;
+}
+
+static int print_all_properties_json(sd_bus_message *reply) {
+        int r = json_write_message_value(stdout, reply);
+        if (r < 0) {
+                fprintf(stderr, "Failed to convert the properties to JSON: %s\n", strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        fputc('\n', stdout);
+        return CTL_EXIT_SUCCESS;
+}
+
+static int verb_status(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 1)
+                return usage_error("'status' takes no arguments");
+
+        if (ctl->json) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                int status = manager_get_all_properties(&ctl->bus, &reply);
+                return status != 0 ? status : print_all_properties_json(reply);
+        }
+
+        struct manager_properties p;
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        print_status(stdout, &p);
+        manager_properties_done(&p);
+        return CTL_EXIT_SUCCESS;
+}
+
+static int verb_sources(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 1)
+                return usage_error("'sources' takes no arguments");
+
+        if (ctl->json) {
+                _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+                int status = manager_get_all_properties(&ctl->bus, &reply);
+                if (status == 0)
+                        status = print_property_json(reply, "Sources");
+                if (status == 0)
+                        fputc('\n', stdout);
+                return status;
+        }
+
+        struct manager_properties p;
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        print_sources_table(stdout, &p.sources);
+        manager_properties_done(&p);
+        return CTL_EXIT_SUCCESS;
+}
+
+static void print_list(const struct ctl *ctl, char **list) {
+        if (ctl->json) {
+                json_write_strv(stdout, list);
+                fputc('\n', stdout);
+                return;
+        }
+        for (size_t i = 0; list && list[i]; i++)
+                printf("%s\n", list[i]);
+}
+
+static int show_list_property(struct ctl *ctl, enum manager_property which) {
+        struct manager_properties p;
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        print_list(ctl, which == PROPERTY_SERVERS ? p.servers : p.restrict_rules);
+        manager_properties_done(&p);
+        return CTL_EXIT_SUCCESS;
+}
+
+static int verb_servers(struct ctl *ctl, int argc, char **argv) {
+        const char *sub = argc > 1 ? argv[1] : "list";
+
+        if (streq(sub, "list")) {
+                if (argc > 2)
+                        return usage_error("'servers list' takes no arguments");
+                return show_list_property(ctl, PROPERTY_SERVERS);
+        }
+        if (streq(sub, "set")) {
+                if (argc < 3)
+                        return usage_error("'servers set' needs at least one SPEC");
+                return call_change_list(ctl, "SetServers", "set servers", argv + 2);
+        }
+        if (streq(sub, "add")) {
+                if (argc < 3)
+                        return usage_error("'servers add' needs a SPEC");
+                return call_change_joined(ctl, "AddServer", "add server", argc - 2, argv + 2);
+        }
+        if (streq(sub, "remove")) {
+                if (argc != 3)
+                        return usage_error("'servers remove' needs exactly one HOST");
+                return call_change(ctl, "RemoveServer", "remove server", "sb", argv[2], (int) ctl->runtime);
+        }
+        return usage_error("unknown command 'servers %s'", sub);
+}
+
+static int verb_restrict(struct ctl *ctl, int argc, char **argv) {
+        const char *sub = argc > 1 ? argv[1] : "list";
+
+        if (streq(sub, "list")) {
+                if (argc > 2)
+                        return usage_error("'restrict list' takes no arguments");
+                return show_list_property(ctl, PROPERTY_RESTRICT_RULES);
+        }
+        if (streq(sub, "set")) {
+                if (argc < 3)
+                        return usage_error("'restrict set' needs at least one RULE");
+                return call_change_list(ctl, "SetRestrictRules", "set restrict rules", argv + 2);
+        }
+        if (streq(sub, "add")) {
+                if (argc < 3)
+                        return usage_error("'restrict add' needs a RULE");
+                return call_change_joined(ctl, "AddRestrict", "add restrict rule", argc - 2, argv + 2);
+        }
+        if (streq(sub, "remove")) {
+                if (argc < 3)
+                        return usage_error("'restrict remove' needs an ADDRESS");
+                return call_change_joined(ctl, "RemoveRestrict", "remove restrict rule", argc - 2, argv + 2);
+        }
+        return usage_error("unknown command 'restrict %s'", sub);
+}
+
+static void print_firewall_json(const struct manager_properties *p) {
+        printf("{\"FirewallClient\":%s,\"FirewallServer\":%s,\"FirewallBackend\":",
+               p->firewall_client ? "true" : "false", p->firewall_server ? "true" : "false");
+        json_write_string(stdout, p->firewall_backend ? p->firewall_backend : "");
+        fputs("}\n", stdout);
+}
+
+static int show_firewall(struct ctl *ctl) {
+        struct manager_properties p;
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        if (ctl->json)
+                print_firewall_json(&p);
+        else
+                print_firewall(stdout, &p);
+        manager_properties_done(&p);
+        return CTL_EXIT_SUCCESS;
+}
+
+/* SetFirewall sets both flags: the one not named keeps its current value. */
+static int change_firewall(struct ctl *ctl, bool enable, const char *direction) {
+        struct manager_properties p;
+        bool client, server;
+
+        if (!streq(direction, "client") && !streq(direction, "server"))
+                return usage_error("expected 'client' or 'server', not '%s'", direction);
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        if (!p.present[PROPERTY_FIREWALL_CLIENT] || !p.present[PROPERTY_FIREWALL_SERVER]) {
+                manager_properties_done(&p);
+                fputs("Failed to set firewall: ntpsyncd did not tell the current firewall state.\n", stderr);
+                return CTL_EXIT_FAILED;
+        }
+        client = streq(direction, "client") ? enable : p.firewall_client;
+        server = streq(direction, "server") ? enable : p.firewall_server;
+        manager_properties_done(&p);
+        return call_change(ctl, "SetFirewall", "set firewall", "bb", (int) client, (int) server);
+}
+
+static int verb_firewall(struct ctl *ctl, int argc, char **argv) {
+        const char *sub = argc > 1 ? argv[1] : "show";
+
+        if (streq(sub, "show")) {
+                if (argc > 2)
+                        return usage_error("'firewall show' takes no arguments");
+                return show_firewall(ctl);
+        }
+        if (streq(sub, "enable") || streq(sub, "disable")) {
+                if (argc != 3)
+                        return usage_error("'firewall %s' needs 'client' or 'server'", sub);
+                int status = refuse_runtime(ctl, "firewall");
+                if (status != 0)
+                        return status;
+                return change_firewall(ctl, streq(sub, "enable"), argv[2]);
+        }
+        return usage_error("unknown command 'firewall %s'", sub);
+}
+
+static int show_server_mode(struct ctl *ctl) {
+        struct manager_properties p;
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        if (ctl->json)
+                printf("{\"ServerMode\":%s}\n", p.server_mode ? "true" : "false");
+        else
+                printf("%s\n", p.server_mode ? "on" : "off");
+        manager_properties_done(&p);
+        return CTL_EXIT_SUCCESS;
+}
+
+static int verb_server_mode(struct ctl *ctl, int argc, char **argv) {
+        if (argc == 1)
+                return show_server_mode(ctl);
+        if (argc != 2 || (!streq(argv[1], "on") && !streq(argv[1], "off")))
+                return usage_error("'server-mode' takes 'on' or 'off'");
+        return call_change(ctl, "SetServerMode", "set server mode", "bb", (int) streq(argv[1], "on"),
+                           (int) ctl->runtime);
+}
+
+static void print_query_json(int64_t offset, uint64_t delay, uint8_t stratum, const char *refid) {
+        fputs("{\"offset\":", stdout);
+        json_write_seconds(stdout, offset);
+        fputs(",\"delay\":", stdout);
+        json_write_seconds_unsigned(stdout, delay);
+        printf(",\"stratum\":%u,\"refid\":", (unsigned) stratum);
+        json_write_string(stdout, refid);
+        fputs("}\n", stdout);
+}
+
+static int verb_query(struct ctl *ctl, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        _cleanup_(freep) char *what = NULL;
+        const char *refid;
+        int64_t offset;
+        uint64_t delay;
+        uint8_t stratum;
+
+        if (argc != 2)
+                return usage_error("'query' needs exactly one HOST");
+        if (asprintf(&what, "query %s", argv[1]) < 0) {
+                what = NULL;
+                return out_of_memory();
+        }
+        int status = manager_method_new(&ctl->bus, "Query", what, &m);
+        if (status != 0)
+                return status;
+        int r = sd_bus_message_append(m, "s", argv[1]);
+        if (r < 0)
+                return append_failed(what, r);
+        status = manager_method_call(&ctl->bus, m, false, CALL_TIMEOUT_QUERY_USEC, what, &reply);
+        if (status != 0)
+                return status;
+        r = sd_bus_message_read(reply, "xtys", &offset, &delay, &stratum, &refid);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the result of the query: %s\n", strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        if (ctl->json)
+                print_query_json(offset, delay, stratum, refid);
+        else
+                print_query_result(stdout, argv[1], offset, delay, stratum, refid);
+        return CTL_EXIT_SUCCESS;
+}
+
+static int verb_burst(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 1)
+                return usage_error("'burst' takes no arguments");
+        int status = refuse_runtime(ctl, "burst");
+        return status != 0 ? status : call_change(ctl, "Burst", "start a burst", "");
+}
+
+static int verb_reload(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 1)
+                return usage_error("'reload' takes no arguments");
+        int status = refuse_runtime(ctl, "reload");
+        return status != 0 ? status : call_change(ctl, "Reload", "reload the configuration", "");
+}
+
+struct verb {
+        const char *name;
+        int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct verb verbs[] = {
+        { "status", verb_status },
+        { "sources", verb_sources },
+        { "servers", verb_servers },
+        { "restrict", verb_restrict },
+        { "firewall", verb_firewall },
+        { "server-mode", verb_server_mode },
+        { "query", verb_query },
+        { "burst", verb_burst },
+        { "reload", verb_reload },
+};
+
+static int dispatch(struct ctl *ctl, int argc, char **argv) {
+        static char *default_command[] = { (char *) "status", NULL };
+
+        if (argc == 0) {
+                argc = 1;
+                argv = default_command;
+        }
+        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+                if (streq(verbs[i].name, argv[0]))
+                        return verbs[i].run(ctl, argc, argv);
+        return usage_error("unknown command '%s'", argv[0]);
+}
+
+/* Returns -1 to go on with the command at argv[optind], else the exit status. */
+static int parse_options(int argc, char *argv[], struct ctl *ctl) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_RUNTIME,
+                ARG_NO_ASK_PASSWORD,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "runtime", no_argument, NULL, ARG_RUNTIME },
+                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
+                {}
+        };
+        bool ask_password = true;
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return CTL_EXIT_SUCCESS;
+                case ARG_VERSION:
+                        printf("ntpsyncctl " NTPSYNC_VERSION "\n");
+                        return CTL_EXIT_SUCCESS;
+                case ARG_JSON:
+                        ctl->json = true;
+                        break;
+                case ARG_RUNTIME:
+                        ctl->runtime = true;
+                        break;
+                case ARG_NO_ASK_PASSWORD:
+                        ask_password = false;
+                        break;
+                default:
+                        /* getopt said what is wrong. */
+                        fputs("Try 'ntpsyncctl --help'.\n", stderr);
+                        return CTL_EXIT_USAGE;
+                }
+
+        /* Someone to ask is at the terminal on stdin. */
+        ctl->bus.ask_password = ask_password && isatty(STDIN_FILENO);
+        return -1;
+}
+
+static int finish_output(int status) {
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "Failed to write the output.\n");
+                return status == CTL_EXIT_SUCCESS ? CTL_EXIT_FAILED : status;
+        }
+        return status;
+}
+
+int main(int argc, char *argv[]) {
+        struct ctl ctl = {};
+
+        int status = parse_options(argc, argv, &ctl);
+        if (status < 0) {
+                status = dispatch(&ctl, argc - optind, argv + optind);
+                ctl_bus_done(&ctl.bus);
+        }
+        return finish_output(status);
+}

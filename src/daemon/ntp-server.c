@@ -1,0 +1,349 @@
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "ntp-server.h"
+
+#define CONTROL_BUFFER 256
+#define NTP_PORT 123
+
+struct ntp_server_batch {
+        struct mmsghdr in[NTP_SERVER_BATCH];
+        struct iovec in_iov[NTP_SERVER_BATCH];
+        struct sockaddr_storage in_addr[NTP_SERVER_BATCH];
+        uint8_t in_buf[NTP_SERVER_BATCH][NTP_MAX_PACKET_SIZE];
+        char in_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
+
+        struct mmsghdr out[NTP_SERVER_BATCH];
+        struct iovec out_iov[NTP_SERVER_BATCH];
+        uint8_t out_buf[NTP_SERVER_BATCH][NTP_HEADER_SIZE];
+        char out_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
+};
+
+static struct log_ratelimit flood_log = LOG_RATELIMIT_INIT;
+
+/* ---- sockets ---- */
+
+static void tune_socket(int fd, int family) {
+        int on = 1, size = NTP_SERVER_BUFFER_BYTES;
+        (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+        /* SO_*BUFFORCE works with CAP_NET_ADMIN; without it the kernel's maximum still applies. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+        /* The reply must leave from the address the request came to. */
+        if (family == AF_INET6)
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+        else
+                (void) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+}
+
+static int socket_family(int fd) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return -errno;
+        return ss.ss_family;
+}
+
+/* [::]:123 taking IPv4 too; a plain IPv4 socket where IPv6 is off. */
+static int bind_wildcard(void) {
+        int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+        if (fd >= 0) {
+                int off = 0;
+                struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(NTP_PORT), .sin6_addr = IN6ADDR_ANY_INIT };
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+                if (bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0)
+                        return fd;
+                close(fd);
+        }
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NTP_PORT), .sin_addr.s_addr = htonl(INADDR_ANY) };
+        if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int take_activated_sockets(struct ntp_server *s) {
+        int n = sd_listen_fds(true);
+        for (int i = 0; i < n && s->n_fds < NTP_SERVER_MAX_SOCKETS; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+                        s->fds[s->n_fds++] = fd;
+        }
+        s->activated = s->n_fds > 0;
+        return (int) s->n_fds;
+}
+
+/* ---- answering ---- */
+
+static bool client_from(const struct sockaddr_storage *ss, struct server_client *ret) {
+        memset(ret, 0, sizeof(*ret));
+        if (ss->ss_family == AF_INET) {
+                const struct sockaddr_in *a = (const struct sockaddr_in *) ss;
+                ret->family = AF_INET;
+                memcpy(ret->address, &a->sin_addr, 4);
+                ret->port = ntohs(a->sin_port);
+                ret->loopback = ret->address[0] == 127;
+                return true;
+        }
+        if (ss->ss_family == AF_INET6) {
+                const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) ss;
+                ret->family = AF_INET6;
+                memcpy(ret->address, &a->sin6_addr, 16);
+                ret->port = ntohs(a->sin6_port);
+                bool mapped = IN6_IS_ADDR_V4MAPPED(&a->sin6_addr);
+                ret->loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) || (mapped && ret->address[12] == 127);
+                return true;
+        }
+        return false;
+}
+
+/* The destination address the request came to, as the source of the reply. */
+static size_t reply_control(struct msghdr *in, char *out, size_t size) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR(in, c)) {
+                if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+                    c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo)) && size >= CMSG_SPACE(sizeof(struct in6_pktinfo))) {
+                        struct cmsghdr *o = (struct cmsghdr *) out;
+                        o->cmsg_level = IPPROTO_IPV6;
+                        o->cmsg_type = IPV6_PKTINFO;
+                        o->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+                        memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(struct in6_pktinfo));
+                        return CMSG_SPACE(sizeof(struct in6_pktinfo));
+                }
+                if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+                    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo)) && size >= CMSG_SPACE(sizeof(struct in_pktinfo))) {
+                        struct in_pktinfo received, reply = { 0 };
+                        memcpy(&received, CMSG_DATA(c), sizeof(received));
+                        reply.ipi_spec_dst = received.ipi_addr;
+                        struct cmsghdr *o = (struct cmsghdr *) out;
+                        o->cmsg_level = IPPROTO_IP;
+                        o->cmsg_type = IP_PKTINFO;
+                        o->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+                        memcpy(CMSG_DATA(o), &reply, sizeof(reply));
+                        return CMSG_SPACE(sizeof(struct in_pktinfo));
+                }
+        }
+        return 0;
+}
+
+static ntp_ts receive_timestamp(struct msghdr *m) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+                    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+                        struct timespec ts;
+                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                        return ntp_ts_from_unix_ns((int64_t) ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
+                }
+        return ntp_ts_from_unix_ns(now_realtime_ns());
+}
+
+static void current_state(struct ntp_server *s, struct server_state *ret) {
+        manager *m = s->manager;
+        struct engine_status st;
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        int64_t update_real = now_realtime_ns() - (now_monotonic_ns() - st.last_update_mono);
+        /* Observing, the clock is left as it is: what we measured it off by is part of its error. */
+        double observed_error = m->backend == CLOCK_BACKEND_OBSERVE ? fabs(st.offset) : 0;
+        *ret = (struct server_state) {
+                .synchronized = st.synchronized,
+                .leap = st.leap,
+                .stratum = st.stratum,
+                .precision = -20,
+                .root_delay = st.root_delay,
+                .root_dispersion = st.root_dispersion + observed_error,
+                .refid = st.refid,
+                .reference_ts = st.last_update_mono >= 0 ? ntp_ts_from_unix_ns(update_real) : 0,
+                .local_stratum = (uint8_t) m->config.local_stratum.value,
+        };
+}
+
+static void prepare_receive(struct ntp_server_batch *b) {
+        for (size_t i = 0; i < NTP_SERVER_BATCH; i++) {
+                b->in_iov[i] = (struct iovec) { b->in_buf[i], sizeof(b->in_buf[i]) };
+                b->in[i].msg_hdr = (struct msghdr) {
+                        .msg_name = &b->in_addr[i],
+                        .msg_namelen = sizeof(b->in_addr[i]),
+                        .msg_iov = &b->in_iov[i],
+                        .msg_iovlen = 1,
+                        .msg_control = b->in_control[i],
+                        .msg_controllen = CONTROL_BUFFER,
+                };
+        }
+}
+
+static void queue_reply(struct ntp_server_batch *b, size_t *n_out, struct msghdr *in) {
+        size_t k = *n_out;
+        b->out_iov[k] = (struct iovec) { b->out_buf[k], NTP_HEADER_SIZE };
+        b->out[k].msg_hdr = (struct msghdr) {
+                .msg_name = in->msg_name,
+                .msg_namelen = in->msg_namelen,
+                .msg_iov = &b->out_iov[k],
+                .msg_iovlen = 1,
+                .msg_control = b->out_control[k],
+        };
+        b->out[k].msg_hdr.msg_controllen = reply_control(in, b->out_control[k], CONTROL_BUFFER);
+        if (b->out[k].msg_hdr.msg_controllen == 0)
+                b->out[k].msg_hdr.msg_control = NULL;
+        *n_out = k + 1;
+}
+
+static void send_batch(struct ntp_server *s, int fd, size_t n) {
+        struct ntp_server_batch *b = s->batch;
+        /* As late as possible: stamped right before they leave. */
+        ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
+        for (size_t i = 0; i < n; i++)
+                server_stamp_transmit(b->out_buf[i], tx);
+        size_t done = 0;
+        while (done < n) {
+                int k = sendmmsg(fd, b->out + done, (unsigned) (n - done), MSG_DONTWAIT);
+                if (k <= 0) {
+                        s->counters.send_errors += n - done;
+                        return;
+                }
+                done += (size_t) k;
+        }
+        s->counters.sent += n;
+}
+
+int ntp_server_process(struct ntp_server *s, int fd) {
+        struct ntp_server_batch *b = s->batch;
+        struct server_state state;
+        size_t n_out = 0;
+
+        prepare_receive(b);
+        int n = recvmmsg(fd, b->in, NTP_SERVER_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+                return n < 0 ? -errno : 0;
+        current_state(s, &state);
+        int64_t now_mono = now_monotonic_ns();
+
+        for (int i = 0; i < n; i++) {
+                struct msghdr *m = &b->in[i].msg_hdr;
+                struct server_client client;
+                s->counters.received++;
+                if (!client_from(&b->in_addr[i], &client))
+                        continue;
+                enum server_verdict v = server_handle(&state, &s->manager->restricts, s->limiter, &client, b->in_buf[i],
+                                                      b->in[i].msg_len, receive_timestamp(m), now_mono, b->out_buf[n_out]);
+                s->counters.verdicts[v]++;
+                if (v == SERVER_REPLY || v == SERVER_REPLY_KOD)
+                        queue_reply(b, &n_out, m);
+        }
+        if (n_out > 0)
+                send_batch(s, fd, n_out);
+        return n;
+}
+
+static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct ntp_server *s = userdata;
+        /* A few batches per wakeup, then back to the loop so that nothing else starves. */
+        for (int i = 0; i < 8; i++)
+                if (ntp_server_process(s, fd) < NTP_SERVER_BATCH)
+                        break;
+        unsigned suppressed;
+        uint64_t limited = s->counters.verdicts[SERVER_DROP_LIMITED];
+        if (limited > 0 && log_ratelimit_allow(&flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+                log_debug("server: %llu requests rate limited so far", (unsigned long long) limited);
+        return 0;
+}
+
+/* ---- life cycle ---- */
+
+static int open_sockets(struct ntp_server *s) {
+        if (s->n_fds > 0)
+                return 0;
+        if (take_activated_sockets(s) > 0)
+                log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
+        else {
+                int fd = bind_wildcard();
+                if (fd < 0)
+                        return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
+                s->fds[s->n_fds++] = fd;
+                log_info("Serving time on UDP port 123");
+        }
+        for (size_t i = 0; i < s->n_fds; i++) {
+                tune_socket(s->fds[i], socket_family(s->fds[i]));
+                int r = sd_event_add_io(s->manager->event, &s->io[i], s->fds[i], EPOLLIN, on_datagrams, s);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot watch the server socket");
+        }
+        return 0;
+}
+
+static void close_sockets(struct ntp_server *s) {
+        for (size_t i = 0; i < s->n_fds; i++) {
+                s->io[i] = sd_event_source_disable_unref(s->io[i]);
+                /* Sockets from systemd stay ours: they are how clients wake us up again. */
+                if (!s->activated)
+                        close(s->fds[i]);
+        }
+        if (!s->activated)
+                s->n_fds = 0;
+}
+
+int ntp_server_set_enabled(struct ntp_server *s, bool enabled) {
+        if (enabled == s->enabled)
+                return 0;
+        if (!enabled) {
+                close_sockets(s);
+                s->enabled = false;
+                log_info("No longer serving time");
+                return 0;
+        }
+        int r = open_sockets(s);
+        if (r < 0) {
+                close_sockets(s);
+                return r;
+        }
+        s->enabled = true;
+        return 0;
+}
+
+int ntp_server_new(manager *m, struct ntp_server **ret) {
+        struct ntp_server *s = calloc(1, sizeof(*s));
+        uint64_t seed = 0;
+        if (!s)
+                return -ENOMEM;
+        (void) getrandom(&seed, sizeof(seed), 0);
+        struct ratelimit_config rc = {
+                .minimum = RATELIMIT_DEFAULT_MINIMUM,
+                .average = RATELIMIT_DEFAULT_AVERAGE,
+                .capacity = RATELIMIT_DEFAULT_CAPACITY,
+        };
+        s->manager = m;
+        s->batch = calloc(1, sizeof(*s->batch));
+        s->limiter = ratelimit_new(&rc, seed);
+        if (!s->batch || !s->limiter) {
+                ntp_server_free(s);
+                return -ENOMEM;
+        }
+        *ret = s;
+        return 0;
+}
+
+struct ntp_server *ntp_server_free(struct ntp_server *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_fds; i++) {
+                sd_event_source_disable_unref(s->io[i]);
+                close(s->fds[i]);
+        }
+        ratelimit_free(s->limiter);
+        free(s->batch);
+        free(s);
+        return NULL;
+}
