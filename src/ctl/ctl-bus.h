@@ -15,7 +15,8 @@
 /* Method-call timeouts; 0 is sd-bus's default (25 s). */
 #define CALL_TIMEOUT_DEFAULT_USEC 0
 #define CALL_TIMEOUT_QUERY_USEC (30ULL * 1000000)
-#define CALL_TIMEOUT_INTERACTIVE_USEC (120ULL * 1000000)
+/* Longer than ntpsyncd waits for an interactive polkit check (300 s), so that its answer arrives. */
+#define CALL_TIMEOUT_INTERACTIVE_USEC (330ULL * 1000000)
 
 struct ctl_bus {
         sd_bus *bus;            /* connected on first use */

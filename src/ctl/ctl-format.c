@@ -159,10 +159,10 @@ void print_query_result(FILE *f, const char *host, int64_t offset_ns, uint64_t d
         print_label(f, "Offset");
         if (offset_ns >= 0)
                 fputc('+', f);
-        json_write_seconds(f, offset_ns);
+        write_seconds(f, offset_ns);
         fputs(" s\n", f);
         print_label(f, "Delay");
-        json_write_seconds_unsigned(f, delay_ns);
+        write_seconds_unsigned(f, delay_ns);
         fputs(" s\n", f);
         print_field(f, "Stratum", "%" PRIu8, stratum);
         print_field(f, "Reference ID", "%s", or_none(refid));

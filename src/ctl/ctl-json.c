@@ -41,17 +41,17 @@ void json_write_strv(FILE *f, char *const *l) {
         fputc(']', f);
 }
 
-void json_write_seconds_unsigned(FILE *f, uint64_t ns) {
+void write_seconds_unsigned(FILE *f, uint64_t ns) {
         fprintf(f, "%" PRIu64 ".%09" PRIu64, ns / 1000000000, ns % 1000000000);
 }
 
-void json_write_seconds(FILE *f, int64_t ns) {
+void write_seconds(FILE *f, int64_t ns) {
         if (ns < 0) {
                 fputc('-', f);
                 /* Also right for INT64_MIN. */
-                json_write_seconds_unsigned(f, (uint64_t) -(ns + 1) + 1);
+                write_seconds_unsigned(f, (uint64_t) -(ns + 1) + 1);
         } else
-                json_write_seconds_unsigned(f, (uint64_t) ns);
+                write_seconds_unsigned(f, (uint64_t) ns);
 }
 
 static int write_basic(FILE *f, sd_bus_message *m, char type) {

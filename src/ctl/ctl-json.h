@@ -13,9 +13,10 @@ void json_write_string(FILE *f, const char *s);
 /* A JSON array of strings; NULL is the empty array. */
 void json_write_strv(FILE *f, char *const *l);
 
-/* Nanoseconds as an exact decimal number of seconds, e.g. -0.001234567. */
-void json_write_seconds(FILE *f, int64_t ns);
-void json_write_seconds_unsigned(FILE *f, uint64_t ns);
+/* Nanoseconds as an exact decimal number of seconds, e.g. -0.001234567: a JSON number, and
+ * what the text output shows too. */
+void write_seconds(FILE *f, int64_t ns);
+void write_seconds_unsigned(FILE *f, uint64_t ns);
 
 /* Converts the next complete value of a message (a basic type, variant, array, dictionary or
  * structure) to JSON. Dictionaries become objects; a structure "(sa{sv})" — a name and its

@@ -32,15 +32,3 @@ static inline char **strv_free(char **l) {
         free(l);
         return NULL;
 }
-
-static inline void strv_freep(char ***l) {
-        strv_free(*l);
-}
-
-static inline size_t strv_length(char *const *l) {
-        size_t n = 0;
-        if (l)
-                while (l[n])
-                        n++;
-        return n;
-}

@@ -1,6 +1,5 @@
 /* ntpsyncctl: a thin client of ntpsyncd's org.ntpsync1.Manager D-Bus interface. */
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -185,6 +184,25 @@ static int print_property_json(sd_bus_message *reply, const char *name) {
         return CTL_EXIT_SUCCESS;
 }
 
+/* {"NAME":VALUE,...} of some properties, from one GetAll call; null for those it lacks. */
+static int print_properties_json(struct ctl *ctl, const char *const *names) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+        int status = manager_get_all_properties(&ctl->bus, &reply);
+        if (status != 0)
+                return status;
+        fputc('{', stdout);
+        for (size_t i = 0; status == 0 && names[i]; i++) {
+                if (i > 0)
+                        fputc(',', stdout);
+                json_write_string(stdout, names[i]);
+                fputc(':', stdout);
+                status = print_property_json(reply, names[i]);
+        }
+        fputs("}\n", stdout);
+        return status;
+}
+
 static int print_all_properties_json(sd_bus_message *reply) {
         int r = json_write_message_value(stdout, reply);
         if (r < 0) {
@@ -309,22 +327,16 @@ static int verb_restrict(struct ctl *ctl, int argc, char **argv) {
         return usage_error("unknown command 'restrict %s'", sub);
 }
 
-static void print_firewall_json(const struct manager_properties *p) {
-        printf("{\"FirewallClient\":%s,\"FirewallServer\":%s,\"FirewallBackend\":",
-               p->firewall_client ? "true" : "false", p->firewall_server ? "true" : "false");
-        json_write_string(stdout, p->firewall_backend ? p->firewall_backend : "");
-        fputs("}\n", stdout);
-}
-
 static int show_firewall(struct ctl *ctl) {
+        static const char *const names[] = { "FirewallClient", "FirewallServer", "FirewallBackend", NULL };
         struct manager_properties p;
+
+        if (ctl->json)
+                return print_properties_json(ctl, names);
         int status = read_properties(ctl, &p);
         if (status != 0)
                 return status;
-        if (ctl->json)
-                print_firewall_json(&p);
-        else
-                print_firewall(stdout, &p);
+        print_firewall(stdout, &p);
         manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
@@ -370,14 +382,20 @@ static int verb_firewall(struct ctl *ctl, int argc, char **argv) {
 }
 
 static int show_server_mode(struct ctl *ctl) {
+        static const char *const names[] = { "ServerMode", NULL };
         struct manager_properties p;
+
+        if (ctl->json)
+                return print_properties_json(ctl, names);
         int status = read_properties(ctl, &p);
         if (status != 0)
                 return status;
-        if (ctl->json)
-                printf("{\"ServerMode\":%s}\n", p.server_mode ? "true" : "false");
-        else
-                printf("%s\n", p.server_mode ? "on" : "off");
+        if (!p.present[PROPERTY_SERVER_MODE]) {
+                manager_properties_done(&p);
+                fputs("Failed to show the server mode: ntpsyncd did not tell it.\n", stderr);
+                return CTL_EXIT_FAILED;
+        }
+        printf("%s\n", p.server_mode ? "on" : "off");
         manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
@@ -393,9 +411,9 @@ static int verb_server_mode(struct ctl *ctl, int argc, char **argv) {
 
 static void print_query_json(int64_t offset, uint64_t delay, uint8_t stratum, const char *refid) {
         fputs("{\"offset\":", stdout);
-        json_write_seconds(stdout, offset);
+        write_seconds(stdout, offset);
         fputs(",\"delay\":", stdout);
-        json_write_seconds_unsigned(stdout, delay);
+        write_seconds_unsigned(stdout, delay);
         printf(",\"stratum\":%u,\"refid\":", (unsigned) stratum);
         json_write_string(stdout, refid);
         fputs("}\n", stdout);
@@ -480,50 +498,81 @@ static int dispatch(struct ctl *ctl, int argc, char **argv) {
         return usage_error("unknown command '%s'", argv[0]);
 }
 
-/* Returns -1 to go on with the command at argv[optind], else the exit status. */
-static int parse_options(int argc, char *argv[], struct ctl *ctl) {
-        enum {
-                ARG_VERSION = 0x100,
-                ARG_JSON,
-                ARG_RUNTIME,
-                ARG_NO_ASK_PASSWORD,
-        };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "json", no_argument, NULL, ARG_JSON },
-                { "runtime", no_argument, NULL, ARG_RUNTIME },
-                { "no-ask-password", no_argument, NULL, ARG_NO_ASK_PASSWORD },
-                {}
-        };
-        bool ask_password = true;
-        int c;
+enum option {
+        OPTION_NONE,
+        OPTION_HELP,
+        OPTION_VERSION,
+        OPTION_JSON,
+        OPTION_RUNTIME,
+        OPTION_NO_ASK_PASSWORD,
+};
 
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
+static enum option lookup_option(const char *arg) {
+        static const struct {
+                const char *name;
+                enum option option;
+        } options[] = {
+                { "-h", OPTION_HELP },
+                { "--help", OPTION_HELP },
+                { "--version", OPTION_VERSION },
+                { "--json", OPTION_JSON },
+                { "--runtime", OPTION_RUNTIME },
+                { "--no-ask-password", OPTION_NO_ASK_PASSWORD },
+        };
+        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+                if (streq(options[i].name, arg))
+                        return options[i].option;
+        return OPTION_NONE;
+}
+
+/* Options may come before or after the command. After the command, an argument with one dash
+ * other than -h is an argument ("restrict add -6 default ignore"); "--" ends the options. */
+static bool is_positional(const char *arg, bool after_command) {
+        if (arg[0] != '-' || arg[1] == '\0')
+                return true;
+        return after_command && arg[1] != '-' && !streq(arg, "-h");
+}
+
+/* Moves the command and its arguments to the front of argv and counts them in *ret_argc.
+ * Returns -1 to go on with them, else the exit status. */
+static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc) {
+        bool ask_password = true, options_ended = false;
+        int n = 0;
+
+        for (int i = 1; i < argc; i++) {
+                const char *arg = argv[i];
+
+                if (options_ended || is_positional(arg, n > 0)) {
+                        argv[n++] = argv[i];
+                        continue;
+                }
+                switch (lookup_option(arg)) {
+                case OPTION_HELP:
                         help();
                         return CTL_EXIT_SUCCESS;
-                case ARG_VERSION:
+                case OPTION_VERSION:
                         printf("ntpsyncctl " NTPSYNC_VERSION "\n");
                         return CTL_EXIT_SUCCESS;
-                case ARG_JSON:
+                case OPTION_JSON:
                         ctl->json = true;
                         break;
-                case ARG_RUNTIME:
+                case OPTION_RUNTIME:
                         ctl->runtime = true;
                         break;
-                case ARG_NO_ASK_PASSWORD:
+                case OPTION_NO_ASK_PASSWORD:
                         ask_password = false;
                         break;
-                default:
-                        /* getopt said what is wrong. */
-                        fputs("Try 'ntpsyncctl --help'.\n", stderr);
-                        return CTL_EXIT_USAGE;
+                case OPTION_NONE:
+                        if (!streq(arg, "--"))
+                                return usage_error("unknown option '%s'", arg);
+                        options_ended = true;
                 }
+        }
 
+        argv[n] = NULL;
         /* Someone to ask is at the terminal on stdin. */
         ctl->bus.ask_password = ask_password && isatty(STDIN_FILENO);
+        *ret_argc = n;
         return -1;
 }
 
@@ -538,9 +587,11 @@ static int finish_output(int status) {
 int main(int argc, char *argv[]) {
         struct ctl ctl = {};
 
-        int status = parse_options(argc, argv, &ctl);
+        int n_args = 0;
+
+        int status = parse_options(argc, argv, &ctl, &n_args);
         if (status < 0) {
-                status = dispatch(&ctl, argc - optind, argv + optind);
+                status = dispatch(&ctl, n_args, argv);
                 ctl_bus_done(&ctl.bus);
         }
         return finish_output(status);

@@ -536,6 +536,10 @@ static int property_status(sd_bus *bus, const char *path, const char *interface,
 void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size);
 
 void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size) {
+        if (refid == 0 && (stratum == 0 || stratum >= NTP_STRATUM_UNSYNC)) {
+                snprintf(buf, size, "INIT"); /* not heard from yet, as ntpq shows it */
+                return;
+        }
         bool text = refid != 0;
         for (int shift = 24; shift >= 0; shift -= 8) {
                 unsigned char c = (unsigned char) (refid >> shift);
@@ -715,10 +719,15 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                                                   info[i].reach, info[i].state, (long long) info[i].last_rx_mono,
                                                   info[i].samples);
         } else if (strcmp(name, "RestrictRules") == 0) {
+                /* A hash of the rules as text: they can be more than the buffer holds. */
                 uint32_t h = 2166136261u;
-                const uint8_t *p = (const uint8_t *) &b->manager->restricts;
-                for (size_t i = 0; i < sizeof(b->manager->restricts.rules[0]) * b->manager->restricts.n; i++)
-                        h = (h ^ p[offsetof(struct restrict_set, rules) + i]) * 16777619u;
+                char text[RESTRICT_TEXT_MAX * 4];
+                for (size_t i = 0; i < b->manager->restricts.n; i++) {
+                        restrict_rule_format(&b->manager->restricts.rules[i], text, sizeof(text));
+                        for (const char *p = text; *p; p++)
+                                h = (h ^ (uint8_t) *p) * 16777619u;
+                        h = (h ^ '\n') * 16777619u;
+                }
                 snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
         } else if (strcmp(name, "FirewallClient") == 0 || strcmp(name, "FirewallServer") == 0)
                 snprintf(buf, size, "%d %d", c->firewall_client.value, c->firewall_server.value);

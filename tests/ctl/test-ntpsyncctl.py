@@ -310,6 +310,10 @@ class NtpsyncctlTest(unittest.TestCase):
     def test_version(self):
         self.assertRegex(self.ctl_ok("--version"), r"^ntpsyncctl \S+\n$")
 
+    def test_options_anywhere(self):
+        self.assertEqual(self.ctl_ok("servers", "--json"), self.ctl_ok("--json", "servers"))
+        self.assertIn("Usage:", self.ctl_ok("status", "-h"))
+
     def test_usage_errors_exit_2_without_calling(self):
         for args in (["frobnicate"], ["--frobnicate"], ["status", "extra"], ["sources", "extra"],
                      ["servers", "set"], ["servers", "add"], ["servers", "remove"],
@@ -319,7 +323,7 @@ class NtpsyncctlTest(unittest.TestCase):
                      ["server-mode", "maybe"], ["server-mode", "on", "off"], ["query"],
                      ["query", "a", "b"], ["burst", "now"], ["reload", "x"],
                      ["--runtime", "firewall", "enable", "client"], ["--runtime", "burst"],
-                     ["--runtime", "reload"]):
+                     ["--runtime", "reload"], ["-x", "status"], ["status", "--frobnicate"]):
             with self.subTest(args=args):
                 result = self.ctl(*args)
                 self.assert_exit(result, 2)
@@ -455,10 +459,15 @@ class NtpsyncctlTest(unittest.TestCase):
         self.ctl_ok("restrict", "add", "192.0.2.0", "mask", "255.255.255.0", "nomodify")
         self.ctl_ok("restrict", "remove", "192.0.2.0", "mask", "255.255.255.0")
         self.ctl_ok("restrict", "set", "default kod nomodify", "2001:db8::/32 ignore")
+        # After the command, "-6" is part of the rule, and "--" ends the options.
+        self.ctl_ok("restrict", "add", "-6", "default", "ignore", "--runtime")
+        self.ctl_ok("--", "restrict", "add", "--runtime")
         self.assertEqual(self.changing_calls(), [
             ("AddRestrict", ["192.0.2.0 mask 255.255.255.0 nomodify", False]),
             ("RemoveRestrict", ["192.0.2.0 mask 255.255.255.0", False]),
             ("SetRestrictRules", [["default kod nomodify", "2001:db8::/32 ignore"], False]),
+            ("AddRestrict", ["-6 default ignore", True]),
+            ("AddRestrict", ["--runtime", False]),
         ])
 
     def test_firewall_change_keeps_the_other_flag(self):

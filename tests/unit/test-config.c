@@ -917,7 +917,9 @@ static void test_dump_defaults(void **state) {
         assert_dumped("tos minsane 1", "default");
         assert_dumped("serve off", "default");
         assert_dumped("timesync1 on", "default");
-        assert_int_equal(dump.n, 6);
+        assert_dumped("firewall client off", "default");
+        assert_dumped("firewall server off", "default");
+        assert_int_equal(dump.n, 8);
 }
 
 static const char every_setting[] =
@@ -933,7 +935,8 @@ static const char every_setting[] =
         "tos minsane 2\n"
         "serve on\n"
         "local stratum 10\n"
-        "timesync1 off\n";
+        "timesync1 off\n"
+        "firewall client on server off\n";
 
 static void test_dump_every_setting_with_origin(void **state) {
         struct config *c = parse_ok(every_setting);
@@ -951,7 +954,9 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("serve on", FILE_NAME ":11");
         assert_dumped("local stratum 10", FILE_NAME ":12");
         assert_dumped("timesync1 off", FILE_NAME ":13");
-        assert_int_equal(dump.n, 13);
+        assert_dumped("firewall client on", FILE_NAME ":14");
+        assert_dumped("firewall server off", FILE_NAME ":14");
+        assert_int_equal(dump.n, 15);
 
         /* Settings from two files keep their own origins; the untouched ones say default. */
         config_init(&cfg);
