@@ -37,7 +37,9 @@ struct source {
         uint8_t stratum;
         uint32_t refid;
         enum ntp_leap leap;
+        int8_t precision;
         double root_delay, root_dispersion;
+        ntp_ts reference_ts, transmit_ts;
         int64_t last_rx_mono;
         double last_offset, last_delay;
         enum response_result last_result;
@@ -629,6 +631,9 @@ static void accept_sample(engine *e, struct source *s, const struct ntp_packet *
         s->leap = (enum ntp_leap) p->leap;
         s->root_delay = ntp_short_to_seconds(p->root_delay);
         s->root_dispersion = ntp_short_to_seconds(p->root_dispersion);
+        s->precision = p->precision;
+        s->reference_ts = p->reference_ts;
+        s->transmit_ts = p->transmit_ts;
         s->last_rx_mono = now_mono;
         s->last_offset = m->offset;
         s->last_delay = m->delay;
@@ -759,6 +764,12 @@ static void source_info(const struct source *s, struct engine_source_info *ret) 
                 .tally = (char) s->tally,
                 .stratum = s->stratum,
                 .refid = s->refid,
+                .leap = s->leap,
+                .precision = s->precision,
+                .source_root_delay = s->root_delay,
+                .source_root_dispersion = s->root_dispersion,
+                .reference_ts = s->reference_ts,
+                .transmit_ts = s->transmit_ts,
                 .poll = s->poll.poll,
                 .reach = s->poll.reach,
                 .last_rx_mono = s->last_rx_mono,

@@ -100,6 +100,10 @@ struct engine_source_info {
         char tally;                  /* ntpq -p tally code: '*' '+' '-' 'x' '#' ' ' */
         uint8_t stratum;
         uint32_t refid;
+        enum ntp_leap leap;          /* of its last reply, as the rest of this block */
+        int8_t precision;
+        double source_root_delay, source_root_dispersion; /* s */
+        ntp_ts reference_ts, transmit_ts;
         int8_t poll;
         uint8_t reach;               /* 8-bit shift register, newest in bit 0 */
         int64_t last_rx_mono;        /* -1: never */

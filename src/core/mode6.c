@@ -294,6 +294,26 @@ static bool is_set(const char *s) {
 
 /* ---- variables ---- */
 
+struct view {
+        const struct mode6_system *sys;
+        const struct mode6_association *assoc;
+        size_t n_assoc;
+};
+
+static const struct mode6_association *find_association(const struct view *v, uint16_t id) {
+        if (id == 0)
+                return NULL;
+        for (size_t i = 0; i < v->n_assoc; i++)
+                if (v->assoc[i].assoc_id == id)
+                        return &v->assoc[i];
+        return NULL;
+}
+
+struct variable {
+        const char *name;
+        bool by_default;             /* sent when the request names no variables */
+};
+
 enum system_variable {
         SYS_VERSION,
         SYS_PROCESSOR,
@@ -304,6 +324,7 @@ enum system_variable {
         SYS_PRECISION,
         SYS_ROOTDELAY,
         SYS_ROOTDISP,
+        SYS_ROOTDIST,
         SYS_REFID,
         SYS_REFTIME,
         SYS_CLOCK,
@@ -315,31 +336,38 @@ enum system_variable {
         SYS_SYS_JITTER,
         SYS_CLK_JITTER,
         SYS_CLK_WANDER,
+        SYS_PEERADR,
+        SYS_PEERMODE,
+        SYS_AUTHDELAY,
         _SYS_MAX,
 };
 
-/* In the order ntpd sends them by default. */
-static const char *const system_variable_names[_SYS_MAX] = {
-        [SYS_VERSION] = "version",
-        [SYS_PROCESSOR] = "processor",
-        [SYS_SYSTEM] = "system",
-        [SYS_RELEASE] = "release",
-        [SYS_LEAP] = "leap",
-        [SYS_STRATUM] = "stratum",
-        [SYS_PRECISION] = "precision",
-        [SYS_ROOTDELAY] = "rootdelay",
-        [SYS_ROOTDISP] = "rootdisp",
-        [SYS_REFID] = "refid",
-        [SYS_REFTIME] = "reftime",
-        [SYS_CLOCK] = "clock",
-        [SYS_PEER] = "peer",
-        [SYS_TC] = "tc",
-        [SYS_MINTC] = "mintc",
-        [SYS_OFFSET] = "offset",
-        [SYS_FREQUENCY] = "frequency",
-        [SYS_SYS_JITTER] = "sys_jitter",
-        [SYS_CLK_JITTER] = "clk_jitter",
-        [SYS_CLK_WANDER] = "clk_wander",
+/* In the order ntpd sends them by default; the last few only when asked for (ntpq sysinfo). */
+static const struct variable system_variables[_SYS_MAX] = {
+        [SYS_VERSION] = { "version", true },
+        [SYS_PROCESSOR] = { "processor", true },
+        [SYS_SYSTEM] = { "system", true },
+        [SYS_RELEASE] = { "release", true },
+        [SYS_LEAP] = { "leap", true },
+        [SYS_STRATUM] = { "stratum", true },
+        [SYS_PRECISION] = { "precision", true },
+        [SYS_ROOTDELAY] = { "rootdelay", true },
+        [SYS_ROOTDISP] = { "rootdisp", true },
+        [SYS_ROOTDIST] = { "rootdist", true },
+        [SYS_REFID] = { "refid", true },
+        [SYS_REFTIME] = { "reftime", true },
+        [SYS_CLOCK] = { "clock", true },
+        [SYS_PEER] = { "peer", true },
+        [SYS_TC] = { "tc", true },
+        [SYS_MINTC] = { "mintc", true },
+        [SYS_OFFSET] = { "offset", true },
+        [SYS_FREQUENCY] = { "frequency", true },
+        [SYS_SYS_JITTER] = { "sys_jitter", true },
+        [SYS_CLK_JITTER] = { "clk_jitter", true },
+        [SYS_CLK_WANDER] = { "clk_wander", true },
+        [SYS_PEERADR] = { "peeradr", false },
+        [SYS_PEERMODE] = { "peermode", false },
+        [SYS_AUTHDELAY] = { "authdelay", false },
 };
 
 static void put_optional_string(struct text *t, const char *name, const char *value) {
@@ -347,10 +375,25 @@ static void put_optional_string(struct text *t, const char *name, const char *va
                 put_string(t, name, value);
 }
 
-static void put_system_variable(struct text *t, enum system_variable v, const struct mode6_system *s) {
-        const char *name = system_variable_names[v];
+/* The system peer's address and port as ntpd writes them: "192.0.2.1:123", "[2001:db8::1]:123". */
+static void put_peer_address(struct text *t, const char *name, const struct mode6_association *peer) {
+        char clean[MODE6_MAX_STRING + 1], buf[MODE6_MAX_STRING + 16];
 
-        switch (v) {
+        if (!peer || !is_set(peer->srcadr)) {
+                put_string(t, name, "0.0.0.0:0");
+                return;
+        }
+        copy_value(clean, sizeof(clean), peer->srcadr, false);
+        snprintf(buf, sizeof(buf), strchr(clean, ':') ? "[%s]:%u" : "%s:%u", clean, peer->srcport);
+        put_string(t, name, buf);
+}
+
+static void put_system_variable(struct text *t, enum system_variable id, const struct view *v) {
+        const struct mode6_system *s = v->sys;
+        const struct mode6_association *peer = find_association(v, s->system_peer);
+        const char *name = system_variables[id].name;
+
+        switch (id) {
         case SYS_VERSION: put_optional_string(t, name, s->version); break;
         case SYS_PROCESSOR: put_optional_string(t, name, s->processor); break;
         case SYS_SYSTEM: put_optional_string(t, name, s->system); break;
@@ -360,6 +403,7 @@ static void put_system_variable(struct text *t, enum system_variable v, const st
         case SYS_PRECISION: put_int(t, name, s->precision); break;
         case SYS_ROOTDELAY: put_ms(t, name, s->root_delay); break;
         case SYS_ROOTDISP: put_ms(t, name, s->root_dispersion); break;
+        case SYS_ROOTDIST: put_ms(t, name, s->root_delay / 2 + s->root_dispersion); break;
         case SYS_REFID: put_refid(t, name, s->refid, s->stratum); break;
         case SYS_REFTIME: put_timestamp(t, name, s->reference_time); break;
         case SYS_CLOCK: put_timestamp(t, name, s->clock); break;
@@ -371,6 +415,9 @@ static void put_system_variable(struct text *t, enum system_variable v, const st
         case SYS_SYS_JITTER: put_ms6(t, name, s->sys_jitter); break;
         case SYS_CLK_JITTER: put_ms6(t, name, s->clk_jitter); break;
         case SYS_CLK_WANDER: put_fixed(t, name, s->clk_wander_ppm, 6); break;
+        case SYS_PEERADR: put_peer_address(t, name, peer); break;
+        case SYS_PEERMODE: put_uint(t, name, peer ? peer->hmode : 0); break;
+        case SYS_AUTHDELAY: put_ms(t, name, 0); break;
         case _SYS_MAX: break;
         }
 }
@@ -405,39 +452,39 @@ enum peer_variable {
         _PEER_MAX,
 };
 
-static const char *const peer_variable_names[_PEER_MAX] = {
-        [PEER_SRCADR] = "srcadr",
-        [PEER_SRCPORT] = "srcport",
-        [PEER_SRCHOST] = "srchost",
-        [PEER_DSTADR] = "dstadr",
-        [PEER_DSTPORT] = "dstport",
-        [PEER_LEAP] = "leap",
-        [PEER_STRATUM] = "stratum",
-        [PEER_PRECISION] = "precision",
-        [PEER_ROOTDELAY] = "rootdelay",
-        [PEER_ROOTDISP] = "rootdisp",
-        [PEER_REFID] = "refid",
-        [PEER_REFTIME] = "reftime",
-        [PEER_REC] = "rec",
-        [PEER_REACH] = "reach",
-        [PEER_UNREACH] = "unreach",
-        [PEER_HMODE] = "hmode",
-        [PEER_PMODE] = "pmode",
-        [PEER_HPOLL] = "hpoll",
-        [PEER_PPOLL] = "ppoll",
-        [PEER_FLASH] = "flash",
-        [PEER_KEYID] = "keyid",
-        [PEER_OFFSET] = "offset",
-        [PEER_DELAY] = "delay",
-        [PEER_DISPERSION] = "dispersion",
-        [PEER_JITTER] = "jitter",
-        [PEER_XMT] = "xmt",
+static const struct variable peer_variables[_PEER_MAX] = {
+        [PEER_SRCADR] = { "srcadr", true },
+        [PEER_SRCPORT] = { "srcport", true },
+        [PEER_SRCHOST] = { "srchost", true },
+        [PEER_DSTADR] = { "dstadr", true },
+        [PEER_DSTPORT] = { "dstport", true },
+        [PEER_LEAP] = { "leap", true },
+        [PEER_STRATUM] = { "stratum", true },
+        [PEER_PRECISION] = { "precision", true },
+        [PEER_ROOTDELAY] = { "rootdelay", true },
+        [PEER_ROOTDISP] = { "rootdisp", true },
+        [PEER_REFID] = { "refid", true },
+        [PEER_REFTIME] = { "reftime", true },
+        [PEER_REC] = { "rec", true },
+        [PEER_REACH] = { "reach", true },
+        [PEER_UNREACH] = { "unreach", true },
+        [PEER_HMODE] = { "hmode", true },
+        [PEER_PMODE] = { "pmode", true },
+        [PEER_HPOLL] = { "hpoll", true },
+        [PEER_PPOLL] = { "ppoll", true },
+        [PEER_FLASH] = { "flash", true },
+        [PEER_KEYID] = { "keyid", true },
+        [PEER_OFFSET] = { "offset", true },
+        [PEER_DELAY] = { "delay", true },
+        [PEER_DISPERSION] = { "dispersion", true },
+        [PEER_JITTER] = { "jitter", true },
+        [PEER_XMT] = { "xmt", true },
 };
 
-static void put_peer_variable(struct text *t, enum peer_variable v, const struct mode6_association *a) {
-        const char *name = peer_variable_names[v];
+static void put_peer_variable(struct text *t, enum peer_variable id, const struct mode6_association *a) {
+        const char *name = peer_variables[id].name;
 
-        switch (v) {
+        switch (id) {
         case PEER_SRCADR: put_word(t, name, is_set(a->srcadr) ? a->srcadr : "0.0.0.0"); break;
         case PEER_SRCPORT: put_uint(t, name, a->srcport); break;
         case PEER_SRCHOST: put_optional_string(t, name, a->srchost); break;
@@ -474,16 +521,16 @@ static bool is_name_separator(uint8_t c) {
         return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\0';
 }
 
-static int find_name(const char *const names[], size_t n_names, const uint8_t *name, size_t len) {
-        for (size_t i = 0; i < n_names; i++)
-                if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+static int find_variable(const struct variable table[], size_t n, const uint8_t *name, size_t len) {
+        for (size_t i = 0; i < n; i++)
+                if (strlen(table[i].name) == len && memcmp(table[i].name, name, len) == 0)
                         return (int) i;
         return -1;
 }
 
 /* The request data is a list of names separated by commas, each perhaps with "=value" (ignored:
  * nothing is written). Fills ret_ids in request order; false when a name is unknown. */
-static bool parse_wanted(const uint8_t *data, size_t count, const char *const names[], size_t n_names,
+static bool parse_wanted(const uint8_t *data, size_t count, const struct variable table[], size_t n_table,
                          uint8_t ret_ids[static MAX_WANTED], size_t *ret_n) {
         size_t pos = 0, n = 0;
 
@@ -502,7 +549,7 @@ static bool parse_wanted(const uint8_t *data, size_t count, const char *const na
                 while (pos < count && data[pos] != ',')
                         pos++;
 
-                int id = end - start <= MAX_NAME ? find_name(names, n_names, data + start, end - start) : -1;
+                int id = end - start <= MAX_NAME ? find_variable(table, n_table, data + start, end - start) : -1;
                 if (id < 0 || n >= MAX_WANTED)
                         return false;
                 ret_ids[n++] = (uint8_t) id;
@@ -532,34 +579,22 @@ uint16_t mode6_peer_status(const struct mode6_association *a) {
 
 /* ---- the opcodes ---- */
 
-struct view {
-        const struct mode6_system *sys;
-        const struct mode6_association *assoc;
-        size_t n_assoc;
-};
-
-static const struct mode6_association *find_association(const struct view *v, uint16_t id) {
-        for (size_t i = 0; i < v->n_assoc; i++)
-                if (v->assoc[i].assoc_id == id)
-                        return &v->assoc[i];
-        return NULL;
-}
-
 static void answer_system_variables(struct responder *r, const struct view *v) {
         const struct request *q = r->request;
         uint8_t wanted[MAX_WANTED];
         size_t n_wanted = 0;
         struct text t = {};
 
-        if (!parse_wanted(q->data, q->count, system_variable_names, _SYS_MAX, wanted, &n_wanted)) {
+        if (!parse_wanted(q->data, q->count, system_variables, _SYS_MAX, wanted, &n_wanted)) {
                 send_error(r, MODE6_ERR_UNKNOWNVAR);
                 return;
         }
         if (n_wanted == 0)
                 for (size_t i = 0; i < _SYS_MAX; i++)
-                        put_system_variable(&t, (enum system_variable) i, v->sys);
+                        if (system_variables[i].by_default)
+                                put_system_variable(&t, (enum system_variable) i, v);
         for (size_t i = 0; i < n_wanted; i++)
-                put_system_variable(&t, (enum system_variable) wanted[i], v->sys);
+                put_system_variable(&t, (enum system_variable) wanted[i], v);
         text_finish(&t);
         send_data(r, mode6_system_status(v->sys), t.data, t.used);
 }
@@ -575,13 +610,14 @@ static void answer_peer_variables(struct responder *r, const struct view *v) {
                 send_error(r, MODE6_ERR_BADASSOC);
                 return;
         }
-        if (!parse_wanted(q->data, q->count, peer_variable_names, _PEER_MAX, wanted, &n_wanted)) {
+        if (!parse_wanted(q->data, q->count, peer_variables, _PEER_MAX, wanted, &n_wanted)) {
                 send_error(r, MODE6_ERR_UNKNOWNVAR);
                 return;
         }
         if (n_wanted == 0)
                 for (size_t i = 0; i < _PEER_MAX; i++)
-                        put_peer_variable(&t, (enum peer_variable) i, a);
+                        if (peer_variables[i].by_default)
+                                put_peer_variable(&t, (enum peer_variable) i, a);
         for (size_t i = 0; i < n_wanted; i++)
                 put_peer_variable(&t, (enum peer_variable) wanted[i], a);
         text_finish(&t);

@@ -89,10 +89,11 @@ enum server_verdict server_handle(const struct server_state *state, const struct
 
         if (flags & RESTRICT_IGNORE)
                 return SERVER_DROP_IGNORE;
+        /* Control messages have a header of their own, shorter than an NTP packet's. */
+        if (len >= 1 && (request[0] & 7) == NTP_MODE_CONTROL)
+                return control_allowed(client, flags, specific) ? SERVER_CONTROL : SERVER_DROP_NOQUERY;
         if (ntp_packet_parse(request, len, &req) != NTP_PARSE_OK)
                 return SERVER_DROP_MALFORMED;
-        if (req.mode == NTP_MODE_CONTROL)
-                return control_allowed(client, flags, specific) ? SERVER_CONTROL : SERVER_DROP_NOQUERY;
         if (req.mode != NTP_MODE_CLIENT && req.mode != NTP_MODE_SYMMETRIC_ACTIVE)
                 return SERVER_DROP_MODE; /* mode 7 above all: never answered */
         if ((flags & RESTRICT_VERSION) && req.version != 4)

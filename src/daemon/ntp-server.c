@@ -7,6 +7,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "log.h"
 #include "net.h"
 #include "ntp-server.h"
@@ -201,6 +202,33 @@ static void queue_reply(struct ntp_server_batch *b, size_t *n_out, struct msghdr
         *n_out = k + 1;
 }
 
+struct control_reply {
+        struct ntp_server *server;
+        int fd;
+        struct msghdr *request;
+};
+
+/* Mode 6 answers are rare and local: sent one by one, outside the batch. */
+static void emit_control(void *userdata, const uint8_t *datagram, size_t len) {
+        struct control_reply *c = userdata;
+        char control[CONTROL_BUFFER];
+        struct iovec iov = { (void *) datagram, len };
+        struct msghdr m = {
+                .msg_name = c->request->msg_name,
+                .msg_namelen = c->request->msg_namelen,
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control,
+        };
+        m.msg_controllen = reply_control(c->request, control, sizeof(control));
+        if (m.msg_controllen == 0)
+                m.msg_control = NULL;
+        if (sendmsg(c->fd, &m, MSG_DONTWAIT) < 0)
+                c->server->counters.send_errors++;
+        else
+                c->server->counters.sent++;
+}
+
 static void send_batch(struct ntp_server *s, int fd, size_t n) {
         struct ntp_server_batch *b = s->batch;
         /* As late as possible: stamped right before they leave. */
@@ -242,6 +270,10 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                 s->counters.verdicts[v]++;
                 if (v == SERVER_REPLY || v == SERVER_REPLY_KOD)
                         queue_reply(b, &n_out, m);
+                else if (v == SERVER_CONTROL) {
+                        struct control_reply c = { .server = s, .fd = fd, .request = m };
+                        control_answer(s->manager, b->in_buf[i], b->in[i].msg_len, emit_control, &c);
+                }
         }
         if (n_out > 0)
                 send_batch(s, fd, n_out);

@@ -521,6 +521,28 @@ class Daemon:
             return None, None
         return line, float(STATUS_OFFSET.search(line).group(1))
 
+    def reload(self, timeout=10.0):
+        """SIGHUP, then waits until the reload is done (RELOADING=1 followed by READY=1); returns
+        whether it was. The new rules apply from the packet after that."""
+        self._drain()
+        since = len(self.messages)
+        self.process.signal(signal.SIGHUP)
+        if not self.wait_notify(lambda l: l == "RELOADING=1", timeout, since):
+            return False
+        reloading = next(i for i in range(since, len(self.messages)) if self.messages[i][1] == "RELOADING=1")
+        return self.wait_notify(lambda l: l == "READY=1", timeout, reloading + 1) is not None
+
+    def memory_kib(self):
+        """{"Rss": KiB, "Pss": KiB, ...} from /proc/PID/smaps_rollup (`ip netns exec` and setpriv
+        exec the daemon: the PID is its own)."""
+        result = {}
+        with open("/proc/%d/smaps_rollup" % self.process.pid) as f:
+            for line in f:
+                m = re.match(r"^(\w+):\s+(\d+) kB", line)
+                if m:
+                    result[m.group(1)] = int(m.group(2))
+        return result
+
     def stop(self, timeout=5.0):
         """SIGTERM; returns (exit status, seconds it took) — status None if it had to be killed."""
         t0 = time.monotonic()
@@ -552,6 +574,7 @@ class Lab:
         self.shim = shim
         self.processes = []
         self.links = []
+        self.client_links = []
         self.namespaces = []
         self.ntpsyncd = ntpsyncd_path()
         self.dir = tempfile.mkdtemp(prefix="ntpsync-it-")
@@ -683,6 +706,246 @@ class Lab:
             raise SetupError("ntpsyncd not built")
         return Daemon(self, name, config, state_dir or self.state_dir(), extra_args, env)
 
+    def add_client(self, net4, net6, n_addresses=1, routed_prefix=None):
+        """A namespace for a client of the daemon (which runs in self.client), joined to it by a
+        veth pair: see ClientLink."""
+        index = len(self.client_links) + 1
+        ns = self._netns("k%d" % index)
+        link = ClientLink(index, self.client, ns, net4, net6, n_addresses, routed_prefix)
+        self.client_links.append(link)
+        return link
+
+    def private_bus(self):
+        """A dbus-daemon of our own (system-bus-like, allowing everything); stopped by PID."""
+        bus = PrivateBus(self)
+        self.processes.append(bus.process)
+        return bus
+
+
+# --------------------------------------------------------------------------------------------
+# serving: clients of the daemon, raw NTP packets, a private bus
+
+
+class ClientLink:
+    """A namespace for a client of ntpsyncd's server side, joined to the daemon's namespace (the
+    lab's `client`) by a veth pair "k<i>" (daemon side) / "eth0" (client side).
+
+    net4 "198.51.100" puts the daemon's end at 198.51.100.1/24 and the client at .2, .3, ...
+    (n_addresses of them; the first is the one used unless a test binds another); net6
+    "2001:db8:c1::" does the same with ::1/64 and ::2, ... Each side routes everything else to
+    the other. routed_prefix (e.g. "198.18.0.0/16", RFC 2544's benchmarking range) is routed by
+    the daemon's namespace to this client, which treats the whole prefix as local (`ip route
+    add local PREFIX dev lo`): a sender with IP_TRANSPARENT can use any address in it as its
+    source and receives the replies (bench/ntpload -S)."""
+
+    def __init__(self, index, daemon_ns, ns, net4, net6, n_addresses=1, routed_prefix=None):
+        self.index = index
+        self.ns = ns
+        self.daemon_ns = daemon_ns
+        self.daemon_ifname = "k%d" % index
+        self.server_v4 = "%s.1" % net4
+        self.server_v6 = "%s1" % net6
+        self.addresses4 = ["%s.%d" % (net4, 2 + i) for i in range(n_addresses)]
+        self.addresses6 = ["%s%x" % (net6, 2 + i) for i in range(n_addresses)]
+        self.address4 = self.addresses4[0]
+        self.address6 = self.addresses6[0]
+        _ip("link", "add", "name", self.daemon_ifname, "netns", daemon_ns.name, "type", "veth",
+            "peer", "name", "eth0", "netns", ns.name)
+        _ip("-n", daemon_ns.name, "addr", "add", self.server_v4 + "/24", "dev", self.daemon_ifname)
+        _ip("-n", daemon_ns.name, "addr", "add", self.server_v6 + "/64", "dev", self.daemon_ifname, "nodad")
+        for a in self.addresses4:
+            _ip("-n", ns.name, "addr", "add", a + "/24", "dev", "eth0")
+        for a in self.addresses6:
+            _ip("-n", ns.name, "addr", "add", a + "/64", "dev", "eth0", "nodad")
+        _ip("-n", daemon_ns.name, "link", "set", self.daemon_ifname, "up")
+        _ip("-n", ns.name, "link", "set", "eth0", "up")
+        _ip("-n", ns.name, "route", "add", "default", "via", self.server_v4)
+        _ip("-n", ns.name, "-6", "route", "add", "default", "via", self.server_v6)
+        if routed_prefix:
+            _ip("-n", daemon_ns.name, "route", "add", routed_prefix, "via", self.address4)
+            _ip("-n", ns.name, "route", "add", "local", routed_prefix, "dev", "lo")
+
+    def run(self, argv, **kwargs):
+        return self.ns.run(argv, **kwargs)
+
+    def exchange(self, address, packets, interval=0.0, wait=1.0, bind=None, port=123, sport=0):
+        """Sends packets (bytes) to address:port from this namespace, `interval` s apart, from one
+        socket (bound to `bind` if given), and collects what comes back until `wait` s after the
+        last (source port `sport`, 0: any). Returns (sent, received): sent a list of send times,
+        received a list of dicts
+        (parse_packet() plus "t" the arrival time, "raw" the bytes, "request" the index of the
+        request whose transmit timestamp is the reply's origin, or None)."""
+        args = [PYTHON3, os.path.abspath(__file__), "exchange", address, "--port", str(port),
+                "--interval", str(interval), "--wait", str(wait)]
+        if bind:
+            args += ["--bind", bind]
+        if sport:
+            args += ["--sport", str(sport)]
+        args += [p.hex() if p else "-" for p in packets]
+        p = self.ns.run(args, timeout=30 + wait + interval * len(packets))
+        if p.returncode != 0:
+            raise RuntimeError("exchange with %s failed (%d): %s" % (address, p.returncode, p.stderr))
+        data = json.loads(p.stdout)
+        origins = {}
+        for i, pkt in enumerate(packets):
+            if pkt and len(pkt) >= 48:
+                origins.setdefault(pkt[40:48], i)
+        received = []
+        for r in data["received"]:
+            raw = bytes.fromhex(r["hex"])
+            d = parse_packet(raw)
+            d["t"] = r["t"]
+            d["raw"] = raw
+            d["from"] = r["from"]
+            d["request"] = origins.get(raw[24:32]) if len(raw) >= 48 else None
+            received.append(d)
+        return data["sent"], received
+
+    def ntpdig(self, address, timeout=2):
+        """NTPsec's ntpdig -j (never sets the clock: no -s/-S, no CAP_SYS_TIME). Returns (exit
+        status, its JSON result or None, stdout + stderr)."""
+        pr = peers()
+        p = self.ns.run(NO_SYS_TIME + [PYTHON3, pr["NTPDIG"], "-j", "-t", str(timeout), address], timeout=timeout + 20,
+                        env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]})
+        result = None
+        for line in p.stdout.splitlines():
+            if line.startswith("{"):
+                result = json.loads(line)
+        return p.returncode, result, p.stdout + p.stderr
+
+    NTPDATE_LINE = re.compile(r"\s([+-]\d+\.\d+) \+/- (\d+\.\d+) .*\ss(\d+) (\S+)\s*$", re.M)
+
+    def ntpdate(self, address, timeout=2):
+        """`ntpdate -q` as Debian ships it (NTPsec's wrapper around ntpdig), or None when
+        setup-peers.sh could not fetch it. Returns (exit status, {"offset", "error", "stratum",
+        "leap"} or None, output)."""
+        pr = peers()
+        if "NTPDATE" not in pr:
+            return None
+        env = {"PYTHONPATH": pr["NTPSEC_PYTHONPATH"],
+               "PATH": os.path.join(pr["NTPSEC_ROOT"], "usr", "bin") + ":" + os.environ.get("PATH", "/usr/bin:/bin")}
+        p = self.ns.run(NO_SYS_TIME + ["sh", pr["NTPDATE"], "-q", "-t", str(timeout), address], timeout=timeout + 20,
+                        env=env)
+        m = self.NTPDATE_LINE.search(p.stdout)
+        result = None
+        if m:
+            result = {"offset": float(m.group(1)), "error": float(m.group(2)), "stratum": int(m.group(3)),
+                      "leap": m.group(4)}
+        return p.returncode, result, p.stdout + p.stderr
+
+    CHRONY_WRONG = re.compile(r"System clock wrong by ([+-]?\d+\.\d+) seconds")
+
+    def chronyd_query(self, address, directory, timeout=10):
+        """`chronyd -Q -t TIMEOUT 'server ADDRESS iburst'`: measures and prints the offset, never
+        sets the clock (-Q, and no CAP_SYS_TIME). Returns (exit status, offset or None, output)."""
+        pr = peers()
+        argv = NO_SYS_TIME + [pr["CHRONYD"], "-Q", "-t", str(timeout), "-u", "root",
+                              "server %s iburst" % address, "cmdport 0",
+                              "pidfile %s" % os.path.join(directory, "chronyd-q%d.pid" % self.index)]
+        p = self.ns.run(argv, timeout=timeout + 20)
+        out = p.stdout + p.stderr
+        m = self.CHRONY_WRONG.search(out)
+        return p.returncode, float(m.group(1)) if m else None, out
+
+    def probe(self, address, timeout=2.0):
+        """harness.probe() from this namespace: a dict, or None without an answer."""
+        p = self.ns.run([PYTHON3, os.path.abspath(__file__), "probe", address, "--timeout", str(timeout)],
+                        timeout=timeout + 10)
+        if p.returncode != 0:
+            return None
+        return json.loads(p.stdout)
+
+
+def ntp_request(version=4, mode=3, poll=6, leap=0, transmit=None, stratum=0):
+    """A 48-byte NTP request whose transmit timestamp is a random nonce (RFC 9109 style)."""
+    req = bytearray(48)
+    req[0] = (leap << 6) | ((version & 7) << 3) | (mode & 7)
+    req[1] = stratum
+    req[2] = poll & 0xff
+    nonce = transmit if transmit is not None else os.urandom(8)
+    if transmit is None and nonce == bytes(8):
+        nonce = b"\x01" * 8
+    req[40:48] = nonce
+    return bytes(req)
+
+
+def refid_text(stratum, refid):
+    """The refid as ntpq/ntpdig show it: text for stratum 0 (a kiss code) and 1, a dotted quad
+    (IPv4 upstream) otherwise."""
+    if stratum <= 1:
+        return refid.rstrip(b"\0").decode("ascii", errors="replace")
+    return socket.inet_ntoa(refid)
+
+
+def parse_packet(data):
+    """The header fields of an NTP packet (mode 1-5) as a dict; {"length": n} only when shorter
+    than 48 bytes. Mode 6/7 replies still get "mode" and "version"."""
+    d = {"length": len(data)}
+    if len(data) >= 1:
+        d.update(leap=data[0] >> 6, version=(data[0] >> 3) & 7, mode=data[0] & 7)
+    if len(data) < 48:
+        return d
+    first, stratum, poll, precision, rdelay, rdisp, refid = struct.unpack("!BBbbII4s", data[:16])
+    d.update(stratum=stratum, poll=poll, precision=precision, root_delay=rdelay / 65536.0,
+             root_dispersion=rdisp / 65536.0, refid_raw=refid, refid=refid_text(stratum, refid),
+             reference=data[16:24], origin=data[24:32], receive=data[32:40], transmit=data[40:48],
+             kod=refid.rstrip(b"\0").decode("ascii", errors="replace") if stratum == 0 else None)
+    return d
+
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=%s</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class PrivateBus:
+    """A dbus-daemon with a system-bus-like configuration that allows everything, listening on a
+    socket in the lab's directory (reachable from every namespace: it is a path). Callers are
+    root, whom ntpsyncd lets through without polkit. Give the daemon
+    env={"DBUS_SYSTEM_BUS_ADDRESS": bus.address}; busctl(...) calls it."""
+
+    def __init__(self, lab):
+        dbus_daemon = shutil.which("dbus-daemon")
+        if not dbus_daemon:
+            raise SetupError("no dbus-daemon (package dbus)")
+        self.socket_path = os.path.join(lab.dir, "bus.socket")
+        config = os.path.join(lab.dir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG % self.socket_path)
+        self.address = "unix:path=" + self.socket_path
+        self.process = Process("dbus-daemon", [dbus_daemon, "--config-file=" + config, "--nofork", "--nopidfile"],
+                               lab.dir)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.socket_path):
+            if time.monotonic() > deadline or not self.process.running():
+                raise RuntimeError("dbus-daemon did not start:\n" + self.process.stderr())
+            time.sleep(0.05)
+
+    def busctl(self, *args, timeout=30):
+        """busctl --address=... ARGS: the CompletedProcess."""
+        return subprocess.run(["busctl", "--address=" + self.address] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout)
+
+    def wait_for_name(self, name, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            p = self.busctl("--json=short", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                            "org.freedesktop.DBus", "NameHasOwner", "s", name)
+            if p.returncode == 0 and "true" in p.stdout:
+                return True
+            time.sleep(0.1)
+        return False
+
 
 # --------------------------------------------------------------------------------------------
 # helpers for the unittest scripts
@@ -747,7 +1010,55 @@ def probe(address, timeout):
     }
 
 
+def exchange(argv):
+    """harness.py exchange ADDRESS [--port P] [--interval S] [--wait S] [--bind ADDR] [--sport P] HEX...:
+    sends each HEX datagram ("-": an empty one) and prints {"sent": [times], "received":
+    [{"t", "hex", "from"}]} (times relative to the first send, on the monotonic clock)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="harness.py exchange")
+    ap.add_argument("address")
+    ap.add_argument("--port", type=int, default=123)
+    ap.add_argument("--interval", type=float, default=0.0)
+    ap.add_argument("--wait", type=float, default=1.0)
+    ap.add_argument("--bind")
+    ap.add_argument("--sport", type=int, default=0)
+    ap.add_argument("packets", nargs="*")
+    a = ap.parse_intermixed_args(argv)
+    family = socket.AF_INET6 if ":" in a.address else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    if a.bind or a.sport:
+        s.bind((a.bind or ("::" if family == socket.AF_INET6 else "0.0.0.0"), a.sport))
+    s.setblocking(False)
+    import select
+    t0 = time.monotonic()
+    sent, received = [], []
+
+    def collect(until):
+        while True:
+            left = until - time.monotonic()
+            r, _, _ = select.select([s], [], [], max(0.0, left))
+            if r:
+                try:
+                    data, peer = s.recvfrom(65536)
+                except BlockingIOError:
+                    continue
+                received.append({"t": time.monotonic() - t0, "hex": data.hex(), "from": peer[0]})
+            elif left <= 0:
+                return
+
+    for i, h in enumerate(a.packets):
+        if i > 0 and a.interval > 0:
+            collect(t0 + sent[-1] + a.interval)
+        sent.append(time.monotonic() - t0)
+        s.sendto(b"" if h == "-" else bytes.fromhex(h), (a.address, a.port))
+    collect(time.monotonic() + a.wait)
+    print(json.dumps({"sent": sent, "received": received}))
+    return 0
+
+
 def _main(argv):
+    if len(argv) >= 1 and argv[0] == "exchange":
+        return exchange(argv[1:])
     if len(argv) >= 2 and argv[0] == "probe":
         timeout = 2.0
         if "--timeout" in argv:

@@ -9,11 +9,12 @@
 #                                       with `apt-get download` and unpacked with `dpkg -x` into
 #                                       $NTPSYNC_TEST_CACHE/ntpsec (default
 #                                       /var/cache/ntpsync-test/ntpsec); never installed
+#   ntpdate (ntpsec-ntpdate)            optional, the same way into $NTPSYNC_TEST_CACHE/ntpdate
 #
 # Prints "NAME=VALUE" lines on stdout (CHRONYD, LIBFAKETIME, NTPSEC_ROOT, NTPD, NTPDIG,
-# NTPQ, NTPSEC_PYTHONPATH) that the harness reads. Exit status 0 when everything is there,
-# 1 with a message on stderr naming what is missing otherwise. Needs the network (Debian's
-# archive) only the first time, to download NTPsec.
+# NTPQ, NTPSEC_PYTHONPATH, and NTPDATE when fetched) that the harness reads. Exit status 0
+# when everything is there, 1 with a message on stderr naming what is missing otherwise.
+# Needs the network (Debian's archive) only the first time, to download NTPsec.
 #
 # Usage: setup-peers.sh [--install] [--no-ntpsec]
 set -euo pipefail
@@ -25,7 +26,7 @@ for arg in "$@"; do
         --install) install=1 ;;
         --no-ntpsec) want_ntpsec=0 ;;
         -h | --help)
-                sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+                sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
                 exit 0
                 ;;
         *)
@@ -146,6 +147,31 @@ if [ "$want_ntpsec" -eq 1 ] && ! ntpsec_ok; then
         mv "$ntpsec_root.new" "$ntpsec_root"
 fi
 
+# ntpdate as Debian ships it today: NTPsec's ntpsec-ntpdate, a shell wrapper that runs `ntpdig`
+# from $PATH. Optional (NTPDATE is only printed when it is there), unpacked into a directory of
+# its own so that fetching it never disturbs an NTPsec tree that running tests use.
+ntpdate_root=$cache/ntpdate
+if [ "$want_ntpsec" -eq 1 ] && [ ! -e "$ntpdate_root/.complete" ]; then
+        mkdir -p "$cache"
+        exec 8>"$cache/.lock-ntpdate"
+        flock 8
+        if [ ! -e "$ntpdate_root/.complete" ]; then
+                tmp2=$(mktemp -d)
+                chmod 755 "$tmp2"
+                if (cd "$tmp2" && apt-get download ntpsec-ntpdate >&2); then
+                        rm -rf "$ntpdate_root.new"
+                        mkdir -p "$ntpdate_root.new"
+                        dpkg -x "$tmp2"/ntpsec-ntpdate_*.deb "$ntpdate_root.new"
+                        (cd "$tmp2" && ls ./*.deb) >"$ntpdate_root.new/.complete"
+                        rm -rf "$ntpdate_root"
+                        mv "$ntpdate_root.new" "$ntpdate_root"
+                else
+                        log "apt-get download ntpsec-ntpdate failed: the ntpdate checks will be skipped"
+                fi
+                rm -rf "$tmp2"
+        fi
+fi
+
 echo "CHRONYD=$chronyd"
 echo "LIBFAKETIME=$libfaketime"
 if [ "$want_ntpsec" -eq 1 ]; then
@@ -155,4 +181,7 @@ if [ "$want_ntpsec" -eq 1 ]; then
         echo "NTPQ=$ntpsec_root/usr/bin/ntpq"
         echo "NTPSEC_PYTHONPATH=$ntpsec_root/usr/lib/python3/dist-packages"
         echo "NTPSEC_LD_LIBRARY_PATH=$ntpsec_root/usr/lib/$multiarch/ntp"
+        if [ -x "$ntpdate_root/usr/sbin/ntpdate" ]; then
+                echo "NTPDATE=$ntpdate_root/usr/sbin/ntpdate"
+        fi
 fi

@@ -1014,6 +1014,414 @@ static void test_dump_parses_back(void **state) {
         free(text);
 }
 
+/* ---- clear, firewall ---- */
+
+static void test_clear(void **state) {
+        struct config *c = parse_ok("server a.example.org\n"
+                                    "pool p.example.org\n"
+                                    "restrict default kod\n"
+                                    "restrict 192.0.2.0/24\n");
+        assert_false(c->servers_replaced);
+        assert_false(c->restricts_replaced);
+
+        c = parse_ok("server a.example.org\n"
+                     "pool p.example.org\n"
+                     "restrict default kod\n"
+                     "clear servers\n"
+                     "server b.example.org\n"
+                     "restrict 192.0.2.0/24\n");
+        assert_true(c->servers_replaced);
+        assert_false(c->restricts_replaced);
+        assert_int_equal(c->n_servers, 1);
+        assert_string_equal(c->servers[0].host, "b.example.org");
+        assert_origin(&c->servers[0].origin, FILE_NAME, 5);
+        /* The other list is untouched. */
+        assert_int_equal(c->n_restricts, 2);
+
+        c = parse_ok("server a.example.org\n"
+                     "restrict default kod\n"
+                     "restrict 192.0.2.0/24\n"
+                     "clear restrict\n"
+                     "restrict ::1\n");
+        assert_false(c->servers_replaced);
+        assert_true(c->restricts_replaced);
+        assert_int_equal(c->n_servers, 1);
+        assert_int_equal(c->n_restricts, 1);
+        assert_int_equal(c->restricts[0].rule.family, AF_INET6);
+        assert_origin(&c->restricts[0].origin, FILE_NAME, 5);
+
+        /* Both, at the end: empty lists, and both marked. A server cleared away can come back
+         * without being a duplicate. */
+        c = parse_ok("server a.example.org\nrestrict default kod\nclear servers\nclear restrict\n");
+        assert_int_equal(c->n_servers, 0);
+        assert_int_equal(c->n_restricts, 0);
+        assert_true(c->servers_replaced && c->restricts_replaced);
+        c = parse_ok("server a.example.org\nclear servers\nserver a.example.org prefer\nclear servers\nclear servers\n"
+                     "server a.example.org\n");
+        assert_int_equal(c->n_servers, 1);
+        assert_false(c->servers[0].prefer);
+        assert_origin(&c->servers[0].origin, FILE_NAME, 6);
+
+        /* Across files: what the earlier files said is gone. */
+        config_init(&cfg);
+        const char *etc = "server a.example.org\nserver b.example.org\nrestrict default noquery\n";
+        const char *settings = "clear servers\nserver c.example.org iburst\n";
+        assert_int_equal(parse_into(&cfg, "/etc/ntpsyncd.conf", etc, strlen(etc)), 0);
+        assert_int_equal(parse_into(&cfg, "/var/lib/ntpsyncd/settings.conf", settings, strlen(settings)), 0);
+        assert_int_equal(cfg.n_servers, 1);
+        assert_string_equal(cfg.servers[0].host, "c.example.org");
+        assert_origin(&cfg.servers[0].origin, "/var/lib/ntpsyncd/settings.conf", 2);
+        assert_int_equal(cfg.n_restricts, 1);
+        assert_origin(&cfg.restricts[0].origin, "/etc/ntpsyncd.conf", 3);
+
+        assert_error("clear\n", 1, "clear takes servers or restrict");
+        assert_error("server a.example.org\n\nclear everything\n", 3, "clear takes servers or restrict");
+        assert_error("clear server\n", 1, "clear takes servers or restrict");
+        assert_error("clear restricts\n", 1, "clear takes servers or restrict");
+        assert_error("clear servers now\n", 1, "clear takes servers or restrict");
+        assert_error("clear servers restrict\n", 1, "clear takes servers or restrict");
+        assert_error("clear SERVERS\n", 1, "clear takes servers or restrict");
+}
+
+static void test_firewall(void **state) {
+        struct config *c = parse_ok("# firewall\nfirewall client on server off\n");
+        assert_true(c->firewall_client.value);
+        assert_false(c->firewall_server.value);
+        assert_origin(&c->firewall_client.origin, FILE_NAME, 2);
+        assert_origin(&c->firewall_server.origin, FILE_NAME, 2);
+
+        /* Either alone: the other keeps its default and its origin. */
+        c = parse_ok("firewall client on\n");
+        assert_true(c->firewall_client.value);
+        assert_origin(&c->firewall_client.origin, FILE_NAME, 1);
+        assert_false(c->firewall_server.value);
+        assert_origin(&c->firewall_server.origin, "", 0);
+        c = parse_ok("\nfirewall server yes\n");
+        assert_true(c->firewall_server.value);
+        assert_origin(&c->firewall_server.origin, FILE_NAME, 2);
+        assert_false(c->firewall_client.value);
+        assert_origin(&c->firewall_client.origin, "", 0);
+
+        /* Any order, the spellings of serve, the later line wins. */
+        c = parse_ok("firewall server true client yes\nfirewall client no\n");
+        assert_false(c->firewall_client.value);
+        assert_true(c->firewall_server.value);
+        assert_origin(&c->firewall_client.origin, FILE_NAME, 2);
+        assert_origin(&c->firewall_server.origin, FILE_NAME, 1);
+
+        assert_error("firewall\n", 1, "firewall takes \"client on|off\" and/or \"server on|off\"");
+        assert_error("firewall on\n", 1, "firewall takes");
+        assert_error("firewall client\n", 1, "firewall takes");
+        assert_error("\n\nfirewall client maybe\n", 3, "firewall takes");
+        assert_error("firewall client on server\n", 1, "firewall takes");
+        assert_error("firewall client on server 1\n", 1, "firewall takes");
+        assert_error("firewall nat on\n", 1, "firewall takes");
+        assert_error("firewall CLIENT on\n", 1, "firewall takes");
+        assert_error("firewall client ON\n", 1, "firewall takes");
+        assert_error("firewall on client\n", 1, "firewall takes");
+}
+
+/* ---- overrides: what D-Bus changed, written for the parser to read back ---- */
+
+static char overrides_text[64 * 1024];
+
+static void assert_same_server(const struct config_server *a, const struct config_server *b) {
+        assert_string_equal(a->host, b->host);
+        assert_int_equal(a->pool, b->pool);
+        assert_int_equal(a->iburst, b->iburst);
+        assert_int_equal(a->prefer, b->prefer);
+        assert_int_equal(a->noselect, b->noselect);
+        assert_int_equal(a->minpoll, b->minpoll);
+        assert_int_equal(a->maxpoll, b->maxpoll);
+        assert_int_equal(a->maxsources, b->maxsources);
+}
+
+static void assert_same_rule(const struct restrict_rule *a, const struct restrict_rule *b) {
+        assert_int_equal(a->family, b->family);
+        assert_int_equal(a->is_default, b->is_default);
+        assert_int_equal(a->prefix, b->prefix);
+        assert_int_equal(a->flags, b->flags);
+        assert_memory_equal(a->address, b->address, sizeof(a->address));
+}
+
+static void assert_same_overrides(const struct config_overrides *a, const struct config_overrides *b) {
+        assert_int_equal(a->has_servers, b->has_servers);
+        if (a->has_servers) {
+                assert_int_equal(a->n_servers, b->n_servers);
+                for (size_t i = 0; i < a->n_servers; i++)
+                        assert_same_server(&a->servers[i], &b->servers[i]);
+        }
+        assert_int_equal(a->has_restricts, b->has_restricts);
+        if (a->has_restricts) {
+                assert_int_equal(a->n_restricts, b->n_restricts);
+                for (size_t i = 0; i < a->n_restricts; i++)
+                        assert_same_rule(&a->restricts[i], &b->restricts[i]);
+        }
+        assert_int_equal(a->has_serve, b->has_serve);
+        if (a->has_serve)
+                assert_int_equal(a->serve, b->serve);
+        assert_int_equal(a->has_firewall, b->has_firewall);
+        if (a->has_firewall) {
+                assert_int_equal(a->firewall_client, b->firewall_client);
+                assert_int_equal(a->firewall_server, b->firewall_server);
+        }
+}
+
+static struct config_overrides *new_overrides(void) {
+        struct config_overrides *o = calloc(1, sizeof(*o));
+        assert_non_null(o);
+        return o;
+}
+
+static void add_override_server(struct config_overrides *o, const char *spec) {
+        const char *error = NULL;
+        assert_true(o->n_servers < CONFIG_MAX_SERVERS);
+        if (config_parse_server_spec(spec, &o->servers[o->n_servers], &error) < 0) {
+                print_error("spec \"%s\" refused: %s\n", spec, error);
+                fail();
+        }
+        o->n_servers++;
+        o->has_servers = true;
+}
+
+static void add_override_rule(struct config_overrides *o, const char *text) {
+        const char *error = NULL;
+        assert_true(o->n_restricts < CONFIG_MAX_RESTRICTS);
+        if (restrict_rule_parse(text, &o->restricts[o->n_restricts], &error, NULL) < 0) {
+                print_error("rule \"%s\" refused: %s\n", text, error);
+                fail();
+        }
+        o->n_restricts++;
+        o->has_restricts = true;
+}
+
+#define SETTINGS_FILE "/var/lib/ntpsyncd/settings.conf"
+
+/* Formats o, parses the text as the settings file into a fresh configuration, and reads the
+ * overrides back: they must be o. Returns the configuration. */
+static struct config *round_trip(const struct config_overrides *o) {
+        struct config_overrides *again = new_overrides();
+        int n = config_overrides_format(o, overrides_text, sizeof(overrides_text));
+        assert_true(n >= 0);
+        assert_int_equal((size_t) n, strlen(overrides_text));
+        config_init(&cfg);
+        if (parse_into(&cfg, SETTINGS_FILE, overrides_text, (size_t) n) != 0) {
+                print_error("overrides refused: %s\n%s", err.message, overrides_text);
+                fail();
+        }
+        assert_int_equal(cfg.n_warnings, 0);
+        config_overrides_from(&cfg, again);
+        assert_same_overrides(again, o);
+        free(again);
+        return &cfg;
+}
+
+static void fill_every_part(struct config_overrides *o) {
+        add_override_server(o, "server ntp1.example.org iburst prefer minpoll 4 maxpoll 10");
+        add_override_server(o, "server 192.0.2.1 noselect");
+        add_override_server(o, "server 2001:db8::123 maxpoll 6");
+        add_override_server(o, "pool pool.example.org iburst maxsources 6");
+        add_override_server(o, "pool 2.pool.example.org");
+        add_override_server(o, "ntp2.example.org"); /* bare: a server with iburst */
+        add_override_rule(o, "default kod limited nomodify notrap nopeer noquery");
+        add_override_rule(o, "-4 default kod noquery");
+        add_override_rule(o, "-6 default ignore");
+        add_override_rule(o, "127.0.0.1");
+        add_override_rule(o, "::1");
+        add_override_rule(o, "192.0.2.0 mask 255.255.255.0 nomodify");
+        add_override_rule(o, "2001:db8::/32 ntpport version noepeer");
+        o->has_serve = true;
+        o->serve = true;
+        o->has_firewall = true;
+        o->firewall_client = true;
+        o->firewall_server = false;
+}
+
+static void test_overrides_round_trip(void **state) {
+        struct config_overrides *o = new_overrides();
+
+        /* Nothing: empty text, nothing read back. */
+        assert_int_equal(config_overrides_format(o, overrides_text, sizeof(overrides_text)), 0);
+        assert_string_equal(overrides_text, "");
+        round_trip(o);
+
+        /* Every part. */
+        fill_every_part(o);
+        struct config *c = round_trip(o);
+        assert_int_equal(c->n_servers, 6);
+        assert_int_equal(c->n_restricts, 7);
+        assert_true(c->servers[5].iburst);
+        assert_true(c->restricts[0].rule.is_default);
+        assert_int_equal(c->restricts[0].rule.family, AF_UNSPEC);
+        assert_int_equal(c->restricts[1].rule.family, AF_INET);
+        assert_true(c->restricts[1].rule.is_default);
+        assert_int_equal(c->restricts[2].rule.family, AF_INET6);
+        assert_true(c->restricts[2].rule.is_default);
+        assert_true(c->serve.value);
+        assert_true(c->firewall_client.value);
+        assert_false(c->firewall_server.value);
+        /* Each setting says it came from the settings file. */
+        for (size_t i = 0; i < c->n_servers; i++)
+                assert_string_equal(c->servers[i].origin.file, SETTINGS_FILE);
+        for (size_t i = 0; i < c->n_restricts; i++)
+                assert_string_equal(c->restricts[i].origin.file, SETTINGS_FILE);
+        assert_string_equal(c->serve.origin.file, SETTINGS_FILE);
+        assert_string_equal(c->firewall_client.origin.file, SETTINGS_FILE);
+        assert_string_equal(c->firewall_server.origin.file, SETTINGS_FILE);
+
+        /* Each part alone; "off" is a value, not an absence. */
+        struct config_overrides *part = new_overrides();
+        part->has_servers = true;
+        memcpy(part->servers, o->servers, sizeof(o->servers));
+        part->n_servers = o->n_servers;
+        round_trip(part);
+        memset(part, 0, sizeof(*part));
+        part->has_restricts = true;
+        memcpy(part->restricts, o->restricts, sizeof(o->restricts));
+        part->n_restricts = o->n_restricts;
+        round_trip(part);
+        memset(part, 0, sizeof(*part));
+        part->has_serve = true;
+        part->serve = false;
+        c = round_trip(part);
+        assert_string_equal(c->serve.origin.file, SETTINGS_FILE);
+        part->serve = true;
+        round_trip(part);
+        for (int fw = 0; fw < 4; fw++) {
+                memset(part, 0, sizeof(*part));
+                part->has_firewall = true;
+                part->firewall_client = fw & 1;
+                part->firewall_server = fw & 2;
+                round_trip(part);
+        }
+
+        /* Empty lists are a part too: "no servers at all" is not "what the files say". */
+        memset(part, 0, sizeof(*part));
+        part->has_servers = true;
+        part->has_restricts = true;
+        c = round_trip(part);
+        assert_true(c->servers_replaced);
+        assert_true(c->restricts_replaced);
+        assert_int_equal(c->n_servers, 0);
+        assert_int_equal(c->n_restricts, 0);
+
+        /* Full lists. */
+        memset(part, 0, sizeof(*part));
+        for (int i = 0; i < CONFIG_MAX_SERVERS; i++) {
+                char spec[128];
+                snprintf(spec, sizeof(spec), "%s s%d.example.org iburst minpoll 6 maxpoll 10",
+                         i % 2 ? "server" : "pool", i);
+                add_override_server(part, spec);
+        }
+        for (int i = 0; i < CONFIG_MAX_RESTRICTS; i++) {
+                char rule[128];
+                snprintf(rule, sizeof(rule), "2001:db8:%x::/48 kod limited nomodify notrap nopeer noquery", i);
+                add_override_rule(part, rule);
+        }
+        round_trip(part);
+
+        free(part);
+        free(o);
+}
+
+static void test_overrides_buffer_too_small(void **state) {
+        struct config_overrides *o = new_overrides();
+        fill_every_part(o);
+        int n = config_overrides_format(o, overrides_text, sizeof(overrides_text));
+        assert_true(n > 0);
+        char *full = strdup(overrides_text);
+        assert_non_null(full);
+
+        char *buf = malloc((size_t) n + 16);
+        assert_non_null(buf);
+        for (size_t size = 0; size <= (size_t) n; size++) {
+                memset(buf, 'X', (size_t) n + 16);
+                assert_int_equal(config_overrides_format(o, buf, size), -ENOBUFS);
+                /* Nothing past the buffer. */
+                for (size_t i = size; i < (size_t) n + 16; i++)
+                        assert_int_equal(buf[i], 'X');
+        }
+        /* Exactly enough (the text and its NUL). */
+        memset(buf, 'X', (size_t) n + 16);
+        assert_int_equal(config_overrides_format(o, buf, (size_t) n + 1), n);
+        assert_string_equal(buf, full);
+        free(buf);
+        free(full);
+        free(o);
+}
+
+static void test_overrides_after_files(void **state) {
+        /* What the daemon does: the files in /etc, then its own settings file. */
+        const char *etc = "server a.example.org iburst\n"
+                          "pool pool.example.org\n"
+                          "restrict default kod limited nomodify notrap nopeer noquery\n"
+                          "restrict 127.0.0.1\n"
+                          "serve on\n"
+                          "driftfile /var/lib/ntpsyncd/drift\n"
+                          "firewall client off server on\n";
+        struct config_overrides *o = new_overrides();
+        add_override_server(o, "server b.example.org prefer");
+        add_override_server(o, "pool a.example.org");
+        add_override_rule(o, "-6 default ignore");
+        add_override_rule(o, "192.0.2.0/24 noserve");
+        o->has_firewall = true;
+        o->firewall_client = true;
+        o->firewall_server = false;
+        int n = config_overrides_format(o, overrides_text, sizeof(overrides_text));
+        assert_true(n > 0);
+
+        config_init(&cfg);
+        assert_int_equal(parse_into(&cfg, "/etc/ntpsyncd.conf", etc, strlen(etc)), 0);
+        assert_int_equal(parse_into(&cfg, SETTINGS_FILE, overrides_text, (size_t) n), 0);
+        assert_int_equal(cfg.n_warnings, 0);
+
+        /* The lists are the settings file's, in its order, with its lines. */
+        assert_int_equal(cfg.n_servers, 2);
+        assert_string_equal(cfg.servers[0].host, "b.example.org");
+        assert_true(cfg.servers[0].prefer);
+        assert_origin(&cfg.servers[0].origin, SETTINGS_FILE, 2);
+        assert_string_equal(cfg.servers[1].host, "a.example.org");
+        assert_true(cfg.servers[1].pool);
+        assert_origin(&cfg.servers[1].origin, SETTINGS_FILE, 3);
+        assert_int_equal(cfg.n_restricts, 2);
+        assert_true(cfg.restricts[0].rule.is_default);
+        assert_int_equal(cfg.restricts[0].rule.family, AF_INET6);
+        assert_origin(&cfg.restricts[0].origin, SETTINGS_FILE, 5);
+        assert_int_equal(cfg.restricts[1].rule.flags, RESTRICT_NOSERVE);
+        assert_origin(&cfg.restricts[1].origin, SETTINGS_FILE, 6);
+        /* The firewall too; what the overrides leave alone keeps its file. */
+        assert_true(cfg.firewall_client.value);
+        assert_false(cfg.firewall_server.value);
+        assert_origin(&cfg.firewall_client.origin, SETTINGS_FILE, 7);
+        assert_origin(&cfg.firewall_server.origin, SETTINGS_FILE, 7);
+        assert_true(cfg.serve.value);
+        assert_origin(&cfg.serve.origin, "/etc/ntpsyncd.conf", 5);
+        assert_string_equal(cfg.driftfile, "/var/lib/ntpsyncd/drift");
+        assert_origin(&cfg.driftfile_origin, "/etc/ntpsyncd.conf", 6);
+
+        /* The dump says where each came from. */
+        dump_config(&cfg);
+        assert_dumped("server b.example.org prefer", SETTINGS_FILE ":2");
+        assert_dumped("restrict 192.0.2.0/24 noserve", SETTINGS_FILE ":6");
+        assert_dumped("serve on", "/etc/ntpsyncd.conf:5");
+
+        /* Overrides with only the firewall leave the lists of /etc alone. */
+        memset(o, 0, sizeof(*o));
+        o->has_firewall = true;
+        n = config_overrides_format(o, overrides_text, sizeof(overrides_text));
+        assert_true(n > 0);
+        config_init(&cfg);
+        assert_int_equal(parse_into(&cfg, "/etc/ntpsyncd.conf", etc, strlen(etc)), 0);
+        assert_int_equal(parse_into(&cfg, SETTINGS_FILE, overrides_text, (size_t) n), 0);
+        assert_int_equal(cfg.n_servers, 2);
+        assert_origin(&cfg.servers[0].origin, "/etc/ntpsyncd.conf", 1);
+        assert_int_equal(cfg.n_restricts, 2);
+        assert_false(cfg.servers_replaced);
+        assert_false(cfg.restricts_replaced);
+        assert_false(cfg.firewall_server.value);
+        free(o);
+}
+
 /* ---- a refused file leaves the caller's configuration usable ---- */
 
 static void test_error_on_a_copy_keeps_the_original(void **state) {
@@ -1080,6 +1488,11 @@ int main(void) {
                 cmocka_unit_test(test_dump_every_setting_with_origin),
                 cmocka_unit_test(test_dump_parses_back),
                 cmocka_unit_test(test_error_on_a_copy_keeps_the_original),
+                cmocka_unit_test(test_clear),
+                cmocka_unit_test(test_firewall),
+                cmocka_unit_test(test_overrides_round_trip),
+                cmocka_unit_test(test_overrides_buffer_too_small),
+                cmocka_unit_test(test_overrides_after_files),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -288,7 +288,7 @@ static void test_readvar_system_default(void **state) {
         text = reassemble(&c, NULL);
         assert_string_equal(text,
                 "version=\"ntpsyncd 0.1\", leap=0, stratum=2, precision=-23,\r\n"
-                "rootdelay=12.300, rootdisp=45.600, refid=192.0.2.1,\r\n"
+                "rootdelay=12.300, rootdisp=45.600, rootdist=51.750, refid=192.0.2.1,\r\n"
                 "reftime=0xeb2b1f00.80000000, clock=0xeb2b1f40.40000000, peer=101, tc=6,\r\n"
                 "mintc=3, offset=0.123457, frequency=-12.346, sys_jitter=0.078900,\r\n"
                 "clk_jitter=0.012300, clk_wander=0.004567\r\n");
@@ -323,6 +323,32 @@ static void test_readvar_system_selected(void **state) {
         ask(MODE6_OP_READVAR, 0, " refid , ,leap=3,version", &a_system, NULL, 0, &c);
         text = reassemble(&c, NULL);
         assert_string_equal(text, "refid=192.0.2.1, leap=0, version=\"ntpsyncd 0.1\"\r\n");
+        free(text);
+}
+
+/* What ntpq's sysinfo asks for besides the defaults. */
+static void test_readvar_system_peer_variables(void **state) {
+        struct mode6_association assoc[3];
+        struct mode6_system s = a_system;
+        struct captured c;
+        char *text;
+
+        associations(assoc);
+        ask(MODE6_OP_READVAR, 0, "peeradr,peermode,authdelay", &s, assoc, 3, &c);
+        text = reassemble(&c, NULL);
+        assert_string_equal(text, "peeradr=\"192.0.2.1:123\", peermode=3, authdelay=0.000\r\n");
+        free(text);
+
+        s.system_peer = 103;
+        ask(MODE6_OP_READVAR, 0, "peeradr", &s, assoc, 3, &c);
+        text = reassemble(&c, NULL);
+        assert_string_equal(text, "peeradr=\"[2001:db8::3]:123\"\r\n");
+        free(text);
+
+        s.system_peer = 0;
+        ask(MODE6_OP_READVAR, 0, "peeradr,peermode", &s, assoc, 3, &c);
+        text = reassemble(&c, NULL);
+        assert_string_equal(text, "peeradr=\"0.0.0.0:0\", peermode=0\r\n");
         free(text);
 }
 
@@ -460,9 +486,9 @@ static void test_odd_numbers(void **state) {
         struct captured c;
         char *text;
 
-        s.offset = 0.0 / 0.0;
+        s.offset = NAN;
         s.root_delay = 1e300;
-        s.sys_jitter = -1.0 / 0.0;
+        s.sys_jitter = -INFINITY;
         ask(MODE6_OP_READVAR, 0, "offset,rootdelay,sys_jitter", &s, NULL, 0, &c);
         text = reassemble(&c, NULL);
         assert_string_equal(text, "offset=0.000000, rootdelay=1000000000000000.000,\r\n"
@@ -506,7 +532,7 @@ static void test_long_association_variables_fragment(void **state) {
         assert_int_equal(header_of(&c, 1).offset, MODE6_MAX_DATA);
         assert_contains(text, host);
         assert_contains(text, "srchost=\"hhh");
-        assert_string_equal(text + len - 24, "xmt=0xeb2b1f37.ffff0000\r\n" + 1);
+        assert_string_equal(text + len - strlen("xmt=0xeb2b1f37.ffff0000\r\n"), "xmt=0xeb2b1f37.ffff0000\r\n");
         assert_int_equal(strlen(text), len);
         free(text);
 }
@@ -736,6 +762,7 @@ int main(void) {
                 cmocka_unit_test(test_readvar_system_default),
                 cmocka_unit_test(test_readvar_system_uname_fields),
                 cmocka_unit_test(test_readvar_system_selected),
+                cmocka_unit_test(test_readvar_system_peer_variables),
                 cmocka_unit_test(test_readvar_system_unknown_variable),
                 cmocka_unit_test(test_readvar_association_default),
                 cmocka_unit_test(test_readvar_association_ipv6_and_host),

@@ -549,6 +549,117 @@ static void test_set_full(void **state) {
         assert_int_equal(match(&s, "192.0.2.1"), RESTRICT_IGNORE);
 }
 
+/* ---- lookup: port, ntpport, the specific flag, unknown families ---- */
+
+static uint32_t lookup(const struct restrict_set *s, const char *address, uint16_t port, bool *ret_specific) {
+        uint8_t a[16];
+        if (inet_pton(AF_INET, address, a) == 1)
+                return restrict_set_lookup(s, AF_INET, a, port, ret_specific);
+        assert_int_equal(inet_pton(AF_INET6, address, a), 1);
+        return restrict_set_lookup(s, AF_INET6, a, port, ret_specific);
+}
+
+static void test_lookup_specific(void **state) {
+        struct restrict_set s;
+        bool specific = true;
+        restrict_set_init(&s);
+        /* Only the defaults: not specific, for either family. */
+        assert_int_equal(lookup(&s, "192.0.2.1", 40000, &specific), 0);
+        assert_false(specific);
+        specific = true;
+        assert_int_equal(lookup(&s, "2001:db8::1", 40000, &specific), 0);
+        assert_false(specific);
+
+        add(&s, "default noquery");
+        add(&s, "192.0.2.0/24 nomodify");
+        add(&s, "2001:db8::/32");
+        specific = false;
+        assert_int_equal(lookup(&s, "192.0.2.1", 40000, &specific), RESTRICT_NOMODIFY);
+        assert_true(specific);
+        /* A rule without flags is still a specific rule. */
+        specific = false;
+        assert_int_equal(lookup(&s, "2001:db8::1", 40000, &specific), 0);
+        assert_true(specific);
+        specific = true;
+        assert_int_equal(lookup(&s, "198.51.100.1", 40000, &specific), RESTRICT_NOQUERY);
+        assert_false(specific);
+        /* An IPv4-mapped client matched by the IPv4 rule is specific too. */
+        specific = false;
+        assert_int_equal(lookup(&s, "::ffff:192.0.2.1", 40000, &specific), RESTRICT_NOMODIFY);
+        assert_true(specific);
+        specific = true;
+        assert_int_equal(lookup(&s, "::ffff:198.51.100.1", 40000, &specific), RESTRICT_NOQUERY);
+        assert_false(specific);
+        /* A /0 that is not the default is specific. */
+        add(&s, "0.0.0.0/0 kod");
+        specific = false;
+        assert_int_equal(lookup(&s, "198.51.100.1", 40000, &specific), RESTRICT_KOD);
+        assert_true(specific);
+        /* ret_specific may be NULL. */
+        assert_int_equal(lookup(&s, "192.0.2.1", 40000, NULL), RESTRICT_NOMODIFY);
+}
+
+static void test_lookup_ntpport(void **state) {
+        struct restrict_set s;
+        bool specific;
+        restrict_set_init(&s);
+        add(&s, "default kod");
+        add(&s, "192.0.2.0/24 ntpport noquery");
+        add(&s, "192.0.2.7 ntpport ignore");
+        add(&s, "2001:db8::/32 ntpport nomodify");
+
+        /* From port 123: the ntpport rules apply, the most specific first. */
+        assert_int_equal(lookup(&s, "192.0.2.1", 123, &specific), RESTRICT_NTPPORT | RESTRICT_NOQUERY);
+        assert_true(specific);
+        assert_int_equal(lookup(&s, "192.0.2.7", 123, &specific), RESTRICT_NTPPORT | RESTRICT_IGNORE);
+        assert_true(specific);
+        assert_int_equal(lookup(&s, "2001:db8::1", 123, &specific), RESTRICT_NTPPORT | RESTRICT_NOMODIFY);
+        assert_true(specific);
+        /* From any other port, as if they were not there. */
+        static const uint16_t others[] = { 0, 122, 124, 1023, 40000, 65535 };
+        for (size_t i = 0; i < ELEMENTSOF(others); i++) {
+                specific = true;
+                assert_int_equal(lookup(&s, "192.0.2.1", others[i], &specific), RESTRICT_KOD);
+                assert_false(specific);
+                assert_int_equal(lookup(&s, "192.0.2.7", others[i], NULL), RESTRICT_KOD);
+                assert_int_equal(lookup(&s, "2001:db8::1", others[i], NULL), RESTRICT_KOD);
+        }
+        /* restrict_set_match() is a lookup from a port that does not matter: ntpport rules do not
+         * match. */
+        assert_int_equal(match(&s, "192.0.2.7"), RESTRICT_KOD);
+
+        /* A less specific rule without ntpport still catches the other ports. */
+        add(&s, "192.0.0.0/16 limited");
+        assert_int_equal(lookup(&s, "192.0.2.7", 40000, &specific), RESTRICT_LIMITED);
+        assert_true(specific);
+        assert_int_equal(lookup(&s, "192.0.2.7", 123, &specific), RESTRICT_NTPPORT | RESTRICT_IGNORE);
+
+        /* A default with ntpport: only port 123 gets it, the others get no flags at all. */
+        restrict_set_init(&s);
+        add(&s, "-4 default ntpport noserve");
+        assert_int_equal(lookup(&s, "192.0.2.1", 123, &specific), RESTRICT_NTPPORT | RESTRICT_NOSERVE);
+        assert_false(specific);
+        assert_int_equal(lookup(&s, "192.0.2.1", 40000, &specific), 0);
+        assert_false(specific);
+}
+
+static void test_lookup_unknown_family(void **state) {
+        static const int families[] = { AF_UNSPEC, AF_UNIX, AF_PACKET, AF_NETLINK, -1, 1000 };
+        struct restrict_set s;
+        uint8_t a[16] = { 192, 0, 2, 1 };
+        restrict_set_init(&s);
+        add(&s, "192.0.2.0/24");
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                bool specific = true;
+                assert_int_equal(restrict_set_lookup(&s, families[i], a, 123, &specific), RESTRICT_IGNORE);
+                assert_false(specific);
+                assert_int_equal(restrict_set_match(&s, families[i], a), RESTRICT_IGNORE);
+        }
+        /* Even with every default allowing everything and nothing but defaults. */
+        restrict_set_init(&s);
+        assert_int_equal(restrict_set_match(&s, AF_UNSPEC, a), RESTRICT_IGNORE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_flag),
@@ -571,6 +682,9 @@ int main(void) {
                 cmocka_unit_test(test_set_rule_written_as_ipv4_mapped),
                 cmocka_unit_test(test_set_ipv6_rules),
                 cmocka_unit_test(test_set_full),
+                cmocka_unit_test(test_lookup_specific),
+                cmocka_unit_test(test_lookup_ntpport),
+                cmocka_unit_test(test_lookup_unknown_family),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,90 @@
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "control.h"
+#include "mode6.h"
+
+#define VERSION_TEXT "ntpsyncd 0.1"
+
+struct association_text {
+        char srcadr[64];
+};
+
+static uint16_t association_id(uint32_t engine_id) {
+        return (uint16_t) (engine_id % 65535u + 1u);
+}
+
+static ntp_ts real_at(int64_t mono) {
+        return ntp_ts_from_unix_ns(now_realtime_ns() - (now_monotonic_ns() - mono));
+}
+
+static void fill_system(manager *m, const struct engine_status *st, const struct utsname *u, struct mode6_system *sys) {
+        *sys = (struct mode6_system) {
+                .leap = st->synchronized ? st->leap : NTP_LEAP_UNSYNC,
+                .stratum = st->stratum,
+                .precision = -20,
+                .root_delay = st->root_delay,
+                .root_dispersion = st->root_dispersion,
+                .refid = st->synchronized ? st->refid : 0,
+                .reference_time = st->last_update_mono >= 0 ? real_at(st->last_update_mono) : 0,
+                .clock = ntp_ts_from_unix_ns(now_realtime_ns()),
+                .system_peer = st->synchronized && st->system_peer >= 0 ? association_id((uint32_t) st->system_peer) : 0,
+                .poll = st->poll,
+                .min_poll = 6,
+                .offset = st->offset,
+                .frequency_ppm = m->initial_frequency_ppm + st->residual_frequency_ppm,
+                .version = VERSION_TEXT,
+                .processor = u->machine,
+                .system = u->sysname,
+                .release = u->release,
+        };
+}
+
+static void fill_association(manager *m, const struct engine_source_info *s, struct association_text *text,
+                             struct mode6_association *a) {
+        struct peer *p = manager_find_peer(m, s->id);
+        snprintf(text->srcadr, sizeof(text->srcadr), "%s", p ? p->address_text : "0.0.0.0");
+        mode6_association_init(a);
+        a->assoc_id = association_id(s->id);
+        a->srcadr = text->srcadr;
+        a->srchost = s->name;
+        a->leap = s->leap;
+        a->stratum = s->stratum;
+        a->precision = s->precision;
+        a->root_delay = s->source_root_delay;
+        a->root_dispersion = s->source_root_dispersion;
+        a->refid = s->refid;
+        a->reftime = s->reference_ts;
+        a->rec = s->last_rx_mono >= 0 ? real_at(s->last_rx_mono) : 0;
+        a->xmt = s->transmit_ts;
+        a->reach = s->reach;
+        a->hpoll = s->poll;
+        a->ppoll = s->poll;
+        a->offset = s->offset;
+        a->delay = s->delay;
+        a->dispersion = s->dispersion;
+        a->jitter = s->jitter;
+        a->select = mode6_select_from_tally(s->tally);
+        a->configured = p && !p->owner->config.pool;
+}
+
+size_t control_answer(manager *m, const uint8_t *request, size_t len,
+                      void (*emit)(void *userdata, const uint8_t *datagram, size_t len), void *userdata) {
+        struct engine_source_info info[ENGINE_MAX_SOURCES];
+        struct mode6_association assoc[ENGINE_MAX_SOURCES];
+        struct association_text text[ENGINE_MAX_SOURCES];
+        struct engine_status st;
+        struct mode6_system sys;
+        struct utsname u;
+
+        if (uname(&u) < 0)
+                memset(&u, 0, sizeof(u));
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        fill_system(m, &st, &u, &sys);
+        size_t n = engine_get_sources(m->engine, info, ENGINE_MAX_SOURCES);
+        for (size_t i = 0; i < n; i++)
+                fill_association(m, &info[i], &text[i], &assoc[i]);
+        return mode6_handle(request, len, &sys, assoc, n, emit, userdata);
+}
