@@ -56,6 +56,7 @@ struct engine {
         uint32_t next_id;
         int64_t start_mono;
         int64_t last_run_mono;       /* the latest time engine_run() was called with */
+        bool offline;
         struct discipline discipline;
 
         struct engine_action queue[ACTION_QUEUE_SIZE];
@@ -690,7 +691,7 @@ static bool startup_pending(const engine *e) {
 void engine_run(engine *e, int64_t now_mono) {
         start_if_needed(e, now_mono);
         e->last_run_mono = now_mono;
-        for (size_t i = 0; i < e->n_sources; i++) {
+        for (size_t i = 0; i < e->n_sources && !e->offline; i++) {
                 struct source *s = e->sources[i];
                 if (s->state != SOURCE_STATE_DENIED && now_mono >= s->poll.next_mono)
                         send_request(e, s, now_mono);
@@ -703,7 +704,7 @@ void engine_run(engine *e, int64_t now_mono) {
 
 int64_t engine_next_wakeup(engine *e) {
         int64_t next = sync_loss_deadline(e);
-        for (size_t i = 0; i < e->n_sources; i++) {
+        for (size_t i = 0; i < e->n_sources && !e->offline; i++) {
                 const struct source *s = e->sources[i];
                 if (s->state == SOURCE_STATE_DENIED)
                         continue;
@@ -726,6 +727,23 @@ void engine_burst(engine *e, int64_t now_mono) {
                         continue;
                 s->poll.next_mono = now_mono;
                 if (s->poll.reach == 0)
+                        poll_start_burst(&s->poll, now_mono);
+        }
+        engine_run(e, now_mono);
+}
+
+void engine_set_online(engine *e, bool online, int64_t now_mono) {
+        if (online == !e->offline)
+                return;
+        e->offline = !online;
+        if (!online)
+                return;
+        for (size_t i = 0; i < e->n_sources; i++) {
+                struct source *s = e->sources[i];
+                if (s->state == SOURCE_STATE_DENIED)
+                        continue;
+                s->poll.next_mono = now_mono;
+                if (s->poll.reach == 0 || s->config.iburst)
                         poll_start_burst(&s->poll, now_mono);
         }
         engine_run(e, now_mono);

@@ -161,6 +161,11 @@ enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, 
 /* Every poll now, as a restart used to do; unreachable sources get a burst. */
 void engine_burst(engine *e, int64_t now_mono);
 
+/* No usable route (offline): nothing is sent, and the polls missed meanwhile do not count
+ * against the sources' reach. Back online, polling resumes at once, with a burst for the
+ * sources that have been unreachable or asked for iburst. Engines start online. */
+void engine_set_online(engine *e, bool online, int64_t now_mono);
+
 bool engine_next_action(engine *e, struct engine_action *ret);
 
 void engine_get_status(engine *e, int64_t now_mono, struct engine_status *ret);

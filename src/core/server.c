@@ -40,12 +40,17 @@ static int8_t served_poll(int8_t requested) {
         return requested < SERVER_MIN_POLL ? SERVER_MIN_POLL : requested > SERVER_MAX_POLL ? SERVER_MAX_POLL : requested;
 }
 
+/* A symmetric active peer is answered as a symmetric passive one, everyone else as a server. */
+static uint8_t reply_mode(const struct ntp_packet *req) {
+        return req->mode == NTP_MODE_SYMMETRIC_ACTIVE ? NTP_MODE_SYMMETRIC_PASSIVE : NTP_MODE_SERVER;
+}
+
 static void build_reply(const struct server_state *st, const struct ntp_packet *req, ntp_ts rx, uint8_t *out) {
         bool local = !st->synchronized && st->local_stratum > 0;
         struct ntp_packet p = {
                 .leap = st->synchronized ? st->leap : local ? NTP_LEAP_NONE : NTP_LEAP_UNSYNC,
                 .version = req->version,
-                .mode = req->mode == NTP_MODE_SYMMETRIC_ACTIVE ? NTP_MODE_SYMMETRIC_PASSIVE : NTP_MODE_SERVER,
+                .mode = reply_mode(req),
                 .stratum = st->synchronized ? st->stratum : local ? st->local_stratum : NTP_STRATUM_UNSYNC,
                 .poll = served_poll(req->poll),
                 .precision = st->precision,
@@ -63,7 +68,7 @@ static void build_kod(const struct ntp_packet *req, const char *code, uint8_t *o
         struct ntp_packet p = {
                 .leap = NTP_LEAP_UNSYNC,
                 .version = req->version,
-                .mode = NTP_MODE_SERVER,
+                .mode = reply_mode(req),
                 .stratum = NTP_STRATUM_KOD,
                 .poll = served_poll(req->poll),
                 .refid = ntp_refid_from_ascii(code),

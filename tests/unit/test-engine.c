@@ -1293,6 +1293,53 @@ static void test_burst_polls_every_source_now(void **state) {
         harness_done(&h);
 }
 
+static void test_offline_sends_nothing_and_keeps_reach(void **state) {
+        struct harness h;
+
+        harness_init(&h, true, 0);
+        uint32_t a = add_source(&h, 0, true);
+        advance(&h, 600 * SEC);
+        uint8_t reach = source_info(&h, a).reach;
+        unsigned sent = h.sends[a];
+        assert_true(reach != 0);
+
+        /* A whole day without a route: no packets, and the reach register does not decay. */
+        engine_set_online(h.e, false, h.mono);
+        drain(&h);
+        advance(&h, h.mono + 86400 * SEC);
+        assert_int_equal(h.sends[a], sent);
+        assert_int_equal(source_info(&h, a).reach, reach);
+
+        /* Back online: a poll at once. */
+        engine_set_online(h.e, true, h.mono);
+        h.last_run = h.mono;
+        drain(&h);
+        assert_int_equal(h.sends[a], sent + 1);
+        advance(&h, h.mono + 100 * SEC);
+        assert_true(status_now(&h).synchronized);
+        harness_done(&h);
+}
+
+static void test_back_online_bursts_unreachable_sources(void **state) {
+        struct harness h;
+
+        harness_init(&h, true, 0);
+        uint32_t silent = add_source(&h, 0, false);
+        advance(&h, 3600 * SEC);
+        assert_int_equal(source_info(&h, silent).state, SOURCE_STATE_UNREACHABLE);
+        engine_set_online(h.e, false, h.mono);
+        advance(&h, h.mono + 600 * SEC);
+        unsigned sent = h.sends[silent];
+
+        engine_set_online(h.e, true, h.mono);
+        h.last_run = h.mono;
+        drain(&h);
+        /* Instead of waiting out its backoff: a whole burst, 2 s apart. */
+        advance(&h, h.mono + 11 * SEC);
+        assert_int_equal(h.sends[silent], sent + 6);
+        harness_done(&h);
+}
+
 /* ---- the clock ---- */
 
 static void test_initial_offset_is_stepped_once(void **state) {
@@ -1634,6 +1681,8 @@ int main(void) {
                 cmocka_unit_test(test_source_defaults),
                 cmocka_unit_test(test_iburst_polls_six_times_2s_apart),
                 cmocka_unit_test(test_burst_polls_every_source_now),
+                cmocka_unit_test(test_offline_sends_nothing_and_keeps_reach),
+                cmocka_unit_test(test_back_online_bursts_unreachable_sources),
                 cmocka_unit_test(test_initial_offset_is_stepped_once),
                 cmocka_unit_test(test_small_initial_offset_is_slewed),
                 cmocka_unit_test(test_panic_offset_is_not_applied),
