@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "mode6.h"
 #include "server.h"
 
 #define LOCAL_REFID_TEXT "LOCL"
@@ -95,8 +96,12 @@ enum server_verdict server_handle(const struct server_state *state, const struct
         if (flags & RESTRICT_IGNORE)
                 return SERVER_DROP_IGNORE;
         /* Control messages have a header of their own, shorter than an NTP packet's. */
-        if (len >= 1 && (request[0] & 7) == NTP_MODE_CONTROL)
+        if (len >= MODE6_HEADER_SIZE && (request[0] & 7) == NTP_MODE_CONTROL) {
+                unsigned version = (request[0] >> 3) & 7;
+                if (version < 1 || version > 4)
+                        return SERVER_DROP_MALFORMED;
                 return control_allowed(client, flags, specific) ? SERVER_CONTROL : SERVER_DROP_NOQUERY;
+        }
         if (ntp_packet_parse(request, len, &req) != NTP_PARSE_OK)
                 return SERVER_DROP_MALFORMED;
         if (req.mode != NTP_MODE_CLIENT && req.mode != NTP_MODE_SYMMETRIC_ACTIVE)

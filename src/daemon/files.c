@@ -182,7 +182,8 @@ static int list_dropins(const char *dir_path, char ***ret_names, size_t *ret_n, 
                 names[n++] = name;
         }
         closedir(d);
-        qsort(names, n, sizeof(names[0]), compare_names);
+        if (n > 0)
+                qsort(names, n, sizeof(names[0]), compare_names);
         *ret_names = names;
         *ret_n = n;
         return 0;

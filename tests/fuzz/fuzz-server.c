@@ -15,8 +15,9 @@
  * 48-byte packet in mode 4 (mode 2 to a symmetric active peer) with the request's version and its
  * transmit timestamp as origin; a kiss has stratum 0 and the code RATE or DENY, a reply never has
  * stratum 0; nothing is ever answered in mode 7, to an ignored client, or to an authenticated or
- * malformed request; only mode 6 goes to the control protocol; a dropped datagram writes nothing;
- * and the limiter never holds more entries than its capacity. */
+ * malformed request; only a mode 6 datagram with a whole header and version 1-4 goes to the
+ * control protocol, and one shaped as ntpq sends it always does unless noquery drops it; a dropped
+ * datagram writes nothing; and the limiter never holds more entries than its capacity. */
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -132,8 +133,11 @@ static void check(const struct server_state *st, const struct restrict_set *rule
 
         if (flags & RESTRICT_IGNORE)
                 fuzz_check(v == SERVER_DROP_IGNORE);
+        /* Only a mode 6 datagram with at least its header and a version of 1-4 is a control query;
+         * anything less is malformed. */
         if (v == SERVER_CONTROL)
-                fuzz_check(mode == NTP_MODE_CONTROL && !(flags & RESTRICT_NOQUERY));
+                fuzz_check(mode == NTP_MODE_CONTROL && !(flags & RESTRICT_NOQUERY) && len >= MODE6_REQUEST_MIN &&
+                           (request[0] >> 3 & 7) >= 1 && (request[0] >> 3 & 7) <= 4);
         /* A mode 6 request as ntpq sends it (a 12-byte header, data, padded to 32 bits; not an NTP
          * header) is for the control protocol to answer or for noquery to drop. */
         if (!(flags & RESTRICT_IGNORE) && mode == NTP_MODE_CONTROL && len >= MODE6_REQUEST_MIN && len <= 480 &&

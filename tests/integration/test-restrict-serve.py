@@ -272,7 +272,8 @@ class TestRestrictDBus(RestrictBase):
         return p.stdout
 
     def set_rules(self, rules):
-        self.busctl("call", "org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager", "SetRestrictRules", "asb",
+        # "--": rules such as "-6 default" are not options of busctl.
+        self.busctl("call", "--", "org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager", "SetRestrictRules", "asb",
                     str(len(rules)), *rules, "true")
 
     def test_set_restrict_rules(self):
@@ -280,14 +281,14 @@ class TestRestrictDBus(RestrictBase):
                         "ntpsyncd did not take org.ntpsync1:\n" + self.daemon.process.stderr())
         replies, _ = self.ask(self.c1, [harness.ntp_request()])
         self.assert_served(replies[0], "before")
-        self.set_rules(["default", "-6 default", "198.51.100.0/24 ignore"])
+        self.set_rules(["-4 default", "-6 default", "198.51.100.0/24 ignore"])
         _, received = self.ask(self.c1, [harness.ntp_request()])
         self.assert_silent(received, "on the first packet after SetRestrictRules")
         replies, _ = self.ask(self.c2, [harness.ntp_request()])
         self.assert_served(replies[0], "another network")
         out = self.busctl("get-property", "org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager", "RestrictRules")
         self.assertIn("198.51.100.0/24", out)
-        self.set_rules(["default", "-6 default"])
+        self.set_rules(["default"])
         replies, _ = self.ask(self.c1, [harness.ntp_request()])
         self.assert_served(replies[0], "on the first packet after lifting the rule")
 
