@@ -121,7 +121,9 @@ static int peer_add(struct msource *s, const struct net_address *a) {
                 .refid = net_address_refid(a),
                 .minpoll = s->config.minpoll,
                 .maxpoll = s->config.maxpoll,
-                .iburst = s->config.iburst,
+                /* A source added while running (SetServers, a pool replacement) starts with a
+                 * burst, so that it counts at once. */
+                .iburst = s->config.iburst || m->started,
                 .prefer = s->config.prefer,
                 .noselect = s->config.noselect,
         };

@@ -463,6 +463,7 @@ int manager_start(manager *m) {
         if (m->query)
                 return 0;
         apply_server_mode(m);
+        m->started = true;
         log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
         sd_notify(false, "READY=1");
         return 0;

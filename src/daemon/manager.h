@@ -79,6 +79,7 @@ struct manager {
         uint64_t watchdog_usec;
 
         bool query;
+        bool started;                /* sources added from now on were asked for while running */
         bool was_synchronized;
         unsigned steps_seen;
         char last_status[512];
