@@ -13,6 +13,7 @@
 
 #define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
 #define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
+#define DEFAULT_RUNTIME_DIR "/run/ntpsyncd"
 
 static void help(void) {
         printf("Usage: ntpsyncd [OPTIONS]\n"
@@ -24,6 +25,8 @@ static void help(void) {
                "  --config FILE        configuration file (default " DEFAULT_CONFIG ", and FILE.d/*.conf)\n"
                "  --state-dir DIR      where the drift file and persisted settings live\n"
                "                       (default " DEFAULT_STATE_DIR ")\n"
+               "  --runtime-dir DIR    what must not outlive a boot: whether the clock was already\n"
+               "                       synchronized (default " DEFAULT_RUNTIME_DIR ")\n"
                "  --clock BACKEND      kernel: discipline the system clock (default);\n"
                "                       observe: only measure and say what would be done\n"
                "  --check-config       validate the configuration, print it with the origin of\n"
@@ -85,6 +88,7 @@ static int run_daemon(const struct manager_options *o) {
 enum {
         ARG_CONFIG = 0x100,
         ARG_STATE_DIR,
+        ARG_RUNTIME_DIR,
         ARG_CLOCK,
         ARG_CHECK_CONFIG,
         ARG_QUERY,
@@ -96,6 +100,7 @@ int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "clock", required_argument, NULL, ARG_CLOCK },
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "query", no_argument, NULL, ARG_QUERY },
@@ -107,6 +112,7 @@ int main(int argc, char *argv[]) {
         struct manager_options o = {
                 .config_path = DEFAULT_CONFIG,
                 .state_dir = DEFAULT_STATE_DIR,
+                .runtime_dir = DEFAULT_RUNTIME_DIR,
                 .backend = CLOCK_BACKEND_KERNEL,
         };
         bool do_check = false, do_query = false, json = false;
@@ -117,6 +123,7 @@ int main(int argc, char *argv[]) {
                 switch (c) {
                 case ARG_CONFIG: o.config_path = optarg; break;
                 case ARG_STATE_DIR: o.state_dir = optarg; break;
+                case ARG_RUNTIME_DIR: o.runtime_dir = optarg; break;
                 case ARG_CLOCK:
                         if (clock_backend_from_string(optarg, &o.backend) < 0) {
                                 fprintf(stderr, "--clock takes kernel or observe, not \"%s\"\n", optarg);

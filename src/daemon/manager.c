@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "drift.h"
@@ -82,6 +83,19 @@ static int on_drift_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         manager_save_drift(m);
         sd_event_source_set_time_relative(s, MANAGER_DRIFT_SAVE_USEC);
         return 0;
+}
+
+/* A restart (a crash, a watchdog kill) must not grant a bad server the big initial step again. */
+static bool initial_step_spent(const manager *m) {
+        return m->synced_marker && access(m->synced_marker, F_OK) == 0;
+}
+
+static void mark_initial_step_spent(manager *m) {
+        if (!m->synced_marker || m->backend != CLOCK_BACKEND_KERNEL || initial_step_spent(m))
+                return;
+        int r = write_file_atomic(m->synced_marker, "1\n", 2, 0644);
+        if (r < 0)
+                log_warning_errno(r, "Cannot write %s", m->synced_marker);
 }
 
 /* ---- carrying out the engine's actions ---- */
@@ -196,6 +210,8 @@ static void log_transitions(manager *m, const struct engine_status *st) {
                 log_struct(LOG_WARNING, MESSAGE_ID_SYNC_LOST, fields, "Lost synchronization: %s",
                            st->unsync_reason ? st->unsync_reason : "unknown");
         m->was_synchronized = st->synchronized;
+        if (st->synchronized && !m->ever_synchronized)
+                mark_initial_step_spent(m);
         m->ever_synchronized |= st->synchronized;
 }
 
@@ -411,6 +427,13 @@ int manager_new(const struct manager_options *o, manager **ret) {
         manager_engine_config(&m->config, m->backend == CLOCK_BACKEND_KERNEL, &ec);
         ec.initial_frequency_ppm = m->initial_frequency_ppm;
         ec.initial_frequency_known = m->frequency_known;
+        if (o->runtime_dir && !m->query && asprintf(&m->synced_marker, "%s/synchronized", o->runtime_dir) < 0)
+                m->synced_marker = NULL;
+        if (initial_step_spent(m)) {
+                log_info("The clock was synchronized earlier in this boot: no initial step, offsets beyond "
+                         "the step threshold wait out the stepout");
+                ec.allow_initial_step = false;
+        }
         m->engine = engine_new(&ec);
         if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0 ||
             (!m->query && (r = ntp_server_new(m, &m->server)) < 0)) {
@@ -439,6 +462,7 @@ manager *manager_free(manager *m) {
         free(m->state_dir);
         free(m->drift_path);
         free(m->settings_path);
+        free(m->synced_marker);
         free(m);
         return NULL;
 }

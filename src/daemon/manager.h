@@ -49,6 +49,7 @@ struct msource {
 struct manager_options {
         const char *config_path;
         const char *state_dir;
+        const char *runtime_dir;     /* NULL: none */
         enum clock_backend backend;
         bool query;                  /* a one-shot measurement: observe only, no state, no sd_notify */
         bool no_config;              /* with query_hosts: read no configuration files */
@@ -64,6 +65,7 @@ struct manager {
         struct config_overrides persisted, runtime;
         struct restrict_set restricts;
         char *config_path, *state_dir, *drift_path, *settings_path;
+        char *synced_marker;         /* RUNTIME_DIR/synchronized: the boot's initial step is spent */
         struct bus *bus;
         struct ntp_server *server;
         enum clock_backend backend;
