@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(
         # build
         gcc libc6-dev meson ninja-build pkg-config
-        libglib2.0-dev libsystemd-dev
+        libglib2.0-dev libsystemd-dev libnl-3-dev libnl-route-3-dev
+        # the firewall helper (src/daemon/firewall-helper.c): libnftables, jansson; nft(8) for the tests
+        libnftables-dev libjansson-dev nftables
         # tests: cmocka, the simulator's CLI check, the libFuzzer build and readable sanitizer traces
         libcmocka-dev python3 clang libclang-rt-dev llvm
         # integration tests (tests/integration): peer servers, fake time, namespaces, setpriv;
@@ -15,6 +17,8 @@ packages=(
         chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3
         # ntpsyncctl tests (tests/ctl): a private dbus-daemon and a python-dbusmock ntpsyncd
         dbus python3-dbus python3-dbusmock
+        # D-Bus API tests (tests/dbus): also dbus-daemon itself and busctl (in systemd)
+        dbus-daemon systemd
 )
 
 export DEBIAN_FRONTEND=noninteractive

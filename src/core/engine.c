@@ -732,6 +732,15 @@ void engine_burst(engine *e, int64_t now_mono) {
         engine_run(e, now_mono);
 }
 
+void engine_burst_unreachable(engine *e, int64_t now_mono) {
+        for (size_t i = 0; i < e->n_sources; i++) {
+                struct source *s = e->sources[i];
+                if (s->state == SOURCE_STATE_UNREACHABLE)
+                        poll_start_burst(&s->poll, now_mono);
+        }
+        engine_run(e, now_mono);
+}
+
 void engine_set_online(engine *e, bool online, int64_t now_mono) {
         if (online == !e->offline)
                 return;

@@ -161,6 +161,10 @@ enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, 
 /* Every poll now, as a restart used to do; unreachable sources get a burst. */
 void engine_burst(engine *e, int64_t now_mono);
 
+/* The network changed: sources that have been unreachable get a burst now instead of waiting
+ * out their backoff; the others keep their schedule. */
+void engine_burst_unreachable(engine *e, int64_t now_mono);
+
 /* No usable route (offline): nothing is sent, and the polls missed meanwhile do not count
  * against the sources' reach. Back online, polling resumes at once, with a burst for the
  * sources that have been unreachable or asked for iburst. Engines start online. */

@@ -79,8 +79,11 @@ static void print_settings(FILE *f, const struct manager_properties *p) {
                 print_field(f, "Firewall backend", "%s", p->firewall_backend);
         if (p->present[PROPERTY_CLOCK_CONTROL])
                 print_field(f, "Clock control", "%s", p->clock_control);
-        if (p->present[PROPERTY_ONLINE])
-                print_field(f, "Online", "%s", yes_no(p->online));
+        if (p->present[PROPERTY_ONLINE]) {
+                bool why = !p->online && p->present[PROPERTY_ONLINE_REASON] && p->online_reason && p->online_reason[0];
+                print_field(f, "Online", "%s%s%s%s", yes_no(p->online), why ? " (" : "", why ? p->online_reason : "",
+                            why ? ")" : "");
+        }
 }
 
 void print_status(FILE *f, const struct manager_properties *p) {

@@ -35,6 +35,7 @@ static const struct typed_field manager_fields[_PROPERTY_MAX] = {
         MANAGER_FIELD(PROPERTY_SERVER_MODE, "ServerMode", "b", server_mode),
         MANAGER_FIELD(PROPERTY_CLOCK_CONTROL, "ClockControl", "s", clock_control),
         MANAGER_FIELD(PROPERTY_ONLINE, "Online", "b", online),
+        MANAGER_FIELD(PROPERTY_ONLINE_REASON, "OnlineReason", "s", online_reason),
 };
 
 #define SOURCE_FIELD(n, sig, member) \
@@ -268,6 +269,7 @@ int manager_properties_parse(sd_bus_message *reply, struct manager_properties *r
 void manager_properties_done(struct manager_properties *p) {
         strv_free(p->servers);
         free(p->unsynchronized_reason);
+        free(p->online_reason);
         free(p->reference_id);
         free(p->system_peer);
         free(p->leap_status);

@@ -55,6 +55,7 @@ enum manager_property {
         PROPERTY_SERVER_MODE,
         PROPERTY_CLOCK_CONTROL,
         PROPERTY_ONLINE,
+        PROPERTY_ONLINE_REASON,
         _PROPERTY_MAX,
 };
 
@@ -81,6 +82,7 @@ struct manager_properties {
         bool server_mode;
         char *clock_control;
         bool online;
+        char *online_reason;
 };
 
 /* Parses a GetAll reply ("a{sv}") from its current position. On failure *ret is left untouched. */

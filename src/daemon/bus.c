@@ -619,7 +619,11 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
         if (strcmp(property, "ClockControl") == 0)
                 return sd_bus_message_append(reply, "s", b->manager->clock->name);
         if (strcmp(property, "Online") == 0)
-                return sd_bus_message_append(reply, "b", 1);
+                return sd_bus_message_append(reply, "b", b->manager->online);
+        if (strcmp(property, "OnlineReason") == 0)
+                return sd_bus_message_append(reply, "s", b->manager->online || !b->manager->offline_reason
+                                                                 ? ""
+                                                                 : b->manager->offline_reason);
         return -ENOENT;
 }
 
@@ -645,6 +649,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("ServerMode", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ClockControl", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Online", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OnlineReason", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 
         SD_BUS_METHOD_WITH_ARGS("SetServers", SD_BUS_ARGS("as", specs, "b", runtime), SD_BUS_NO_RESULT,
                                 method_set_servers, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -672,7 +677,7 @@ static const sd_bus_vtable manager_vtable[] = {
 
 /* ---- PropertiesChanged, batched ---- */
 
-#define SNAPSHOT_PROPERTIES 20
+#define SNAPSHOT_PROPERTIES 21
 
 struct bus_snapshot {
         bool valid;
@@ -682,7 +687,7 @@ struct bus_snapshot {
 static const char *const snapshot_names[SNAPSHOT_PROPERTIES] = {
         "Servers", "Synchronized", "UnsynchronizedReason", "Stratum", "ReferenceId", "SystemPeer", "Offset",
         "Frequency", "RootDelay", "RootDispersion", "LeapStatus", "PollInterval", "Sources", "RestrictRules",
-        "FirewallClient", "FirewallServer", "FirewallBackend", "ServerMode", "Online", NULL,
+        "FirewallClient", "FirewallServer", "FirewallBackend", "ServerMode", "Online", "OnlineReason", NULL,
 };
 
 /* A property's value as text, to compare with what was last announced. Sources leaves out
@@ -733,6 +738,9 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                 snprintf(buf, size, "%d %d", c->firewall_client.value, c->firewall_server.value);
         else if (strcmp(name, "ServerMode") == 0)
                 snprintf(buf, size, "%d", c->serve.value);
+        else if (strcmp(name, "Online") == 0 || strcmp(name, "OnlineReason") == 0)
+                snprintf(buf, size, "%d %s", b->manager->online,
+                         b->manager->offline_reason ? b->manager->offline_reason : "");
 }
 
 static int on_emit(sd_event_source *s, void *userdata) {

@@ -198,6 +198,30 @@ static void schedule_retry(struct msource *s) {
         (void) sd_event_add_time_relative(s->manager->event, &s->retry_timer, CLOCK_MONOTONIC, delay, 0, on_retry, s);
 }
 
+/* Now rather than after the backoff: the network just came (back). */
+void msource_resolve_now(struct msource *s) {
+        if (s->n_peers >= wanted_peers(s) || s->query)
+                return;
+        s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
+        s->retries = 0;
+        start_resolving(s);
+}
+
+/* The local address the socket was using is gone: a new socket picks a new one. */
+int peer_reopen(struct peer *p) {
+        bool tx;
+        int fd = net_client_socket(&p->address, &tx);
+        if (fd < 0)
+                return fd;
+        p->io = sd_event_source_disable_unref(p->io);
+        close(p->fd);
+        p->fd = fd;
+        int r = sd_event_add_io(p->manager->event, &p->io, p->fd, EPOLLIN, on_peer_io, p);
+        if (r >= 0)
+                log_info("source %s: local address gone, socket reopened", p->address_text);
+        return r;
+}
+
 int msource_add(manager *m, const struct config_server *c) {
         struct msource **list = realloc(m->sources, (m->n_sources + 1) * sizeof(*list));
         if (!list)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "bus.h"
 #include "manager.h"
+#include "netwatch.h"
 #include "ntp-server.h"
 #include "settings.h"
 
@@ -252,6 +253,71 @@ static int on_engine_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* ---- the network ---- */
+
+static bool socket_address_gone(const struct peer *p) {
+        struct sockaddr_storage local;
+        socklen_t len = sizeof(local);
+        if (getsockname(p->fd, (struct sockaddr *) &local, &len) < 0)
+                return false;
+        return !netwatch_address_is_local((struct sockaddr *) &local);
+}
+
+static void reopen_orphaned_sockets(manager *m) {
+        for (size_t i = 0; i < m->n_sources; i++)
+                for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
+                        struct peer *p = m->sources[i]->peers[j];
+                        if (socket_address_gone(p))
+                                (void) peer_reopen(p);
+                }
+}
+
+/* Online when a route leads to some source; with no source known yet, when a link is up. */
+static bool evaluate_online(manager *m, const char **ret_reason) {
+        bool any_peer = false;
+        for (size_t i = 0; i < m->n_sources; i++)
+                for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
+                        any_peer = true;
+                        if (netwatch_has_route(&m->sources[i]->peers[j]->address))
+                                return true;
+                }
+        *ret_reason = netwatch_offline_reason();
+        return !any_peer && strcmp(*ret_reason, "link down") != 0;
+}
+
+void manager_network_changed(manager *m, bool addresses_removed) {
+        const char *reason = NULL;
+        int64_t now = now_monotonic_ns();
+
+        if (addresses_removed)
+                reopen_orphaned_sockets(m);
+        bool online = evaluate_online(m, &reason);
+        if (online != m->online)
+                log_info(online ? "Network usable, polling the sources" : "No usable route to any source (%s), not polling",
+                         reason);
+        m->online = online;
+        m->offline_reason = online ? NULL : reason;
+        engine_set_online(m->engine, online, now);
+        if (online) {
+                for (size_t i = 0; i < m->n_sources; i++)
+                        msource_resolve_now(m->sources[i]);
+                engine_burst_unreachable(m->engine, now);
+        }
+        manager_dispatch(m);
+}
+
+static void on_network_change(void *userdata, const struct netwatch_change *change) {
+        manager *m = userdata;
+        manager_network_changed(m, change->addresses_removed || change->removed_incomplete || change->overrun);
+}
+
+static void start_netwatch(manager *m) {
+        m->online = true;
+        int r = netwatch_new(m->event, on_network_change, m, &m->netwatch);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch the network (netlink), assuming it is usable");
+}
+
 static bool has_pools(const manager *m) {
         for (size_t i = 0; i < m->n_sources; i++)
                 if (m->sources[i]->config.pool)
@@ -454,6 +520,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->drift_timer);
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
+        netwatch_free(m->netwatch);
         ntp_server_free(m->server);
         resolver_free(m->resolver);
         engine_free(m->engine);
@@ -487,6 +554,9 @@ int manager_start(manager *m) {
         if (m->query)
                 return 0;
         apply_server_mode(m);
+        start_netwatch(m);
+        if (m->netwatch)
+                manager_network_changed(m, false);
         m->started = true;
         log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
         sd_notify(false, "READY=1");

@@ -15,6 +15,7 @@
 
 struct bus;
 struct ntp_server;
+struct netwatch;
 
 #define MANAGER_MAX_PEERS_PER_SOURCE 16
 #define MANAGER_DRIFT_SAVE_USEC (3600ULL * 1000000)
@@ -68,6 +69,9 @@ struct manager {
         char *synced_marker;         /* RUNTIME_DIR/synchronized: the boot's initial step is spent */
         struct bus *bus;
         struct ntp_server *server;
+        struct netwatch *netwatch;
+        bool online;
+        const char *offline_reason;  /* when not online */
         enum clock_backend backend;
         const struct clock_ops *clock;
         double initial_frequency_ppm;
@@ -110,4 +114,10 @@ int msource_add(manager *m, const struct config_server *c);
 void manager_apply_servers(manager *m, const struct config *c);
 void manager_refresh_pools(manager *m);
 void manager_log_reachability(manager *m);
+
+/* The network changed (netwatch): sockets whose address went away are reopened, names resolved
+ * again, unreachable sources polled; with no route at all, nothing is sent. */
+void manager_network_changed(manager *m, bool addresses_removed);
+void msource_resolve_now(struct msource *s);
+int peer_reopen(struct peer *p);
 void msource_free(struct msource *s);

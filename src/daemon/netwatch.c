@@ -109,7 +109,7 @@ static void note_overrun(struct netwatch *w) {
 }
 
 static bool note_link(struct netwatch *w, struct nlmsghdr *h) {
-        static struct nla_policy policy[IFLA_MAX + 1] = {
+        static const struct nla_policy policy[IFLA_MAX + 1] = {
                 [IFLA_IFNAME] = { .type = NLA_STRING, .maxlen = IFNAMSIZ },
         };
         struct nlattr *tb[IFLA_MAX + 1];
@@ -322,6 +322,23 @@ static void enlarge_receive_buffer(struct nl_sock *sock) {
         (void) setsockopt(nl_socket_get_fd(sock), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
 }
 
+/* libnl's errors as the errno values the rest of the daemon speaks. */
+static int errno_from_nl(int nl_error) {
+        switch (abs(nl_error)) {
+        case NLE_NOMEM:
+                return -ENOMEM;
+        case NLE_PERM:
+        case NLE_NOACCESS:
+                return -EPERM;
+        case NLE_AF_NOSUPPORT:
+        case NLE_PROTO_MISMATCH:
+                return -EPROTONOSUPPORT;
+        default:
+                return -EIO;
+        }
+}
+
+/* Fails with a negative errno; says why in a debug message (the owner decides what to log). */
 static int open_event_socket(struct netwatch *w) {
         int r;
 
@@ -336,8 +353,10 @@ static int open_event_socket(struct netwatch *w) {
             (r = nl_connect(w->sock, NETLINK_ROUTE)) < 0 ||
             (r = nl_socket_add_memberships(w->sock, RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                                            RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, 0)) < 0 ||
-            (r = nl_socket_set_nonblocking(w->sock)) < 0)
-                return log_error_errno(-EIO, "netlink: cannot open the route socket: %s", nl_geterror(r));
+            (r = nl_socket_set_nonblocking(w->sock)) < 0) {
+                log_debug("netlink: cannot open the route socket: %s", nl_geterror(r));
+                return errno_from_nl(r);
+        }
         enlarge_receive_buffer(w->sock);
         return 0;
 }

@@ -53,12 +53,13 @@ typedef void (*netwatch_callback)(void *userdata, const struct netwatch_change *
 struct netwatch;
 
 /* Subscribes to link, IPv4/IPv6 address and IPv4/IPv6 route events. The callback runs from the
- * event loop, never from inside a netwatch_*() call; it may free the watcher. */
+ * event loop, never from inside a netwatch_*() call; it may free the watcher. Fails with a
+ * negative errno and logs nothing above debug: the owner decides (it can run without a watcher). */
 int netwatch_new(sd_event *e, netwatch_callback cb, void *userdata, struct netwatch **ret);
 struct netwatch *netwatch_free(struct netwatch *w);
 
-/* The quiet period that ends a burst (NETWATCH_DEBOUNCE_USEC_DEFAULT unless changed; tests use
- * shorter ones). Takes effect from the next event on. */
+/* The quiet period that ends a burst (NETWATCH_DEBOUNCE_USEC_DEFAULT unless changed, e.g. by
+ * tests); a burst already under way is judged by the new value. */
 void netwatch_set_debounce(struct netwatch *w, uint64_t usec);
 
 /* Whether the kernel has a usable route to destination now: a throwaway UDP socket connect()ed to

@@ -22,6 +22,21 @@ import dbustest  # noqa: E402
 from dbustest import log  # noqa: E402
 
 KILLS = 30
+
+
+def harness_cleanup(popen):
+    """Registers a child for the harness's cleanup (SIGKILL by PID); returns the function that
+    ends it now and unregisters it."""
+    def end():
+        if popen.poll() is None:
+            popen.kill()
+            popen.wait(10)
+    entry = dbustest.harness.register_cleanup("process %d" % popen.pid, end)
+
+    def done():
+        end()
+        dbustest.harness.unregister_cleanup(entry)
+    return done
 SEED = 20261126
 
 
@@ -163,6 +178,7 @@ class TestPersistence(unittest.TestCase):
         inflight = {"servers": None, "restrict": None}
         next_index = 0
         kills_mid_write = 0
+        inflight_applied = 0
         total_acks = 0
 
         for cycle in range(KILLS + 1):
@@ -193,6 +209,8 @@ class TestPersistence(unittest.TestCase):
                     got = rules
                 self.assertTrue(match, "cycle %d: %s after the restart is %r; acknowledged last: %r, in flight: %r"
                                 % (cycle, kind, got, state[kind], inflight[kind]))
+                if inflight[kind] is not None and match[0] == inflight[kind]:
+                    inflight_applied += 1
                 state[kind] = match[0]
                 inflight[kind] = None
             if cycle == KILLS:
@@ -203,16 +221,16 @@ class TestPersistence(unittest.TestCase):
                                        json.dumps({"address": w.bus.address, "start": next_index})],
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                                       start_new_session=True)
+            cleanup = harness_cleanup(hammer)
             try:
                 first = hammer.stdout.readline()
-                self.assertTrue(first, "the hammer did not start: %s" % hammer.stderr.read())
+                if not first:
+                    self.fail("the hammer did not start: %s" % hammer.communicate(timeout=30)[1])
                 time.sleep(rng.uniform(0.01, 0.35))
                 w.kill_daemon()
                 out, err = hammer.communicate(timeout=30)
             finally:
-                if hammer.poll() is None:
-                    hammer.kill()
-                    hammer.wait()
+                cleanup()
             events = [json.loads(line) for line in (first + out).splitlines() if line.strip()]
             sent = {e["sent"]: e for e in events if "sent" in e}
             acks = [e["ack"] for e in events if "ack" in e]
@@ -235,8 +253,8 @@ class TestPersistence(unittest.TestCase):
                 (cycle, len(acks), "none" if last in acks else last))
 
         leftovers = [n for n in os.listdir(w.state) if n.startswith(".settings.conf.")]
-        log("%d kills, %d acknowledged changes, %d kills with a call in flight, %d temporary files left" %
-            (KILLS, total_acks, kills_mid_write, len(leftovers)))
+        log("%d kills, %d acknowledged changes, %d kills with a call in flight (%d of those applied), "
+            "%d temporary files left" % (KILLS, total_acks, kills_mid_write, inflight_applied, len(leftovers)))
         self.assertGreater(total_acks, KILLS, "too few changes acknowledged to mean anything")
         self.assertGreater(kills_mid_write, KILLS // 2, "the kills hardly ever hit a call in flight")
 

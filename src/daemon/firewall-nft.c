@@ -1,0 +1,549 @@
+/* The nftables side of ntpsyncd-firewall-helper: builds `table inet ntpsync` from a validated
+ * request, replaces it in one transaction, removes it, and reads the ruleset back (JSON through
+ * libnftables, parsed with jansson) — our table to see what holds, the other tables' base
+ * chains to see what would still drop NTP traffic that ours lets through.
+ *
+ * The table (comments name the rules; the read-back finds them by comment and checks that each
+ * does what its comment says):
+ *
+ *   table inet ntpsync {
+ *     set ignored4 { type ipv4_addr; flags interval; elements = { … } }
+ *     set ignored6 { type ipv6_addr; flags interval; elements = { … } }
+ *     chain input {
+ *       type filter hook input priority filter; policy accept;
+ *       ip saddr @ignored4 udp dport 123 counter drop comment "ntpsync ignore4"
+ *       ip6 saddr @ignored6 udp dport 123 counter drop comment "ntpsync ignore6"
+ *       udp sport 123 ct state established,related counter accept comment "ntpsync client replies"  (client on)
+ *       udp dport 123 counter accept comment "ntpsync server"          (server on)
+ *       udp dport 123 counter drop comment "ntpsync server off"        (server off)
+ *     }
+ *     chain output {
+ *       type filter hook output priority filter; policy accept;
+ *       udp sport 123 ct state established counter accept comment "ntpsync server replies" (server on)
+ *       udp dport 123 counter accept comment "ntpsync client"          (client on)
+ *       udp dport 123 counter drop comment "ntpsync client off"        (client off)
+ *     }
+ *   }
+ *
+ * Without connection tracking (a kernel without nf_conntrack) the reply rules match on the
+ * source port alone. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <jansson.h>
+/* libnftables.h defines _GNU_SOURCE itself, which the command line defines already. */
+#undef _GNU_SOURCE
+#include <nftables/libnftables.h>
+
+#include "firewall-helper.h"
+
+#define C_IGNORE4 "ntpsync ignore4"
+#define C_IGNORE6 "ntpsync ignore6"
+#define C_CLIENT_REPLIES "ntpsync client replies"
+#define C_SERVER "ntpsync server"
+#define C_SERVER_OFF "ntpsync server off"
+#define C_SERVER_REPLIES "ntpsync server replies"
+#define C_CLIENT "ntpsync client"
+#define C_CLIENT_OFF "ntpsync client off"
+
+static struct nft_ctx *ctx;
+
+/* Copies the first line of nft's error output, printable ASCII only. */
+static void set_message(char *buf, size_t size, const char *prefix, const char *text) {
+        size_t n = (size_t) snprintf(buf, size, "%s", prefix);
+        if (n >= size)
+                return;
+        if (!text || !*text)
+                text = "unknown error";
+        if (strncmp(text, "Error: ", 7) == 0)
+                text += 7;
+        for (; *text && *text != '\n' && n + 1 < size; text++)
+                buf[n++] = (*text >= 0x20 && *text < 0x7f) ? *text : '?';
+        buf[n] = 0;
+}
+
+static int run(const char *cmd, bool json, char *message, size_t size, const char *what) {
+        unsigned flags = nft_ctx_output_get_flags(ctx);
+        if (json)
+                flags |= NFT_CTX_OUTPUT_JSON;
+        else
+                flags &= ~(unsigned) NFT_CTX_OUTPUT_JSON;
+        nft_ctx_output_set_flags(ctx, flags);
+        /* Start with empty buffers: reading them rewinds them. */
+        (void) nft_ctx_get_output_buffer(ctx);
+        (void) nft_ctx_get_error_buffer(ctx);
+        int r = nft_run_cmd_from_buffer(ctx, cmd);
+        if (r != 0) {
+                if (message)
+                        set_message(message, size, what, nft_ctx_get_error_buffer(ctx));
+                return -EIO;
+        }
+        return 0;
+}
+
+int fwnft_init(char *message, size_t size) {
+        ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx) {
+                snprintf(message, size, "cannot set up libnftables");
+                return -ENOMEM;
+        }
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+                snprintf(message, size, "cannot set up libnftables output buffers");
+                return -ENOMEM;
+        }
+        /* Numbers, not service names, in the output we parse. */
+        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_NUMERIC_PROTO | NFT_CTX_OUTPUT_HANDLE);
+        return run("list tables", false, message, size, "nf_tables: ");
+}
+
+void fwnft_done(void) {
+        if (ctx)
+                nft_ctx_free(ctx);
+        ctx = NULL;
+}
+
+/* ---- apply / remove ---- */
+
+static void put_range(FILE *f, const struct fwh_range *r, bool first) {
+        char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+        inet_ntop(r->family, r->start, a, sizeof(a));
+        inet_ntop(r->family, r->end, b, sizeof(b));
+        size_t len = r->family == AF_INET ? 4 : 16;
+        if (memcmp(r->start, r->end, len) == 0)
+                fprintf(f, "%s%s", first ? "" : ", ", a);
+        else
+                fprintf(f, "%s%s-%s", first ? "" : ", ", a, b);
+}
+
+static void put_set(FILE *f, const struct fwh_request *req, int family) {
+        fprintf(f, "\tset ignored%s {\n\t\ttype %s\n\t\tflags interval\n", family == AF_INET ? "4" : "6",
+                family == AF_INET ? "ipv4_addr" : "ipv6_addr");
+        bool first = true;
+        for (uint32_t i = 0; i < req->n_ranges; i++) {
+                if (req->ranges[i].family != family)
+                        continue;
+                if (first)
+                        fprintf(f, "\t\telements = { ");
+                put_range(f, &req->ranges[i], first);
+                first = false;
+        }
+        if (!first)
+                fprintf(f, " }\n");
+        fprintf(f, "\t}\n");
+}
+
+static char *build_table(const struct fwh_request *req, bool conntrack) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return NULL;
+        /* add + delete makes the delete succeed when the table is not there; the whole buffer is one
+         * netlink batch, so the table is replaced atomically. */
+        fprintf(f, "add table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME "\n");
+        fprintf(f, "delete table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME "\n");
+        fprintf(f, "table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME " {\n");
+        put_set(f, req, AF_INET);
+        put_set(f, req, AF_INET6);
+
+        fprintf(f, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
+        fprintf(f, "\t\tip saddr @ignored4 udp dport 123 counter drop comment \"" C_IGNORE4 "\"\n");
+        fprintf(f, "\t\tip6 saddr @ignored6 udp dport 123 counter drop comment \"" C_IGNORE6 "\"\n");
+        if (req->client)
+                fprintf(f, "\t\tudp sport 123 %scounter accept comment \"" C_CLIENT_REPLIES "\"\n",
+                        conntrack ? "ct state established,related " : "");
+        if (req->server)
+                fprintf(f, "\t\tudp dport 123 counter accept comment \"" C_SERVER "\"\n");
+        else
+                fprintf(f, "\t\tudp dport 123 counter drop comment \"" C_SERVER_OFF "\"\n");
+        fprintf(f, "\t}\n");
+
+        fprintf(f, "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
+        if (req->server)
+                fprintf(f, "\t\tudp sport 123 %scounter accept comment \"" C_SERVER_REPLIES "\"\n",
+                        conntrack ? "ct state established " : "");
+        if (req->client)
+                fprintf(f, "\t\tudp dport 123 counter accept comment \"" C_CLIENT "\"\n");
+        else
+                fprintf(f, "\t\tudp dport 123 counter drop comment \"" C_CLIENT_OFF "\"\n");
+        fprintf(f, "\t}\n}\n");
+        if (fclose(f) != 0) {
+                free(text);
+                return NULL;
+        }
+        return text;
+}
+
+int fwnft_apply(const struct fwh_request *req, struct fwh_response *resp) {
+        char first_error[FWH_MESSAGE_MAX] = "";
+        /* With connection tracking first; a kernel without it refuses the whole transaction, and
+         * then the same again without. */
+        for (int conntrack = 1; conntrack >= 0; conntrack--) {
+                char *text = build_table(req, conntrack);
+                if (!text) {
+                        snprintf(resp->message, sizeof(resp->message), "out of memory");
+                        return -ENOMEM;
+                }
+                int r = run(text, false, conntrack ? first_error : resp->message,
+                            conntrack ? sizeof(first_error) : sizeof(resp->message), "nftables: ");
+                free(text);
+                if (r == 0) {
+                        resp->message[0] = 0;
+                        return 0;
+                }
+        }
+        /* Both failed: the first error is the one that matters. */
+        snprintf(resp->message, sizeof(resp->message), "%s", first_error);
+        return -EIO;
+}
+
+int fwnft_remove(struct fwh_response *resp) {
+        return run("add table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME "\n"
+                   "delete table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME "\n",
+                   false, resp->message, sizeof(resp->message), "nftables: ");
+}
+
+/* ---- read back ---- */
+
+enum verdict { V_NONE, V_ACCEPT, V_DROP, V_JUMP, V_GOTO, V_RETURN, V_OTHER };
+
+struct rule_info {
+        bool dport123, sport123, ct_established;
+        bool saddr_ignored4, saddr_ignored6;
+        bool other_match;            /* a match this scan does not understand */
+        bool any_match;
+        enum verdict verdict;
+        const char *target;          /* jump/goto */
+        uint64_t packets;
+        const char *comment;
+        json_int_t handle;
+};
+
+static bool json_has_123(json_t *v) {
+        if (json_is_integer(v))
+                return json_integer_value(v) == 123;
+        if (json_is_array(v)) {
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e)
+                        if (json_has_123(e))
+                                return true;
+                return false;
+        }
+        if (json_is_object(v)) {
+                json_t *range = json_object_get(v, "range");
+                if (json_is_array(range) && json_array_size(range) == 2) {
+                        json_t *lo = json_array_get(range, 0), *hi = json_array_get(range, 1);
+                        return json_is_integer(lo) && json_is_integer(hi) && json_integer_value(lo) <= 123 &&
+                               json_integer_value(hi) >= 123;
+                }
+                json_t *set = json_object_get(v, "set");
+                if (set)
+                        return json_has_123(set);
+        }
+        return false;
+}
+
+static bool json_has_string(json_t *v, const char *s) {
+        if (json_is_string(v))
+                return strcmp(json_string_value(v), s) == 0;
+        if (json_is_array(v)) {
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e)
+                        if (json_has_string(e, s))
+                                return true;
+        }
+        if (json_is_object(v) && json_object_get(v, "set"))
+                return json_has_string(json_object_get(v, "set"), s);
+        return false;
+}
+
+static const char *jstr(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+        return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool streq(const char *a, const char *b) {
+        return a && b && strcmp(a, b) == 0;
+}
+
+static void analyze_match(json_t *m, struct rule_info *ri) {
+        const char *op = jstr(m, "op");
+        json_t *left = json_object_get(m, "left"), *right = json_object_get(m, "right");
+        ri->any_match = true;
+        if (!streq(op, "==") && !streq(op, "in")) {
+                ri->other_match = true;
+                return;
+        }
+        json_t *payload = json_object_get(left, "payload"), *ct = json_object_get(left, "ct");
+        if (payload) {
+                const char *proto = jstr(payload, "protocol"), *field = jstr(payload, "field");
+                if ((streq(proto, "udp") || streq(proto, "th")) && streq(field, "dport") && json_has_123(right)) {
+                        ri->dport123 = true;
+                        return;
+                }
+                if ((streq(proto, "udp") || streq(proto, "th")) && streq(field, "sport") && json_has_123(right)) {
+                        ri->sport123 = true;
+                        return;
+                }
+                if (streq(proto, "ip") && streq(field, "saddr") && streq(json_string_value(right), "@ignored4")) {
+                        ri->saddr_ignored4 = true;
+                        return;
+                }
+                if (streq(proto, "ip6") && streq(field, "saddr") && streq(json_string_value(right), "@ignored6")) {
+                        ri->saddr_ignored6 = true;
+                        return;
+                }
+        }
+        if (ct && streq(jstr(ct, "key"), "state") && json_has_string(right, "established")) {
+                ri->ct_established = true;
+                return;
+        }
+        /* `meta l4proto udp` before `th dport 123` narrows, it does not widen: harmless. */
+        json_t *meta = json_object_get(left, "meta");
+        if (meta && streq(jstr(meta, "key"), "l4proto"))
+                return;
+        ri->other_match = true;
+}
+
+static void analyze_rule(json_t *rule, struct rule_info *ri) {
+        *ri = (struct rule_info) { .verdict = V_NONE };
+        ri->comment = jstr(rule, "comment");
+        json_t *h = json_object_get(rule, "handle");
+        ri->handle = json_is_integer(h) ? json_integer_value(h) : -1;
+        json_t *expr = json_object_get(rule, "expr"), *e;
+        size_t i;
+        json_array_foreach(expr, i, e) {
+                json_t *v;
+                if ((v = json_object_get(e, "match")))
+                        analyze_match(v, ri);
+                else if ((v = json_object_get(e, "counter"))) {
+                        json_t *p = json_object_get(v, "packets");
+                        if (json_is_integer(p) && json_integer_value(p) > 0)
+                                ri->packets += (uint64_t) json_integer_value(p);
+                } else if (json_object_get(e, "accept"))
+                        ri->verdict = V_ACCEPT;
+                else if (json_object_get(e, "drop") || json_object_get(e, "reject"))
+                        ri->verdict = V_DROP;
+                else if ((v = json_object_get(e, "jump"))) {
+                        ri->verdict = V_JUMP;
+                        ri->target = jstr(v, "target");
+                } else if ((v = json_object_get(e, "goto"))) {
+                        ri->verdict = V_GOTO;
+                        ri->target = jstr(v, "target");
+                } else if (json_object_get(e, "return"))
+                        ri->verdict = V_RETURN;
+                else if (json_object_get(e, "log") || json_object_get(e, "limit") || json_object_get(e, "comment"))
+                        ; /* no effect on the verdict */
+                else if (ri->verdict == V_NONE && (json_object_get(e, "queue") || json_object_get(e, "vmap")))
+                        ri->verdict = V_OTHER;
+        }
+}
+
+/* The traffic a scan asks about. */
+enum traffic { T_REQUEST, T_REPLY };
+
+static bool rule_accepts(const struct rule_info *ri, enum traffic t) {
+        if (ri->verdict != V_ACCEPT)
+                return false;
+        if (!ri->any_match)
+                return true;
+        return t == T_REQUEST ? ri->dport123 : (ri->sport123 || ri->ct_established);
+}
+
+static bool rule_drops(const struct rule_info *ri, enum traffic t) {
+        if (ri->verdict != V_DROP)
+                return false;
+        if (!ri->any_match)
+                return true;
+        return t == T_REQUEST ? ri->dport123 : ri->sport123;
+}
+
+struct ruleset {
+        json_t *items;               /* the "nftables" array */
+};
+
+static json_t *item_of(json_t *item, const char *kind) {
+        return json_object_get(item, kind);
+}
+
+static bool same_chain(json_t *o, const char *family, const char *table, const char *chain) {
+        return streq(jstr(o, "family"), family) && streq(jstr(o, "table"), table) && streq(jstr(o, "chain"), chain);
+}
+
+static bool is_ours(json_t *o) {
+        return streq(jstr(o, "family"), FWH_TABLE_FAMILY) && streq(jstr(o, "table"), FWH_TABLE_NAME);
+}
+
+/* Follows the rules of a chain (and the chains it jumps to) for traffic t. Returns 1 accepted,
+ * -1 dropped (*handle: the rule), 0 fell through. */
+static int scan_chain(struct ruleset *rs, const char *family, const char *table, const char *chain, enum traffic t,
+                      int depth, json_int_t *handle) {
+        size_t i;
+        json_t *item;
+        if (depth > 8)
+                return 0;
+        json_array_foreach(rs->items, i, item) {
+                json_t *rule = item_of(item, "rule");
+                struct rule_info ri;
+                if (!rule || !same_chain(rule, family, table, chain))
+                        continue;
+                analyze_rule(rule, &ri);
+                if (rule_accepts(&ri, t))
+                        return 1;
+                if (rule_drops(&ri, t)) {
+                        *handle = ri.handle;
+                        return -1;
+                }
+                if ((ri.verdict == V_JUMP || ri.verdict == V_GOTO) && ri.target) {
+                        /* A jump taken only for some packets may still decide ours: look. */
+                        int r = scan_chain(rs, family, table, ri.target, t, depth + 1, handle);
+                        if (r != 0 || ri.verdict == V_GOTO)
+                                return r;
+                }
+                if (ri.verdict == V_RETURN && !ri.any_match)
+                        return 0;
+        }
+        return 0;
+}
+
+static void warn(struct fwh_response *resp, const char *family, const char *table, const char *chain, enum traffic t,
+                 const char *why) {
+        char text[256];
+        snprintf(text, sizeof(text), "table %s %s chain %s drops %s (%s)", family, table, chain,
+                 t == T_REQUEST ? "udp port 123" : "NTP replies, udp source port 123", why);
+        /* Names come from the kernel; keep the text printable. */
+        for (char *p = text; *p; p++)
+                if (*p < 0x20 || *p >= 0x7f)
+                        *p = '?';
+        size_t len = strnlen(resp->warning, sizeof(resp->warning));
+        if (len + 3 + strlen(text) >= sizeof(resp->warning))
+                return;
+        snprintf(resp->warning + len, sizeof(resp->warning) - len, "%s%s", len ? "; " : "", text);
+}
+
+static void check_foreign(struct ruleset *rs, json_t *c, enum traffic t, struct fwh_response *resp) {
+        const char *family = jstr(c, "family"), *table = jstr(c, "table"), *name = jstr(c, "name");
+        json_int_t handle = -1;
+        int r = scan_chain(rs, family, table, name, t, 0, &handle);
+        char why[64];
+        if (r < 0) {
+                snprintf(why, sizeof(why), "rule handle %lld", (long long) handle);
+                warn(resp, family, table, name, t, why);
+        } else if (r == 0 && streq(jstr(c, "policy"), "drop"))
+                warn(resp, family, table, name, t, "policy drop");
+}
+
+int fwnft_read(struct fwh_response *resp) {
+        int r = run("list ruleset", true, resp->message, sizeof(resp->message), "nftables: ");
+        if (r < 0)
+                return r;
+        const char *out = nft_ctx_get_output_buffer(ctx);
+        json_error_t jerr;
+        json_t *root = json_loads(out ? out : "", 0, &jerr);
+        struct ruleset rs = { .items = json_object_get(root, "nftables") };
+        if (!root || !json_is_array(rs.items)) {
+                /* An empty ruleset lists as nothing at all in some versions. */
+                if (out && strspn(out, " \n") == strlen(out)) {
+                        json_decref(root);
+                        return 0;
+                }
+                snprintf(resp->message, sizeof(resp->message), "nftables: unreadable JSON: %s", jerr.text);
+                json_decref(root);
+                return -EBADMSG;
+        }
+
+        bool client_out = false, client_out_off = false, client_in = false;
+        bool server_in = false, server_in_off = false, server_out = false;
+        bool tampered = false, chains_ok = true;
+        size_t i;
+        json_t *item;
+        json_array_foreach(rs.items, i, item) {
+                json_t *o;
+                if ((o = item_of(item, "table")) && streq(jstr(o, "family"), FWH_TABLE_FAMILY) &&
+                    streq(jstr(o, "name"), FWH_TABLE_NAME))
+                        resp->installed = 1;
+                else if ((o = item_of(item, "set")) && is_ours(o)) {
+                        json_t *elem = json_object_get(o, "elem");
+                        if (json_is_array(elem))
+                                resp->n_ignored += (uint32_t) json_array_size(elem);
+                } else if ((o = item_of(item, "chain")) && is_ours(o)) {
+                        const char *name = jstr(o, "name");
+                        if (!streq(jstr(o, "policy"), "accept") ||
+                            !(streq(name, "input") || streq(name, "output")) || !streq(jstr(o, "hook"), name))
+                                chains_ok = false;
+                } else if ((o = item_of(item, "rule")) && is_ours(o)) {
+                        struct rule_info ri;
+                        const char *chain = jstr(o, "chain");
+                        bool in = streq(chain, "input"), out_chain = streq(chain, "output");
+                        analyze_rule(o, &ri);
+                        const char *c = ri.comment;
+                        bool ok = !ri.other_match;
+                        if (in && streq(c, C_IGNORE4) && ok && ri.verdict == V_DROP && ri.dport123 && ri.saddr_ignored4)
+                                resp->ignored_packets += ri.packets;
+                        else if (in && streq(c, C_IGNORE6) && ok && ri.verdict == V_DROP && ri.dport123 &&
+                                 ri.saddr_ignored6)
+                                resp->ignored_packets += ri.packets;
+                        else if (in && streq(c, C_CLIENT_REPLIES) && ok && ri.verdict == V_ACCEPT && ri.sport123) {
+                                client_in = true;
+                                resp->conntrack = ri.ct_established;
+                        } else if (in && streq(c, C_SERVER) && ok && ri.verdict == V_ACCEPT && ri.dport123)
+                                server_in = true;
+                        else if (in && streq(c, C_SERVER_OFF) && ri.verdict == V_DROP && ri.dport123)
+                                server_in_off = true;
+                        else if (out_chain && streq(c, C_SERVER_REPLIES) && ok && ri.verdict == V_ACCEPT && ri.sport123) {
+                                server_out = true;
+                                resp->conntrack = ri.ct_established;
+                        } else if (out_chain && streq(c, C_CLIENT) && ok && ri.verdict == V_ACCEPT && ri.dport123)
+                                client_out = true;
+                        else if (out_chain && streq(c, C_CLIENT_OFF) && ri.verdict == V_DROP && ri.dport123)
+                                client_out_off = true;
+                        else if (ri.verdict == V_DROP || ri.verdict == V_JUMP || ri.verdict == V_GOTO ||
+                                 ri.verdict == V_OTHER || !c || strncmp(c, "ntpsync ", 8) != 0) {
+                                tampered = true;
+                                /* A drop of unknown extent: do not claim that traffic passes. */
+                                if (ri.verdict != V_ACCEPT && ri.verdict != V_NONE)
+                                        chains_ok = false;
+                        }
+                }
+        }
+        resp->client = resp->installed && chains_ok && client_out && !client_out_off && client_in;
+        resp->server = resp->installed && chains_ok && server_in && !server_in_off && server_out;
+        if (tampered || (resp->installed && !chains_ok)) {
+                size_t len = strnlen(resp->warning, sizeof(resp->warning));
+                snprintf(resp->warning + len, sizeof(resp->warning) - len, "%s",
+                         "table inet ntpsync holds rules or chains that ntpsyncd did not write");
+        }
+
+        /* Other tables: an accept here does not save a packet that their base chains drop. */
+        json_array_foreach(rs.items, i, item) {
+                json_t *c = item_of(item, "chain");
+                const char *family, *hook, *type;
+                if (!c || is_ours(c) || !(hook = jstr(c, "hook")) || !(family = jstr(c, "family")) ||
+                    !(type = jstr(c, "type")))
+                        continue;
+                if (!(streq(family, "inet") || streq(family, "ip") || streq(family, "ip6")) ||
+                    !(streq(type, "filter") || streq(type, "route")))
+                        continue;
+                if (streq(hook, "input")) {
+                        if (resp->server)
+                                check_foreign(&rs, c, T_REQUEST, resp);
+                        if (resp->client)
+                                check_foreign(&rs, c, T_REPLY, resp);
+                } else if (streq(hook, "output")) {
+                        if (resp->client)
+                                check_foreign(&rs, c, T_REQUEST, resp);
+                        if (resp->server)
+                                check_foreign(&rs, c, T_REPLY, resp);
+                }
+        }
+        json_decref(root);
+        return 0;
+}

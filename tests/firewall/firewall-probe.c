@@ -1,0 +1,237 @@
+/* firewall-probe: runs the firewall module (src/daemon/firewall.c) as the daemon would, with
+ * requests from the command line, and prints one JSON object per command on stdout.
+ *
+ *   firewall-probe [--bus] COMMAND [OPTIONS] [COMMAND [OPTIONS]]...
+ *
+ *   --bus                      open the system bus (DBUS_SYSTEM_BUS_ADDRESS) for firewalld
+ *   apply [--client on|off] [--server on|off] [--ignore PREFIX]... [--restrict RULE]...
+ *                              firewall_apply(); PREFIX becomes the rule "PREFIX ignore", RULE is
+ *                              any restrict rule ("default ignore", "192.0.2.0/24 nomodify")
+ *   read                       firewall_read()
+ *   remove                     firewall_remove()
+ *   compile [--ignore P]... [--restrict R]...   firewall_compile_ignored() only
+ *   drop-privileges            firewall_drop_privileges()
+ *   caps                       this process's CapEff/CapPrm/CapBnd and NoNewPrivs
+ *   pause                      prints {"command": "pause"} and waits for a line on stdin
+ *
+ * Exit status: 0 when every command returned >= 0, 1 otherwise, 2 on bad usage. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "firewall.h"
+#include "log.h"
+#include "restrict.h"
+
+static void json_string(const char *s) {
+        putchar('"');
+        for (; s && *s; s++) {
+                unsigned char c = (unsigned char) *s;
+                if (c == '"' || c == '\\')
+                        printf("\\%c", c);
+                else if (c < 0x20 || c >= 0x7f)
+                        printf("\\u%04x", c);
+                else
+                        putchar(c);
+        }
+        putchar('"');
+}
+
+static void print_result(const char *command, int r, const struct firewall *f) {
+        printf("{\"command\": ");
+        json_string(command);
+        printf(", \"result\": %d, \"error\": ", r);
+        json_string(r < 0 ? (firewall_last_error(f)[0] ? firewall_last_error(f) : strerror(-r)) : "");
+        printf(", \"backend\": ");
+        json_string(firewall_backend_to_string(firewall_backend(f)));
+        printf("}\n");
+}
+
+static void print_state(int r, const struct firewall *f, const struct firewall_state *s) {
+        if (r < 0) {
+                print_result("read", r, f);
+                return;
+        }
+        printf("{\"command\": \"read\", \"result\": 0, \"backend\": ");
+        json_string(s->backend_name);
+        printf(", \"installed\": %s, \"client\": %s, \"server\": %s, \"conntrack\": %s, \"permanent\": %s",
+               s->installed ? "true" : "false", s->client ? "true" : "false", s->server ? "true" : "false",
+               s->conntrack ? "true" : "false", s->permanent ? "true" : "false");
+        printf(", \"ignored\": %u, \"ignored_packets\": %llu, \"helper_pid\": %d, \"zone\": ", s->n_ignored,
+               (unsigned long long) s->ignored_packets, (int) s->helper_pid);
+        json_string(s->zone);
+        printf(", \"warning\": ");
+        json_string(s->warning);
+        printf(", \"reason\": ");
+        json_string(s->reason);
+        printf("}\n");
+}
+
+static int print_caps(void) {
+        FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        if (!f)
+                return -errno;
+        printf("{\"command\": \"caps\", \"result\": 0");
+        while (fgets(line, sizeof(line), f)) {
+                char key[64], value[128];
+                if (sscanf(line, "%63[^:]:%*[ \t]%127s", key, value) != 2)
+                        continue;
+                if (strcmp(key, "CapEff") && strcmp(key, "CapPrm") && strcmp(key, "CapBnd") && strcmp(key, "CapAmb") &&
+                    strcmp(key, "CapInh") && strcmp(key, "NoNewPrivs"))
+                        continue;
+                printf(", ");
+                json_string(key);
+                printf(": ");
+                json_string(value);
+        }
+        fclose(f);
+        printf("}\n");
+        return 0;
+}
+
+static void print_ranges(const struct firewall_range *r, size_t n, int result) {
+        printf("{\"command\": \"compile\", \"result\": %d, \"ranges\": [", result);
+        for (size_t i = 0; i < n; i++) {
+                char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+                inet_ntop(r[i].family, r[i].start, a, sizeof(a));
+                inet_ntop(r[i].family, r[i].end, b, sizeof(b));
+                printf("%s[\"%s\", \"%s\"]", i ? ", " : "", a, b);
+        }
+        printf("]}\n");
+}
+
+static bool is_command(const char *s) {
+        static const char *const commands[] = { "apply", "read", "remove", "compile", "drop-privileges", "caps", "pause",
+                                               NULL };
+        for (size_t i = 0; commands[i]; i++)
+                if (strcmp(s, commands[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int parse_on_off(const char *s, bool *ret) {
+        if (s && strcmp(s, "on") == 0)
+                *ret = true;
+        else if (s && strcmp(s, "off") == 0)
+                *ret = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+/* Options of apply/compile from argv[*i] on, up to the next command. */
+static int parse_request(int argc, char *argv[], int *i, struct firewall_request *req, struct restrict_set *set) {
+        restrict_set_init(set);
+        req->restricts = set;
+        while (*i < argc && !is_command(argv[*i])) {
+                const char *opt = argv[(*i)++];
+                const char *arg = *i < argc ? argv[(*i)++] : NULL;
+                char text[160];
+                if (!arg) {
+                        fprintf(stderr, "%s needs an argument\n", opt);
+                        return -EINVAL;
+                }
+                if (strcmp(opt, "--client") == 0) {
+                        if (parse_on_off(arg, &req->client) < 0)
+                                return -EINVAL;
+                } else if (strcmp(opt, "--server") == 0) {
+                        if (parse_on_off(arg, &req->server) < 0)
+                                return -EINVAL;
+                } else if (strcmp(opt, "--ignore") == 0 || strcmp(opt, "--restrict") == 0) {
+                        struct restrict_rule rule;
+                        const char *error = NULL, *warning = NULL;
+                        snprintf(text, sizeof(text), "%s%s", arg, strcmp(opt, "--ignore") == 0 ? " ignore" : "");
+                        if (restrict_rule_parse(text, &rule, &error, &warning) < 0 || restrict_set_add(set, &rule) < 0) {
+                                fprintf(stderr, "bad restrict rule '%s': %s\n", text, error ? error : "set full");
+                                return -EINVAL;
+                        }
+                } else {
+                        fprintf(stderr, "unknown option %s\n", opt);
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        sd_event *e = NULL;
+        sd_bus *bus = NULL;
+        struct firewall *f = NULL;
+        struct restrict_set *set = malloc(sizeof(*set));
+        int i = 1, status = 0, r;
+
+        log_setup();
+        log_set_max_level(LOG_DEBUG);
+        if (!set || sd_event_default(&e) < 0)
+                return 1;
+        if (i < argc && strcmp(argv[i], "--bus") == 0) {
+                i++;
+                r = sd_bus_open_system(&bus);
+                if (r < 0) {
+                        fprintf(stderr, "cannot open the system bus: %s\n", strerror(-r));
+                        return 1;
+                }
+        }
+        r = firewall_new(e, bus, &f);
+        if (r < 0) {
+                fprintf(stderr, "firewall_new: %s\n", strerror(-r));
+                return 1;
+        }
+        while (i < argc) {
+                const char *cmd = argv[i++];
+                struct firewall_request req = { .client = true, .server = false };
+                if (strcmp(cmd, "apply") == 0) {
+                        if (parse_request(argc, argv, &i, &req, set) < 0) {
+                                status = 2;
+                                break;
+                        }
+                        r = firewall_apply(f, &req);
+                        print_result(cmd, r, f);
+                } else if (strcmp(cmd, "compile") == 0) {
+                        struct firewall_range ranges[64];
+                        size_t n = 0;
+                        if (parse_request(argc, argv, &i, &req, set) < 0) {
+                                status = 2;
+                                break;
+                        }
+                        r = firewall_compile_ignored(set, ranges, 64, &n);
+                        print_ranges(ranges, r < 0 ? 0 : n, r);
+                } else if (strcmp(cmd, "read") == 0) {
+                        struct firewall_state s;
+                        r = firewall_read(f, &s);
+                        print_state(r, f, &s);
+                } else if (strcmp(cmd, "remove") == 0) {
+                        r = firewall_remove(f);
+                        print_result(cmd, r, f);
+                } else if (strcmp(cmd, "drop-privileges") == 0) {
+                        r = firewall_drop_privileges();
+                        print_result(cmd, r, f);
+                } else if (strcmp(cmd, "caps") == 0)
+                        r = print_caps();
+                else if (strcmp(cmd, "pause") == 0) {
+                        char line[16];
+                        printf("{\"command\": \"pause\", \"result\": 0}\n");
+                        fflush(stdout);
+                        r = fgets(line, sizeof(line), stdin) ? 0 : 0;
+                }
+                else {
+                        fprintf(stderr, "unknown command %s\n", cmd);
+                        status = 2;
+                        break;
+                }
+                fflush(stdout);
+                if (r < 0 && status == 0)
+                        status = 1;
+        }
+        firewall_free(f);
+        sd_bus_flush_close_unref(bus);
+        sd_event_unref(e);
+        free(set);
+        return status;
+}

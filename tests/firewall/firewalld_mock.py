@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""python-dbusmock template: the part of firewalld's D-Bus API that ntpsyncd uses.
+
+  /org/fedoraproject/FirewallD1
+    org.fedoraproject.FirewallD1        getDefaultZone() -> s, queryPanicMode() -> b
+    org.fedoraproject.FirewallD1.zone   addService(s zone, s service, i timeout) -> s,
+                                        removeService(s zone, s service) -> s,
+                                        queryService(s zone, s service) -> b, getServices(s) -> as
+  /org/fedoraproject/FirewallD1/config
+    org.fedoraproject.FirewallD1.config getZoneByName(s) -> o
+  /org/fedoraproject/FirewallD1/config/zone/N  (one per zone)
+    org.fedoraproject.FirewallD1.config.zone  addService(s), removeService(s), queryService(s) -> b,
+                                              getServices() -> as
+
+Errors as firewalld raises them: org.fedoraproject.FirewallD1.Exception with "ALREADY_ENABLED: ntp",
+"NOT_ENABLED: ntp", "INVALID_ZONE: name". Runtime and permanent services are kept apart.
+
+Test controls (org.freedesktop.DBus.Mock on the main object): SetDefaultZone(s), SetPanicMode(b),
+SetServices(s zone, as runtime, as permanent), GetServices(s zone) -> (as runtime, as permanent),
+SetFailPermanent(b) (config.zone add/remove then fail with NotAuthorizedException).
+Every call is in GetMethodCalls() of the object it went to.
+
+Run: python3 -m dbusmock --template tests/firewall/firewalld_mock.py (bus from
+DBUS_SYSTEM_BUS_ADDRESS).
+"""
+
+import dbus
+
+import dbusmock.mockobject
+from dbusmock import MOCK_IFACE
+
+BUS_NAME = "org.fedoraproject.FirewallD1"
+MAIN_OBJ = "/org/fedoraproject/FirewallD1"
+MAIN_IFACE = "org.fedoraproject.FirewallD1"
+ZONE_IFACE = "org.fedoraproject.FirewallD1.zone"
+CONFIG_OBJ = "/org/fedoraproject/FirewallD1/config"
+CONFIG_IFACE = "org.fedoraproject.FirewallD1.config"
+CONFIG_ZONE_IFACE = "org.fedoraproject.FirewallD1.config.zone"
+SYSTEM_BUS = True
+
+ZONES = ["block", "dmz", "drop", "external", "home", "internal", "public", "trusted", "work"]
+
+# Code run inside the mock (dbusmock's AddMethod): `self` is the object called, `objects` maps
+# paths to objects, `args` holds the arguments, `ret` is the return value.
+_PRELUDE = """
+main = objects['%s']
+def fail(code, what, name='org.fedoraproject.FirewallD1.Exception'):
+    raise dbus.exceptions.DBusException('%%s: %%s' %% (code, what), name=name)
+""" % MAIN_OBJ
+
+_RUNTIME_ADD = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime:
+    fail('INVALID_ZONE', zone)
+if args[1] in main.fw_runtime[zone]:
+    fail('ALREADY_ENABLED', args[1])
+main.fw_runtime[zone].append(args[1])
+ret = zone
+"""
+
+_RUNTIME_REMOVE = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime:
+    fail('INVALID_ZONE', zone)
+if args[1] not in main.fw_runtime[zone]:
+    fail('NOT_ENABLED', args[1])
+main.fw_runtime[zone].remove(args[1])
+ret = zone
+"""
+
+_RUNTIME_QUERY = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime:
+    fail('INVALID_ZONE', zone)
+ret = args[1] in main.fw_runtime[zone]
+"""
+
+_GET_ZONE = _PRELUDE + """
+if args[0] not in main.fw_permanent:
+    fail('INVALID_ZONE', args[0])
+ret = dbus.ObjectPath('%s/zone/%%d' %% sorted(main.fw_permanent).index(args[0]))
+""" % CONFIG_OBJ
+
+_PERMANENT_ADD = _PRELUDE + """
+if main.fw_fail_permanent:
+    fail('NOT_AUTHORIZED', 'config', name='org.fedoraproject.FirewallD1.NotAuthorizedException')
+services = main.fw_permanent[self.fw_zone]
+if args[0] in services:
+    fail('ALREADY_ENABLED', args[0])
+services.append(args[0])
+"""
+
+_PERMANENT_REMOVE = _PRELUDE + """
+if main.fw_fail_permanent:
+    fail('NOT_AUTHORIZED', 'config', name='org.fedoraproject.FirewallD1.NotAuthorizedException')
+services = main.fw_permanent[self.fw_zone]
+if args[0] not in services:
+    fail('NOT_ENABLED', args[0])
+services.remove(args[0])
+"""
+
+_PERMANENT_QUERY = _PRELUDE + """
+ret = args[0] in main.fw_permanent[self.fw_zone]
+"""
+
+
+def load(mock, parameters):
+    mock.fw_default_zone = parameters.get("DefaultZone", "public")
+    mock.fw_panic = False
+    mock.fw_fail_permanent = False
+    mock.fw_runtime = {z: ["ssh", "dhcpv6-client"] for z in ZONES}
+    mock.fw_permanent = {z: ["ssh", "dhcpv6-client"] for z in ZONES}
+
+    mock.AddMethods(MAIN_IFACE, [
+        ("getDefaultZone", "", "s", "ret = self.fw_default_zone"),
+        ("queryPanicMode", "", "b", "ret = self.fw_panic"),
+    ])
+    mock.AddMethods(ZONE_IFACE, [
+        ("addService", "ssi", "s", _RUNTIME_ADD),
+        ("removeService", "ss", "s", _RUNTIME_REMOVE),
+        ("queryService", "ss", "b", _RUNTIME_QUERY),
+        ("getServices", "s", "as", _PRELUDE + "ret = main.fw_runtime[args[0] or main.fw_default_zone]"),
+    ])
+    mock.AddObject(CONFIG_OBJ, CONFIG_IFACE, {}, [
+        ("getZoneByName", "s", "o", _GET_ZONE),
+    ])
+    for i, zone in enumerate(sorted(mock.fw_permanent)):
+        path = "%s/zone/%d" % (CONFIG_OBJ, i)
+        mock.AddObject(path, CONFIG_ZONE_IFACE, {}, [
+            ("addService", "s", "", _PERMANENT_ADD),
+            ("removeService", "s", "", _PERMANENT_REMOVE),
+            ("queryService", "s", "b", _PERMANENT_QUERY),
+            ("getServices", "", "as", _PRELUDE + "ret = main.fw_permanent[self.fw_zone]"),
+        ])
+        dbusmock.mockobject.objects[path].fw_zone = zone
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="s", out_signature="")
+def SetDefaultZone(self, zone):
+    self.fw_default_zone = str(zone)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="b", out_signature="")
+def SetPanicMode(self, panic):
+    self.fw_panic = bool(panic)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="b", out_signature="")
+def SetFailPermanent(self, fail):
+    self.fw_fail_permanent = bool(fail)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="sasas", out_signature="")
+def SetServices(self, zone, runtime, permanent):
+    self.fw_runtime[str(zone)] = [str(s) for s in runtime]
+    self.fw_permanent[str(zone)] = [str(s) for s in permanent]
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="s", out_signature="asas")
+def GetServices(self, zone):
+    return (dbus.Array(self.fw_runtime[str(zone)], signature="s"),
+            dbus.Array(self.fw_permanent[str(zone)], signature="s"))
