@@ -72,18 +72,37 @@ static int property_server_address(sd_bus *bus, const char *path, const char *in
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+/* The bounds of the configured servers' poll intervals (log2 s). */
+static void poll_limits(const struct config *c, int *ret_min, int *ret_max) {
+        int lo = POLL_LIMIT_MAX, hi = POLL_LIMIT_MIN;
+        for (size_t i = 0; i < c->n_servers; i++) {
+                struct poll_state p;
+                poll_init(&p, c->servers[i].minpoll, c->servers[i].maxpoll, false, 0);
+                lo = p.minpoll < lo ? p.minpoll : lo;
+                hi = p.maxpoll > hi ? p.maxpoll : hi;
+        }
+        *ret_min = c->n_servers ? lo : POLL_DEFAULT_MIN;
+        *ret_max = c->n_servers ? hi : POLL_DEFAULT_MAX;
+}
+
+static uint64_t poll_usec(int poll) {
+        return ((uint64_t) 1 << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll)) * USEC_PER_SEC;
+}
+
 static int property_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         struct engine_status st;
+        int lo, hi;
         engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
+        poll_limits(&b->manager->config, &lo, &hi);
         uint64_t v = 0;
         if (strcmp(property, "PollIntervalUSec") == 0)
-                v = ((uint64_t) 1 << (st.poll < 0 ? 0 : st.poll > 17 ? 17 : st.poll)) * USEC_PER_SEC;
+                v = poll_usec(st.poll);
         else if (strcmp(property, "PollIntervalMinUSec") == 0)
-                v = ((uint64_t) 1 << POLL_DEFAULT_MIN) * USEC_PER_SEC;
+                v = poll_usec(lo);
         else if (strcmp(property, "PollIntervalMaxUSec") == 0)
-                v = ((uint64_t) 1 << POLL_DEFAULT_MAX) * USEC_PER_SEC;
+                v = poll_usec(hi);
         else if (strcmp(property, "RootDistanceMaxUSec") == 0)
                 v = (uint64_t) (1.5 * USEC_PER_SEC);
         return sd_bus_message_append(reply, "t", v);
@@ -105,15 +124,20 @@ static int property_ntp_message(sd_bus *bus, const char *path, const char *inter
                 engine_get_source(b->manager->engine, p->engine_id, &s);
 
         int64_t now_mono = now_monotonic_ns(), now_real = now_realtime_ns();
-        int64_t t4 = s.last_rx_mono >= 0 && p ? now_real - (now_mono - s.last_rx_mono) : 0;
-        int64_t t1 = t4 - (int64_t) llround(s.delay * 1e9);
-        int64_t t2 = t1 + (int64_t) llround((s.delay / 2 + st.offset) * 1e9);
+        /* Without a system peer there is no exchange to show: all zero, as timesyncd before its first. */
+        int64_t t4 = 0, t1 = 0, t2 = 0;
+        if (p && s.last_rx_mono >= 0) {
+                t4 = now_real - (now_mono - s.last_rx_mono);
+                t1 = t4 - (int64_t) llround(s.delay * 1e9);
+                t2 = t1 + (int64_t) llround((s.delay / 2 + st.offset) * 1e9);
+        }
         uint8_t refid[4] = { s.refid >> 24, s.refid >> 16, s.refid >> 8, s.refid };
 
         int r = sd_bus_message_open_container(reply, 'r', "uuuuittayttttbtt");
         if (r >= 0)
                 r = sd_bus_message_append(reply, "uuuuitt", p ? (uint32_t) st.leap : 3u, 4u, 4u, (uint32_t) s.stratum,
-                                          (int32_t) -20, seconds_to_usec(st.root_delay), seconds_to_usec(st.root_dispersion));
+                                          (int32_t) -20, p ? seconds_to_usec(st.root_delay) : 0,
+                                          p ? seconds_to_usec(st.root_dispersion) : 0);
         if (r >= 0)
                 r = sd_bus_message_append_array(reply, 'y', refid, p ? 4 : 0);
         if (r >= 0)
@@ -147,7 +171,10 @@ static void on_runtime_servers_authorized(sd_bus_message *call, int allowed, con
                 sd_bus_reply_method_error(call, verdict);
                 return;
         }
-        if (manager_change(rs->bus->manager, &rs->overrides, true, &e) < 0)
+        /* An empty list means: back to the configured servers, as systemd-timesyncd does. */
+        int r = rs->overrides.n_servers == 0 ? manager_drop_runtime_servers(rs->bus->manager, &e)
+                                             : manager_change(rs->bus->manager, &rs->overrides, true, &e);
+        if (r < 0)
                 sd_bus_reply_method_errorf(call, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
         else
                 sd_bus_reply_method_return(call, NULL);
@@ -168,8 +195,8 @@ static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_b
                 if (rs->overrides.n_servers >= CONFIG_MAX_SERVERS)
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers", CONFIG_MAX_SERVERS);
                 else if (!config_host_is_valid(names[i]))
-                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NTP server name or address: %.300s",
-                                              names[i]);
+                        r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NTP server name or address: %s",
+                                              bus_printable(names[i], (char[BUS_QUOTE_MAX * 4 + 4]) { 0 }));
                 else {
                         *s = (struct config_server) { .iburst = true };
                         snprintf(s->host, sizeof(s->host), "%s", names[i]);
@@ -227,7 +254,48 @@ int bus_timesync_add(struct bus *b) {
         return sd_bus_request_name_async(b->bus, NULL, TIMESYNC_NAME, 0, on_timesync_name, b);
 }
 
+/* What the announced properties rest on, as text, to send PropertiesChanged only for news. */
+static void timesync_property_text(struct bus *b, const char *name, char *buf, size_t size) {
+        const struct config *c = &b->manager->config;
+        size_t used = 0;
+        buf[0] = '\0';
+        if (strcmp(name, "NTPMessage") == 0) {
+                struct engine_status st;
+                struct engine_source_info s = { .last_rx_mono = -1 };
+                struct peer *p = system_peer(b, &st);
+                if (p)
+                        engine_get_source(b->manager->engine, p->engine_id, &s);
+                snprintf(buf, size, "%d %u %u %lld %.9f %.9f %.9f %.9f %llu", p != NULL, s.stratum, s.refid,
+                         (long long) s.last_rx_mono, s.delay, st.offset, st.root_delay, st.root_dispersion,
+                         (unsigned long long) st.packets_sent);
+                return;
+        }
+        bool runtime = strcmp(name, "RuntimeNTPServers") == 0;
+        for (size_t i = 0; i < c->n_servers && used + 1 < size; i++) {
+                bool from_runtime = strcmp(c->servers[i].origin.file, "runtime") == 0;
+                if (from_runtime != runtime)
+                        continue;
+                int n = snprintf(buf + used, size - used, "%s ", c->servers[i].host);
+                used += n > 0 ? (size_t) n : 0;
+        }
+}
+
 void bus_timesync_emit_changes(struct bus *b) {
-        if (b->timesync_slot)
-                sd_bus_emit_properties_changed(b->bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, "NTPMessage", NULL);
+        static const char *const names[] = { "SystemNTPServers", "RuntimeNTPServers", "NTPMessage", NULL };
+        char *changed[4];
+        size_t n = 0;
+        char text[2048];
+
+        if (!b->timesync_slot)
+                return;
+        for (size_t i = 0; names[i]; i++) {
+                timesync_property_text(b, names[i], text, sizeof(text));
+                if (strcmp(text, b->timesync_emitted[i]) == 0)
+                        continue;
+                snprintf(b->timesync_emitted[i], sizeof(b->timesync_emitted[i]), "%s", text);
+                changed[n++] = (char *) names[i];
+        }
+        changed[n] = NULL;
+        if (n > 0)
+                sd_bus_emit_properties_changed_strv(b->bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, changed);
 }

@@ -16,6 +16,23 @@
 
 /* ---- validation helpers ---- */
 
+const char *bus_printable(const char *text, char buf[static BUS_QUOTE_MAX * 4 + 4]) {
+        size_t used = 0, n = 0;
+        for (; text && *text && n < BUS_QUOTE_MAX; text++, n++) {
+                unsigned char c = (unsigned char) *text;
+                if (c < 0x20 || c == 0x7f || c == '\\')
+                        used += (size_t) sprintf(buf + used, "\\x%02x", c);
+                else
+                        buf[used++] = (char) c;
+        }
+        if (text && *text)
+                used += (size_t) sprintf(buf + used, "...");
+        buf[used] = '\0';
+        return buf;
+}
+
+#define Q(text) bus_printable((text), (char[BUS_QUOTE_MAX * 4 + 4]) { 0 })
+
 __attribute__((format(printf, 2, 3))) static int invalid(sd_bus_error *error, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
@@ -134,8 +151,8 @@ static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *e
                         return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers",
                                                  CONFIG_MAX_SERVERS);
                 if (config_parse_server_spec(specs[i], &s, &why) < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%.300s\": %s",
-                                                 specs[i], why);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%s\": %s",
+                                                 Q(specs[i]), why);
                 for (size_t j = 0; j < o->n_servers; j++)
                         if (strcasecmp(o->servers[j].host, s.host) == 0)
                                 return invalid(error, "Duplicate server %s", s.host);
@@ -194,7 +211,7 @@ static int method_add_server(sd_bus_message *call, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (config_parse_server_spec(spec, &s, &why) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%.300s\": %s", spec, why);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%s\": %s", Q(spec), why);
         if (find_server(&b->manager->config, s.host) >= 0)
                 return invalid(error, "%s is already a server", s.host);
         if (b->manager->config.n_servers >= CONFIG_MAX_SERVERS)
@@ -218,7 +235,7 @@ static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_err
         if (r < 0)
                 return r;
         if (!config_host_is_valid(host))
-                return invalid(error, "Not a valid host: \"%.300s\"", host);
+                return invalid(error, "Not a valid host: \"%s\"", Q(host));
         int i = find_server(&b->manager->config, host);
         if (i < 0)
                 return invalid(error, "No server %s", host);
@@ -247,7 +264,7 @@ static bool same_target(const struct restrict_rule *a, const struct restrict_rul
 static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error *error) {
         const char *why = NULL, *warning = NULL;
         if (restrict_rule_parse(text, ret, &why, &warning) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid restrict rule \"%.300s\": %s", text, why);
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid restrict rule \"%s\": %s", Q(text), why);
         return 0;
 }
 
@@ -270,7 +287,7 @@ static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bu
                 r = parse_rule(rules[i], &o->restricts[o->n_restricts], error);
                 for (size_t j = 0; r >= 0 && j < o->n_restricts; j++)
                         if (same_target(&o->restricts[j], &o->restricts[o->n_restricts]))
-                                r = invalid(error, "Two rules for the same address: \"%.300s\"", rules[i]);
+                                r = invalid(error, "Two rules for the same address: \"%s\"", Q(rules[i]));
                 if (r >= 0)
                         o->n_restricts++;
         }
@@ -337,7 +354,7 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
         if (r < 0)
                 return r;
         if (target.flags != 0)
-                return invalid(error, "Give only the address of the rule to remove, not \"%.300s\"", text);
+                return invalid(error, "Give only the address of the rule to remove, not \"%s\"", Q(text));
         if (target.is_default)
                 return invalid(error, "%s", "The default rules can be changed but not removed");
         struct change *c = change_new(b, runtime);
@@ -350,7 +367,7 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
                 i++;
         if (i == o->n_restricts) {
                 free(c);
-                return invalid(error, "No rule for %.300s", text);
+                return invalid(error, "No rule for %s", Q(text));
         }
         memmove(&o->restricts[i], &o->restricts[i + 1], (o->n_restricts - i - 1) * sizeof(o->restricts[0]));
         o->n_restricts--;
@@ -452,7 +469,7 @@ static int method_query(sd_bus_message *call, void *userdata, sd_bus_error *erro
         if (r < 0)
                 return r;
         if (!config_host_is_valid(host))
-                return invalid(error, "Not a valid host: \"%.300s\"", host);
+                return invalid(error, "Not a valid host: \"%s\"", Q(host));
         if (b->queries >= QUERIES_MAX)
                 return sd_bus_error_setf(error, BUS_ERROR_BUSY, "%d queries are running already", QUERIES_MAX);
         struct bus_query *q = calloc(1, sizeof(*q));
@@ -704,14 +721,24 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                         config_server_format(&c->servers[i], spec, sizeof(spec));
                         used += (size_t) snprintf(buf + used, size - used, "%s;", spec);
                 }
-        } else if (strcmp(name, "Synchronized") == 0 || strcmp(name, "UnsynchronizedReason") == 0)
-                snprintf(buf, size, "%d %s", st.synchronized, st.synchronized || !st.unsync_reason ? "" : st.unsync_reason);
-        else if (strcmp(name, "Stratum") == 0 || strcmp(name, "ReferenceId") == 0 || strcmp(name, "SystemPeer") == 0)
-                snprintf(buf, size, "%u %u %lld", st.stratum, st.refid, (long long) st.system_peer);
-        else if (strcmp(name, "Offset") == 0 || strcmp(name, "Frequency") == 0 || strcmp(name, "RootDelay") == 0 ||
-                 strcmp(name, "RootDispersion") == 0)
-                snprintf(buf, size, "%lld %.9f %.9f %.3f", (long long) st.last_update_mono, st.offset, st.root_delay,
-                         st.residual_frequency_ppm);
+        } else if (strcmp(name, "Synchronized") == 0)
+                snprintf(buf, size, "%d", st.synchronized);
+        else if (strcmp(name, "UnsynchronizedReason") == 0)
+                snprintf(buf, size, "%s", st.synchronized || !st.unsync_reason ? "" : st.unsync_reason);
+        else if (strcmp(name, "Stratum") == 0)
+                snprintf(buf, size, "%u", st.stratum);
+        else if (strcmp(name, "ReferenceId") == 0)
+                snprintf(buf, size, "%d %u", st.synchronized, st.refid);
+        else if (strcmp(name, "SystemPeer") == 0)
+                snprintf(buf, size, "%d %lld", st.synchronized, (long long) st.system_peer);
+        else if (strcmp(name, "Offset") == 0)
+                snprintf(buf, size, "%d %.9f", st.synchronized, st.offset);
+        else if (strcmp(name, "Frequency") == 0)
+                snprintf(buf, size, "%.3f", st.residual_frequency_ppm);
+        else if (strcmp(name, "RootDelay") == 0)
+                snprintf(buf, size, "%.9f", st.root_delay);
+        else if (strcmp(name, "RootDispersion") == 0)
+                snprintf(buf, size, "%lld %.9f", (long long) st.last_update_mono, st.root_dispersion);
         else if (strcmp(name, "LeapStatus") == 0)
                 snprintf(buf, size, "%d %d", st.synchronized, st.leap);
         else if (strcmp(name, "PollInterval") == 0)
@@ -734,13 +761,16 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                         h = (h ^ '\n') * 16777619u;
                 }
                 snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
-        } else if (strcmp(name, "FirewallClient") == 0 || strcmp(name, "FirewallServer") == 0)
-                snprintf(buf, size, "%d %d", c->firewall_client.value, c->firewall_server.value);
+        } else if (strcmp(name, "FirewallClient") == 0)
+                snprintf(buf, size, "%d", c->firewall_client.value);
+        else if (strcmp(name, "FirewallServer") == 0)
+                snprintf(buf, size, "%d", c->firewall_server.value);
         else if (strcmp(name, "ServerMode") == 0)
                 snprintf(buf, size, "%d", c->serve.value);
-        else if (strcmp(name, "Online") == 0 || strcmp(name, "OnlineReason") == 0)
-                snprintf(buf, size, "%d %s", b->manager->online,
-                         b->manager->offline_reason ? b->manager->offline_reason : "");
+        else if (strcmp(name, "Online") == 0)
+                snprintf(buf, size, "%d", b->manager->online);
+        else if (strcmp(name, "OnlineReason") == 0)
+                snprintf(buf, size, "%s", !b->manager->online && b->manager->offline_reason ? b->manager->offline_reason : "");
 }
 
 static int on_emit(sd_event_source *s, void *userdata) {

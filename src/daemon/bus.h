@@ -23,12 +23,19 @@ struct bus {
         sd_event_source *emit_defer;
         struct bus_snapshot *emitted; /* what the last PropertiesChanged said */
         unsigned queries;
+        char timesync_emitted[3][2048]; /* timesync1 properties as last announced */
 };
 
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), puts the objects in place,
  * then asks for the names. */
 int bus_open(manager *m, struct bus **ret);
 struct bus *bus_free(struct bus *b);
+
+#define BUS_QUOTE_MAX 160
+
+/* The caller's text made safe to put in an error message: control characters as \xNN, and cut
+ * at BUS_QUOTE_MAX characters. Returns buf. */
+const char *bus_printable(const char *text, char buf[static BUS_QUOTE_MAX * 4 + 4]);
 
 /* Something may have changed: PropertiesChanged goes out, once, from a defer source. */
 void bus_properties_maybe_changed(struct bus *b);

@@ -119,6 +119,25 @@ static bool is_masked(const char *path) {
         return stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3); /* /dev/null */
 }
 
+void remove_stale_temporaries(const char *path) {
+        char *copy = strdup(path);
+        if (!copy)
+                return;
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        DIR *d = opendir(dirname(copy));
+        size_t base_len = strlen(base);
+        for (struct dirent *de; d && (de = readdir(d));) {
+                const char *n = de->d_name;
+                /* ".BASE." and the six characters mkostemp() chose */
+                if (n[0] == '.' && strlen(n) == base_len + 8 && strncmp(n + 1, base, base_len) == 0 &&
+                    n[base_len + 1] == '.')
+                        (void) unlinkat(dirfd(d), n, 0);
+        }
+        if (d)
+                closedir(d);
+        free(copy);
+}
+
 static int parse_file(const char *path, struct config *c, struct config_error *ret_error, bool missing_ok) {
         char *text = NULL;
         if (is_masked(path))

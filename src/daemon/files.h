@@ -20,6 +20,10 @@ ssize_t read_small_file(const char *path, size_t max, bool follow, char **ret_te
  * A symlink at path is replaced by the file, never written through. */
 int write_file_atomic(const char *path, const char *text, size_t len, int mode);
 
+/* Removes what a crash between creating and renaming left behind: DIR/.BASE.XXXXXX files of
+ * write_file_atomic() for path DIR/BASE. */
+void remove_stale_temporaries(const char *path);
+
 /* Loads main_path (missing is fine: the defaults stay) and then every *.conf in main_path.d in
  * lexical order, into *ret. Symlinks are followed (configuration management makes them); a
  * drop-in linked to /dev/null is masked. On error fills *ret_error with "FILE:LINE: ..." or "FILE: ..." and

@@ -479,6 +479,10 @@ int manager_new(const struct manager_options *o, manager **ret) {
                 manager_free(m);
                 return -ENOMEM;
         }
+        if (!m->query) {
+                remove_stale_temporaries(m->settings_path);
+                remove_stale_temporaries(m->drift_path);
+        }
         if (m->query && (r = use_query_hosts(&m->config, o)) < 0) {
                 manager_free(m);
                 return r;

@@ -263,7 +263,7 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                 struct msghdr *m = &b->in[i].msg_hdr;
                 struct server_client client;
                 s->counters.received++;
-                if (!client_from(&b->in_addr[i], &client))
+                if ((m->msg_flags & MSG_TRUNC) || !client_from(&b->in_addr[i], &client)) /* longer than any NTP packet */
                         continue;
                 enum server_verdict v = server_handle(&state, &s->manager->restricts, s->limiter, &client, b->in_buf[i],
                                                       b->in[i].msg_len, receive_timestamp(m), now_mono, b->out_buf[n_out]);

@@ -25,8 +25,14 @@ static bool all_measured(manager *m) {
         size_t n = engine_get_sources(m->engine, info, ENGINE_MAX_SOURCES);
         bool pending_names = false;
 
-        for (size_t i = 0; i < m->n_sources; i++)
+        bool all_failed = m->n_sources > 0;
+        for (size_t i = 0; i < m->n_sources; i++) {
                 pending_names |= m->sources[i]->n_peers == 0 && m->sources[i]->retries == 0;
+                all_failed &= m->sources[i]->n_peers == 0 && m->sources[i]->retries > 0;
+        }
+        /* No name resolved, no socket could be opened (no route): nothing to wait for. */
+        if (all_failed)
+                return true;
         if (n == 0 || pending_names)
                 return false;
         engine_get_status(m->engine, now_monotonic_ns(), &st);

@@ -134,3 +134,24 @@ finish:
         free(c);
         return r;
 }
+
+int manager_drop_runtime_servers(manager *m, struct config_error *ret_error) {
+        struct config_overrides *rt = malloc(sizeof(*rt));
+        struct config *c = malloc(sizeof(*c));
+        int r = -ENOMEM;
+        if (!rt || !c) {
+                snprintf(ret_error->message, sizeof(ret_error->message), "out of memory");
+                goto finish;
+        }
+        *rt = m->runtime;
+        rt->has_servers = false;
+        r = settings_build(m->config_path, m->settings_path, &m->persisted, rt, c, ret_error);
+        if (r < 0)
+                goto finish;
+        m->runtime = *rt;
+        manager_apply_config(m, c);
+finish:
+        free(rt);
+        free(c);
+        return r;
+}

@@ -26,3 +26,6 @@ int settings_build(const char *config_path, const char *settings_path, const str
  * changed and *ret_error says why (-EINVAL: the result is not a valid configuration; other
  * errors: the settings file could not be written). */
 int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error);
+
+/* Ends the runtime change of the server list: back to the persisted or configured servers. */
+int manager_drop_runtime_servers(manager *m, struct config_error *ret_error);

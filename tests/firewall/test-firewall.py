@@ -9,6 +9,7 @@ the probe applies the state. firewalld cases run against a python-dbusmock firew
 (firewalld_mock.py) on a private dbus-daemon and need no root. The compiler cases need nothing.
 """
 
+import ipaddress
 import json
 import os
 import re
@@ -282,7 +283,8 @@ class Nftables(Namespaced):
             results = []
             while not results or results[-1]["command"] != "pause":
                 line = p.stdout.readline()
-                self.assertTrue(line, "probe ended early: " + p.stderr.read())
+                if not line:
+                    self.fail("probe ended early: " + p.stderr.read())
                 results.append(json.loads(line))
             apply, read, drop, caps, _ = results
             self.assertEqual((apply["result"], drop["result"]), (0, 0))
@@ -415,7 +417,7 @@ class HelperProtocol(Namespaced):
 @unittest.skipUnless(NFT_OK, NFT_SKIP)
 class Traffic(unittest.TestCase):
     """Real NTP: ntpdig in the client namespace, chronyd in the server namespace where the state is
-    applied (harness.Lab: server 192.0.2.1 and 2001:db8:0:1::1, client .2 and ::2)."""
+    applied (harness.Lab: one veth pair, documentation addresses, see harness.Link)."""
 
     def setUp(self):
         try:
@@ -440,6 +442,9 @@ class Traffic(unittest.TestCase):
 
     def test_server_on_off_and_ignore(self):
         v4, v6 = self.server.address, self.server.address6
+        link = self.server.link
+        net4 = str(ipaddress.ip_network(link.client_v4 + "/30", strict=False))
+        net6 = str(ipaddress.ip_network(link.client_v6 + "/64", strict=False))
         self.assertTrue(self.answers(v4))
 
         read = self.apply("--server", "off")
@@ -457,8 +462,8 @@ class Traffic(unittest.TestCase):
         self.assertGreater(packets(rules["ntpsync server"]), 0)
         self.assertGreater(packets(rules["ntpsync server replies"]), 0)
 
-        # restrict 192.0.2.0/30 ignore: the client's network is dropped by the kernel.
-        read = self.apply("--server", "on", "--ignore", "192.0.2.0/30")
+        # restrict CLIENT-NETWORK/30 ignore: the client's network is dropped by the kernel.
+        read = self.apply("--server", "on", "--ignore", net4)
         self.assertEqual(read["ignored"], 1)
         self.assertFalse(self.answers(v4))
         self.assertTrue(self.answers(v6))
@@ -469,13 +474,13 @@ class Traffic(unittest.TestCase):
         self.assertRegex(nft(self.sns, "list", "table", "inet", "ntpsync"),
                          r"ip saddr @ignored4 udp dport 123 counter packets [1-9]\d* bytes \d+ drop")
 
-        self.apply("--server", "on", "--ignore", "192.0.2.0/30", "--ignore", "2001:db8:0:1::/64")
+        self.apply("--server", "on", "--ignore", net4, "--ignore", net6)
         self.assertFalse(self.answers(v6))
         rules, _ = our_rules(self.sns)
         self.assertGreater(packets(rules["ntpsync ignore6"]), 0)
 
         # default ignore, but this one client allowed: the most specific rule decides.
-        self.apply("--server", "on", "--restrict", "default ignore", "--restrict", "192.0.2.2 nomodify")
+        self.apply("--server", "on", "--restrict", "default ignore", "--restrict", link.client_v4 + " nomodify")
         self.assertTrue(self.answers(v4))
         self.assertFalse(self.answers(v6))
 
@@ -574,7 +579,7 @@ class Firewalld(unittest.TestCase):
         """The arguments of each call of method on the object at path, as Python values."""
         def py(v):
             return str(v) if isinstance(v, str) else int(v) if isinstance(v, int) else v
-        return [[py(a) for a in c[2]] for c in self.mock(path).GetMethodCalls(method)]
+        return [[py(a) for a in c[1]] for c in self.mock(path).GetMethodCalls(method)]
 
     def probe(self, *args, expect=0):
         p, results = run_probe(["--bus"] + list(args), env={"DBUS_SYSTEM_BUS_ADDRESS": self.bus.address})

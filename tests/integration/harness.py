@@ -12,8 +12,16 @@ ntpsyncd runs in the client namespace, always without CAP_SYS_TIME and with --cl
 Everything a Lab creates is torn down by PID and by namespace name in Lab.close(), which runs
 from `with`, from atexit, and from SIGTERM/SIGINT/SIGHUP handlers (meson's timeout sends SIGTERM).
 
+For the server side, Lab.add_client() adds namespaces for ntpsyncd's own clients, each joined
+to the daemon's namespace by a veth pair (ClientLink: 198.51.100.0/24, 203.0.113.0/24, ...,
+optionally with a routed prefix such as 198.18.0.0/15 that the client treats as local, for
+floods from many source addresses), with ntpdig, ntpdate, chronyd -Q and raw-packet helpers;
+Lab.private_bus() starts a dbus-daemon of the test's own for D-Bus calls with busctl.
+
 Run as a program it has helper commands that run inside a namespace:
     harness.py probe ADDRESS [--timeout S]    one NTP client exchange, JSON on stdout
+    harness.py exchange ADDRESS [--interval S] [--wait S] [--bind ADDR] [--sport P] HEX...
+                                              send raw datagrams, print what comes back (JSON)
 """
 
 import atexit
