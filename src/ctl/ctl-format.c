@@ -154,6 +154,8 @@ void print_firewall(FILE *f, const struct manager_properties *p) {
                 print_field(f, "Server", "%s", allowed_blocked(p->firewall_server));
         if (p->present[PROPERTY_FIREWALL_BACKEND])
                 print_field(f, "Backend", "%s", p->firewall_backend);
+        if (p->present[PROPERTY_FIREWALL_WARNING] && p->firewall_warning && p->firewall_warning[0])
+                print_field(f, "Warning", "%s", p->firewall_warning);
 }
 
 void print_query_result(FILE *f, const char *host, int64_t offset_ns, uint64_t delay_ns, uint8_t stratum,

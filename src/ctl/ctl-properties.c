@@ -32,6 +32,7 @@ static const struct typed_field manager_fields[_PROPERTY_MAX] = {
         MANAGER_FIELD(PROPERTY_FIREWALL_CLIENT, "FirewallClient", "b", firewall_client),
         MANAGER_FIELD(PROPERTY_FIREWALL_SERVER, "FirewallServer", "b", firewall_server),
         MANAGER_FIELD(PROPERTY_FIREWALL_BACKEND, "FirewallBackend", "s", firewall_backend),
+        MANAGER_FIELD(PROPERTY_FIREWALL_WARNING, "FirewallWarning", "s", firewall_warning),
         MANAGER_FIELD(PROPERTY_SERVER_MODE, "ServerMode", "b", server_mode),
         MANAGER_FIELD(PROPERTY_CLOCK_CONTROL, "ClockControl", "s", clock_control),
         MANAGER_FIELD(PROPERTY_ONLINE, "Online", "b", online),
@@ -270,6 +271,7 @@ void manager_properties_done(struct manager_properties *p) {
         strv_free(p->servers);
         free(p->unsynchronized_reason);
         free(p->online_reason);
+        free(p->firewall_warning);
         free(p->reference_id);
         free(p->system_peer);
         free(p->leap_status);

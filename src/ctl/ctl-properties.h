@@ -52,6 +52,7 @@ enum manager_property {
         PROPERTY_FIREWALL_CLIENT,
         PROPERTY_FIREWALL_SERVER,
         PROPERTY_FIREWALL_BACKEND,
+        PROPERTY_FIREWALL_WARNING,
         PROPERTY_SERVER_MODE,
         PROPERTY_CLOCK_CONTROL,
         PROPERTY_ONLINE,
@@ -79,6 +80,7 @@ struct manager_properties {
         bool firewall_client;
         bool firewall_server;
         char *firewall_backend;
+        char *firewall_warning;
         bool server_mode;
         char *clock_control;
         bool online;

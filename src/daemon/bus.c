@@ -8,6 +8,7 @@
 
 #include "bus-polkit.h"
 #include "bus.h"
+#include "firewall.h"
 #include "log.h"
 #include "query.h"
 #include "settings.h"
@@ -377,6 +378,18 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
 
 /* ---- firewall, server mode, control ---- */
 
+/* The kernel (or firewalld) first: if it refuses, nothing is persisted. */
+static int apply_firewall(struct change *c, sd_bus_error *error) {
+        const char *why = NULL;
+        int r = manager_apply_firewall(c->bus->manager, c->overrides.firewall_client, c->overrides.firewall_server, &why);
+        if (r == -EOPNOTSUPP)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "No firewall backend: %s", why ? why : "none");
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "The firewall was not changed: %s",
+                                         why ? why : strerror(-r));
+        return apply_overrides(c, error);
+}
+
 static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         int client, server;
@@ -389,6 +402,7 @@ static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_erro
         c->overrides.has_firewall = true;
         c->overrides.firewall_client = client;
         c->overrides.firewall_server = server;
+        c->apply = apply_firewall;
         const char *const d[] = { "client", client ? "true" : "false", "server", server ? "true" : "false", NULL };
         return authorize_then_apply(call, c, "org.ntpsync1.set-firewall", d);
 }
@@ -625,12 +639,20 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         const struct config *c = &b->manager->config;
-        if (strcmp(property, "FirewallClient") == 0)
-                return sd_bus_message_append(reply, "b", c->firewall_client.value);
-        if (strcmp(property, "FirewallServer") == 0)
-                return sd_bus_message_append(reply, "b", c->firewall_server.value);
-        if (strcmp(property, "FirewallBackend") == 0)
-                return sd_bus_message_append(reply, "s", "none");
+        if (strncmp(property, "Firewall", 8) == 0) {
+                /* What the kernel or firewalld holds, read back, not what was asked for. */
+                struct firewall_state fw = { .backend_name = "none" };
+                if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
+                        fw = (struct firewall_state) { .backend_name = "none" };
+                if (strcmp(property, "FirewallClient") == 0)
+                        return sd_bus_message_append(reply, "b", fw.client);
+                if (strcmp(property, "FirewallServer") == 0)
+                        return sd_bus_message_append(reply, "b", fw.server);
+                if (strcmp(property, "FirewallBackend") == 0)
+                        return sd_bus_message_append(reply, "s", fw.backend_name);
+                if (strcmp(property, "FirewallWarning") == 0)
+                        return sd_bus_message_append(reply, "s", fw.warning);
+        }
         if (strcmp(property, "ServerMode") == 0)
                 return sd_bus_message_append(reply, "b", c->serve.value);
         if (strcmp(property, "ClockControl") == 0)
@@ -663,6 +685,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("FirewallClient", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FirewallServer", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FirewallBackend", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FirewallWarning", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ServerMode", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ClockControl", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Online", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -694,7 +717,7 @@ static const sd_bus_vtable manager_vtable[] = {
 
 /* ---- PropertiesChanged, batched ---- */
 
-#define SNAPSHOT_PROPERTIES 21
+#define SNAPSHOT_PROPERTIES 22
 
 struct bus_snapshot {
         bool valid;
@@ -704,7 +727,7 @@ struct bus_snapshot {
 static const char *const snapshot_names[SNAPSHOT_PROPERTIES] = {
         "Servers", "Synchronized", "UnsynchronizedReason", "Stratum", "ReferenceId", "SystemPeer", "Offset",
         "Frequency", "RootDelay", "RootDispersion", "LeapStatus", "PollInterval", "Sources", "RestrictRules",
-        "FirewallClient", "FirewallServer", "FirewallBackend", "ServerMode", "Online", "OnlineReason", NULL,
+        "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning", "ServerMode", "Online", "OnlineReason", NULL,
 };
 
 /* A property's value as text, to compare with what was last announced. Sources leaves out
@@ -761,10 +784,19 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                         h = (h ^ '\n') * 16777619u;
                 }
                 snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
-        } else if (strcmp(name, "FirewallClient") == 0)
-                snprintf(buf, size, "%d", c->firewall_client.value);
-        else if (strcmp(name, "FirewallServer") == 0)
-                snprintf(buf, size, "%d", c->firewall_server.value);
+        } else if (strncmp(name, "Firewall", 8) == 0) {
+                struct firewall_state fw = { .backend_name = "none" };
+                if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
+                        fw = (struct firewall_state) { .backend_name = "none" };
+                if (strcmp(name, "FirewallClient") == 0)
+                        snprintf(buf, size, "%d", fw.client);
+                else if (strcmp(name, "FirewallServer") == 0)
+                        snprintf(buf, size, "%d", fw.server);
+                else if (strcmp(name, "FirewallBackend") == 0)
+                        snprintf(buf, size, "%s", fw.backend_name);
+                else
+                        snprintf(buf, size, "%s", fw.warning);
+        }
         else if (strcmp(name, "ServerMode") == 0)
                 snprintf(buf, size, "%d", c->serve.value);
         else if (strcmp(name, "Online") == 0)

@@ -61,7 +61,8 @@ static int drop_privileges(void) {
         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 
         /* The bounding set needs CAP_SETPCAP: root has it, an ambient-capability start may not. */
-        for (unsigned c = 0; c <= last_cap(); c++) {
+        unsigned last = last_cap();
+        for (unsigned c = 0; c <= last; c++) {
                 if (c == CAP_NET_ADMIN)
                         continue;
                 if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL) {
@@ -71,12 +72,19 @@ static int drop_privileges(void) {
                 }
         }
 
-        if (geteuid() == 0 || getuid() == 0) {
-                /* Root is not needed for netlink: CAP_NET_ADMIN is. */
-                if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
-                    setresgid(NOGROUP_GID, NOGROUP_GID, NOGROUP_GID) < 0 ||
-                    setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID) < 0)
+        bool was_root = geteuid() == 0 || getuid() == 0, still_root = false;
+        if (was_root) {
+                /* Root is not needed for netlink: CAP_NET_ADMIN is. Without CAP_SETUID/CAP_SETGID
+                 * (a unit's bounding set without them) it stays uid 0, with CAP_NET_ADMIN only. */
+                if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
                         return -errno;
+                if (setgroups(0, NULL) < 0 || setresgid(NOGROUP_GID, NOGROUP_GID, NOGROUP_GID) < 0 ||
+                    setresuid(NOBODY_UID, NOBODY_UID, NOBODY_UID) < 0) {
+                        if (errno != EPERM)
+                                return -errno;
+                        logf_("cannot become nobody (no CAP_SETUID/CAP_SETGID): staying uid 0 with CAP_NET_ADMIN only");
+                        still_root = true;
+                }
                 (void) prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
         }
 
@@ -98,7 +106,7 @@ static int drop_privileges(void) {
                 if (d[i].effective != want || d[i].permitted != want || d[i].inheritable != 0)
                         return -EPERM;
         }
-        if (geteuid() == 0 || getuid() == 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+        if ((!still_root && (geteuid() == 0 || getuid() == 0)) || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
                 return -EPERM;
         return 0;
 }
@@ -231,7 +239,6 @@ int main(int argc, char *argv[]) {
         }
         /* Nothing else of the daemon's: only stdin (/dev/null), stdout, stderr and the socket. */
         (void) syscall(SYS_close_range, FWH_FD + 1, ~0U, 0);
-        (void) prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
         signal(SIGPIPE, SIG_IGN);
 
         char message[FWH_MESSAGE_MAX] = "";
@@ -240,6 +247,9 @@ int main(int argc, char *argv[]) {
                 logf_("cannot drop privileges to CAP_NET_ADMIN only: %s", strerror(-r));
                 return 1;
         }
+        /* After the change of credentials, which clears it. EOF on the socket is what ends this
+         * process normally; this is for a daemon that dies while a request is in flight. */
+        (void) prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
         r = fwnft_init(message, sizeof(message));
         if (r < 0) {
                 /* Say why to the daemon's first request (HELLO), then go. */

@@ -71,6 +71,11 @@ struct fwh_response {
         char warning[FWH_WARNING_MAX]; /* READ: other tables that drop what ntpsync lets through */
 };
 
+/* The layout is part of the protocol (and tests/firewall/test-firewall.py packs it). */
+_Static_assert(sizeof(struct fwh_range) == 40, "fwh_range layout");
+_Static_assert(sizeof(struct fwh_request) == 20 + 40 * FWH_MAX_RANGES, "fwh_request layout");
+_Static_assert(sizeof(struct fwh_response) == 32 + FWH_MESSAGE_MAX + FWH_WARNING_MAX, "fwh_response layout");
+
 /* ---- inside the helper (firewall-helper.c, firewall-nft.c) ---- */
 
 #include <stddef.h>

@@ -35,6 +35,8 @@
 #define FIREWALL_HELPER_PATH "/usr/libexec/ntpsyncd-firewall-helper"
 #endif
 
+_Static_assert(FIREWALL_MAX_RANGES == FWH_MAX_RANGES, "one limit");
+
 /* How long one helper request may take: a large foreign ruleset takes a while to list. */
 #define HELPER_TIMEOUT_MS 30000
 
@@ -283,6 +285,21 @@ int firewall_drop_privileges(void) {
 
 /* ---- the helper ---- */
 
+static bool helper_wait(pid_t pid, int tries) {
+        for (int i = 0; i < tries; i++) {
+                int status;
+                pid_t p = waitpid(pid, &status, WNOHANG);
+                if (p == pid || (p < 0 && errno == ECHILD))
+                        return true;
+                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+        }
+        return false;
+}
+
+/* Closes the socket, which ends the helper, and reaps it. Never blocks for long: after the
+ * daemon dropped its capabilities it may not be allowed to kill a helper that runs as nobody,
+ * and a helper stuck in the kernel exits at EOF once it gets out. */
 static void helper_reap(struct firewall *f, bool kill_it) {
         f->hup_source = sd_event_source_disable_unref(f->hup_source);
         if (f->fd >= 0) {
@@ -291,20 +308,11 @@ static void helper_reap(struct firewall *f, bool kill_it) {
         }
         if (f->pid <= 0)
                 return;
-        int status = 0;
-        /* Without its socket the helper exits at once; a stuck one is killed after 2 s. */
-        for (int i = 0; i < 200 && !kill_it; i++) {
-                pid_t p = waitpid(f->pid, &status, WNOHANG);
-                if (p == f->pid || (p < 0 && errno != EINTR)) {
-                        f->pid = 0;
-                        return;
-                }
-                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
+        if (kill_it || !helper_wait(f->pid, 200)) {
+                (void) kill(f->pid, SIGKILL);
+                if (!helper_wait(f->pid, 200))
+                        log_warning("Firewall helper (PID %d) did not exit", (int) f->pid);
         }
-        (void) kill(f->pid, SIGKILL);
-        while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
-                ;
         f->pid = 0;
 }
 
@@ -398,7 +406,7 @@ static int helper_call(struct firewall *f, struct fwh_request *req, struct fwh_r
                 return -ETIMEDOUT;
         }
         /* One byte more than expected tells a longer message from the right one. */
-        static char buf[sizeof(struct fwh_response) + 1];
+        char buf[sizeof(struct fwh_response) + 1];
         n = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN)) {
                 helper_lost(f, "exited");
@@ -567,8 +575,9 @@ int firewall_apply(struct firewall *f, const struct firewall_request *want) {
                 }
                 r = want->restricts ? firewall_compile_ignored(want->restricts, ranges, FWH_MAX_RANGES, &n) : 0;
                 if (r < 0) {
-                        snprintf(f->error, sizeof(f->error), "the restrict ignore rules need more than %d address ranges",
-                                 FWH_MAX_RANGES);
+                        if (r == -E2BIG)
+                                snprintf(f->error, sizeof(f->error),
+                                         "the restrict ignore rules need more than %d address ranges", FWH_MAX_RANGES);
                         free(req);
                         free(ranges);
                         return r;

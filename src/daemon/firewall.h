@@ -28,6 +28,7 @@
  *        more specific rules without `ignore` cut out again; `ntpport` rules only ever cut out)
  *        are compiled into interval sets ignored4/ignored6 and dropped before the accepts: the
  *        kernel drops a subset of what the ACL ignores, never more.
+ * Every apply replaces the table, so its counters start again from zero.
  * firewall_free() leaves the kernel state alone: it outlives the daemon, as an opened firewall
  * port always did.
  *

@@ -6,6 +6,7 @@
 
 #include "bus.h"
 #include "files.h"
+#include "firewall.h"
 #include "log.h"
 #include "manager.h"
 #include "query.h"
@@ -77,6 +78,10 @@ static int run_daemon(const struct manager_options *o) {
         /* Time is kept without the bus too (early boot, containers): it only lacks the API then. */
         if (bus_open(m, &m->bus) < 0)
                 log_warning("Running without the D-Bus API");
+        else if (m->firewall)
+                (void) firewall_set_bus(m->firewall, m->bus->bus);
+        /* CAP_NET_ADMIN stays with the firewall helper; the process that parses packets lets it go. */
+        (void) firewall_drop_privileges();
         r = manager_start(m);
         if (r >= 0)
                 r = sd_event_loop(m->event);

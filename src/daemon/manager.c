@@ -11,6 +11,7 @@
 #include "files.h"
 #include "log.h"
 #include "bus.h"
+#include "firewall.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "ntp-server.h"
@@ -510,6 +511,9 @@ int manager_new(const struct manager_options *o, manager **ret) {
                 manager_free(m);
                 return r < 0 ? r : -ENOMEM;
         }
+        /* Before any thread exists: the firewall helper is forked and executed from here. */
+        if (!m->query && firewall_new(m->event, NULL, &m->firewall) < 0)
+                log_warning("Firewall state cannot be managed");
         *ret = m;
         return 0;
 }
@@ -525,6 +529,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
         netwatch_free(m->netwatch);
+        firewall_free(m->firewall);
         ntp_server_free(m->server);
         resolver_free(m->resolver);
         engine_free(m->engine);
@@ -536,6 +541,34 @@ manager *manager_free(manager *m) {
         free(m->synced_marker);
         free(m);
         return NULL;
+}
+
+static bool firewall_requested(const struct config *c) {
+        return c->firewall_client.origin.file[0] || c->firewall_server.origin.file[0];
+}
+
+static void log_firewall_warning(manager *m) {
+        struct firewall_state st;
+        if (!m->firewall || firewall_read(m->firewall, &st) < 0)
+                return;
+        if (strcmp(st.warning, m->firewall_warning) != 0 && st.warning[0])
+                log_warning("Firewall: %s", st.warning);
+        snprintf(m->firewall_warning, sizeof(m->firewall_warning), "%s", st.warning);
+}
+
+int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error) {
+        if (!m->firewall) {
+                *ret_error = "the firewall cannot be managed by this process";
+                return -EOPNOTSUPP;
+        }
+        struct firewall_request want = { .client = client, .server = server, .restricts = &m->restricts };
+        int r = firewall_apply(m->firewall, &want);
+        if (r < 0) {
+                *ret_error = firewall_last_error(m->firewall);
+                return r;
+        }
+        log_firewall_warning(m);
+        return 0;
 }
 
 static void apply_server_mode(manager *m) {
@@ -558,6 +591,11 @@ int manager_start(manager *m) {
         if (m->query)
                 return 0;
         apply_server_mode(m);
+        if (firewall_requested(&m->config)) {
+                const char *why;
+                if (manager_apply_firewall(m, m->config.firewall_client.value, m->config.firewall_server.value, &why) < 0)
+                        log_warning("Firewall state not re-applied: %s", why ? why : "unknown error");
+        }
         start_netwatch(m);
         if (m->netwatch)
                 manager_network_changed(m, false);
@@ -610,6 +648,11 @@ void manager_apply_config(manager *m, const struct config *c) {
         memcpy(&m->config, c, sizeof(*c));
         build_restricts(&m->restricts, &m->config);
         apply_server_mode(m);
+        if (firewall_requested(&m->config)) {
+                const char *why;
+                if (manager_apply_firewall(m, m->config.firewall_client.value, m->config.firewall_server.value, &why) < 0)
+                        log_warning("Firewall not updated: %s", why ? why : "unknown error");
+        }
         update_pool_timer(m);
         engine_run(m->engine, now_monotonic_ns());
         manager_dispatch(m);

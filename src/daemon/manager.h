@@ -16,6 +16,7 @@
 struct bus;
 struct ntp_server;
 struct netwatch;
+struct firewall;
 
 #define MANAGER_MAX_PEERS_PER_SOURCE 16
 #define MANAGER_DRIFT_SAVE_USEC (3600ULL * 1000000)
@@ -70,6 +71,8 @@ struct manager {
         struct bus *bus;
         struct ntp_server *server;
         struct netwatch *netwatch;
+        struct firewall *firewall;
+        char firewall_warning[1024]; /* as last logged */
         bool online;
         const char *offline_reason;  /* when not online */
         enum clock_backend backend;
@@ -114,6 +117,10 @@ int msource_add(manager *m, const struct config_server *c);
 void manager_apply_servers(manager *m, const struct config *c);
 void manager_refresh_pools(manager *m);
 void manager_log_reachability(manager *m);
+
+/* Puts the firewall in the state asked for (only once the configuration or D-Bus asked for a
+ * state: until then ntpsync leaves the firewall alone). -errno and *ret_error on failure. */
+int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error);
 
 /* The network changed (netwatch): sockets whose address went away are reopened, names resolved
  * again, unreachable sources polled; with no route at all, nothing is sent. */

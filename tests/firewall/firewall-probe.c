@@ -4,6 +4,7 @@
  *   firewall-probe [--bus] COMMAND [OPTIONS] [COMMAND [OPTIONS]]...
  *
  *   --bus                      open the system bus (DBUS_SYSTEM_BUS_ADDRESS) for firewalld
+ *   --bus-later                the same, but given with firewall_set_bus() after firewall_new()
  *   apply [--client on|off] [--server on|off] [--ignore PREFIX]... [--restrict RULE]...
  *                              firewall_apply(); PREFIX becomes the rule "PREFIX ignore", RULE is
  *                              any restrict rule ("default ignore", "192.0.2.0/24 nomodify")
@@ -170,7 +171,9 @@ int main(int argc, char *argv[]) {
         log_set_max_level(LOG_DEBUG);
         if (!set || sd_event_default(&e) < 0)
                 return 1;
-        if (i < argc && strcmp(argv[i], "--bus") == 0) {
+        bool later = false;
+        if (i < argc && (strcmp(argv[i], "--bus") == 0 || strcmp(argv[i], "--bus-later") == 0)) {
+                later = strcmp(argv[i], "--bus-later") == 0;
                 i++;
                 r = sd_bus_open_system(&bus);
                 if (r < 0) {
@@ -178,11 +181,13 @@ int main(int argc, char *argv[]) {
                         return 1;
                 }
         }
-        r = firewall_new(e, bus, &f);
+        r = firewall_new(e, later ? NULL : bus, &f);
         if (r < 0) {
                 fprintf(stderr, "firewall_new: %s\n", strerror(-r));
                 return 1;
         }
+        if (later)
+                (void) firewall_set_bus(f, bus);
         while (i < argc) {
                 const char *cmd = argv[i++];
                 struct firewall_request req = { .client = true, .server = false };

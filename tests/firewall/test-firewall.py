@@ -54,7 +54,14 @@ def run_probe(args, ns=None, env=None, timeout=60, prefix=()):
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
                        env=full_env, timeout=timeout)
     results = [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")]
+    check_sanitizers(p.stderr)
     return p, results
+
+
+def check_sanitizers(text):
+    """A sanitizer build reports on stderr (the probe's, and the helper's, which it inherits)."""
+    if re.search(r"Sanitizer|runtime error:", text):
+        raise AssertionError("sanitizer report:\n" + text)
 
 
 def probe_ok(testcase, args, ns=None, env=None):
@@ -320,6 +327,52 @@ class Nftables(Namespaced):
         self.assertFalse(os.path.exists("/proc/%d" % helper) and
                          "ntpsyncd-firewall-helper" in open("/proc/%d/cmdline" % helper).read())
 
+    def test_ambient_capability_start(self):
+        """A daemon started as a user with AmbientCapabilities=CAP_NET_ADMIN hands it to the helper."""
+        prefix = ("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--inh-caps", "+net_admin",
+                  "--ambient-caps", "+net_admin", "--bounding-set", "-all,+net_admin")
+        p, results = run_probe(["apply", "--server", "on", "read", "drop-privileges", "caps", "apply", "--server",
+                                "off", "read"], ns=self.ns, prefix=prefix)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        apply, read, drop, caps, apply2, read2 = results
+        self.assertEqual((apply["backend"], read["server"], read2["server"]), ("nftables", True, False))
+        self.assertEqual(int(caps["CapEff"], 16) | int(caps["CapPrm"], 16) | int(caps["CapAmb"], 16), 0)
+
+    def test_helper_death(self):
+        """A helper that dies is noticed: errors, backend none, and the kernel keeps what it had."""
+        argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "read", "pause", "read", "apply", "--server",
+                                  "off", "read"])
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, env=dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER))
+        try:
+            helper = None
+            while True:
+                line = p.stdout.readline()
+                if not line:
+                    self.fail("probe ended early: " + p.stderr.read())
+                r = json.loads(line)
+                if r["command"] == "read":
+                    helper = r["helper_pid"]
+                if r["command"] == "pause":
+                    break
+            os.kill(helper, 9)
+            out, err = p.communicate("\n", timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check_sanitizers(err)
+        read, apply, read2 = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual(p.returncode, 1)
+        self.assertLess(read["result"], 0)
+        self.assertEqual(apply["result"], -EOPNOTSUPP)
+        self.assertIn("firewall helper", apply["error"])
+        self.assertEqual((read2["result"], read2["backend"]), (0, "none"))
+        self.assertIn("firewall helper", read2["reason"])
+        self.assertIn("Firewall helper (PID %d)" % helper, err)
+        self.assertIn('udp dport 123 counter packets 0 bytes 0 accept comment "ntpsync server"',
+                      nft(self.ns, "list", "table", "inet", "ntpsync"))
+
     def test_helper_not_by_hand(self):
         p = self.ns.run([HELPER])
         self.assertEqual(p.returncode, 2)
@@ -412,6 +465,7 @@ class HelperProtocol(Namespaced):
         self.assertEqual((error, installed), (0, 1))
         self.sock.close()
         self.assertEqual(self.proc.wait(10), 0)
+        check_sanitizers(self.proc.stderr.read())
 
 
 @unittest.skipUnless(NFT_OK, NFT_SKIP)
@@ -626,6 +680,24 @@ class Firewalld(unittest.TestCase):
         # The administrator enabled ntp, not ntpsyncd: remove leaves it.
         self.assertEqual(self.calls(self.MAIN, "removeService"), [])
         self.assertTrue(results[-1]["server"])
+        self.assertEqual(self.services("public"), (["ntp", "ssh"], ["ntp", "ssh"]))
+
+    def test_bus_given_later(self):
+        """firewall_set_bus(): the daemon opens the bus after firewall_new(); firewalld wins then."""
+        # As root the helper starts first (in a namespace of its own: it lists the tables).
+        ns = harness.Netns("fw%d-later" % os.getpid()) if NFT_OK else None
+        try:
+            p, results = run_probe(["--bus-later", "apply", "--server", "on", "read"], ns=ns,
+                                   env={"DBUS_SYSTEM_BUS_ADDRESS": self.bus.address})
+        finally:
+            if ns:
+                ns.delete()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        if NFT_OK:
+            self.assertIn("Firewall: nftables", p.stderr)
+        self.assertEqual([r["backend"] for r in results], ["firewalld", "firewalld"])
+        self.assertEqual(results[1]["helper_pid"], 0)
+        self.assertIn("Firewall: firewalld", p.stderr)
         self.assertEqual(self.services("public"), (["ntp", "ssh"], ["ntp", "ssh"]))
 
     def test_remove_takes_back_what_it_added(self):
