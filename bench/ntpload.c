@@ -314,7 +314,7 @@ struct receiver {
         struct iovec iov[64];
         uint8_t bufs[64][RECV_BUF];
         struct sockaddr_storage from[64];
-        char control[64][CONTROL_SIZE];
+        char control[64][CONTROL_SIZE] __attribute__((aligned(__alignof__(struct cmsghdr))));
 };
 
 static void drain(int fd, struct receiver *r) {
@@ -348,7 +348,7 @@ struct sender {
         struct mmsghdr msgs[MAX_BATCH];
         struct iovec iov[MAX_BATCH];
         uint8_t bufs[MAX_BATCH][NTP_HEADER];
-        char control[MAX_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))];
+        char control[MAX_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))] __attribute__((aligned(__alignof__(struct cmsghdr))));
 };
 
 /* Sends up to k requests from socket fd; returns how many left. */

@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -268,30 +269,56 @@ static void reopen_orphaned_sockets(manager *m) {
         for (size_t i = 0; i < m->n_sources; i++)
                 for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
                         struct peer *p = m->sources[i]->peers[j];
-                        if (socket_address_gone(p))
-                                (void) peer_reopen(p);
+                        if (socket_address_gone(p) && peer_reopen(p) < 0)
+                                log_debug("source %s: local address gone, no new one yet", p->address_text);
                 }
 }
 
-/* Online when a route leads to some source; with no source known yet, when a link is up. */
+/* A source given as an address literal has its destination even when no socket could be opened. */
+static bool literal_address(const char *host, struct net_address *ret) {
+        memset(ret, 0, sizeof(*ret));
+        if (inet_pton(AF_INET, host, &ret->sa.in.sin_addr) == 1) {
+                ret->sa.in.sin_family = AF_INET;
+                ret->len = sizeof(ret->sa.in);
+                return true;
+        }
+        if (inet_pton(AF_INET6, host, &ret->sa.in6.sin6_addr) == 1) {
+                ret->sa.in6.sin6_family = AF_INET6;
+                ret->len = sizeof(ret->sa.in6);
+                return true;
+        }
+        return false;
+}
+
+/* Online when a route leads to some source; while only names not yet resolved are known, when a
+ * link is up. A socket whose local address is gone does not count. */
 static bool evaluate_online(manager *m, const char **ret_reason) {
-        bool any_peer = false;
-        for (size_t i = 0; i < m->n_sources; i++)
-                for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
-                        any_peer = true;
-                        if (netwatch_has_route(&m->sources[i]->peers[j]->address))
+        bool any_destination = false;
+        for (size_t i = 0; i < m->n_sources; i++) {
+                struct msource *s = m->sources[i];
+                struct net_address literal;
+                for (size_t j = 0; j < s->n_peers; j++) {
+                        any_destination = true;
+                        if (!socket_address_gone(s->peers[j]) && netwatch_has_route(&s->peers[j]->address))
                                 return true;
                 }
+                if (s->n_peers == 0 && literal_address(s->config.host, &literal)) {
+                        any_destination = true;
+                        if (netwatch_has_route(&literal))
+                                return true;
+                }
+        }
         *ret_reason = netwatch_offline_reason();
-        return !any_peer && strcmp(*ret_reason, "link down") != 0;
+        return !any_destination && strcmp(*ret_reason, "link down") != 0;
 }
 
-void manager_network_changed(manager *m, bool addresses_removed) {
+void manager_network_changed(manager *m) {
         const char *reason = NULL;
         int64_t now = now_monotonic_ns();
 
-        if (addresses_removed)
-                reopen_orphaned_sockets(m);
+        /* Every time, not only when an address went: a socket that could not be reopened then
+         * (no route at that moment) gets its chance when a route or address comes. */
+        reopen_orphaned_sockets(m);
         bool online = evaluate_online(m, &reason);
         if (online != m->online)
                 log_info(online ? "Network usable, polling the sources" : "No usable route to any source (%s), not polling",
@@ -309,7 +336,7 @@ void manager_network_changed(manager *m, bool addresses_removed) {
 
 static void on_network_change(void *userdata, const struct netwatch_change *change) {
         manager *m = userdata;
-        manager_network_changed(m, change->addresses_removed || change->removed_incomplete || change->overrun);
+        manager_network_changed(m);
 }
 
 static void start_netwatch(manager *m) {
@@ -598,7 +625,7 @@ int manager_start(manager *m) {
         }
         start_netwatch(m);
         if (m->netwatch)
-                manager_network_changed(m, false);
+                manager_network_changed(m);
         m->started = true;
         log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
         sd_notify(false, "READY=1");

@@ -124,7 +124,7 @@ int manager_apply_firewall(manager *m, bool client, bool server, const char **re
 
 /* The network changed (netwatch): sockets whose address went away are reopened, names resolved
  * again, unreachable sources polled; with no route at all, nothing is sent. */
-void manager_network_changed(manager *m, bool addresses_removed);
+void manager_network_changed(manager *m);
 void msource_resolve_now(struct msource *s);
 int peer_reopen(struct peer *p);
 void msource_free(struct msource *s);
