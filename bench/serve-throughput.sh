@@ -26,7 +26,8 @@
 #
 # Usage: bench/serve-throughput.sh [BUILD_DIR]   (as root; about 3-5 minutes)
 #   env: RATES="50000 100000 ...", STEP_SECONDS=3, SERVER_CPU=1, LOAD_CPU=0, SOCKBUF=8388608,
-#        SERVERS="ntpsyncd chronyd ntpd", RETRIES=1 (more tries of a step that lost >= 1 %)
+#        SERVERS="ntpsyncd chronyd ntpd", RETRIES=1 (more tries of a step that lost >= 1 %),
+#        ROUNDS=2 (each server measured that often, in turn; its best round counts)
 set -euo pipefail
 
 here=$(dirname "$(realpath "$0")")
@@ -38,6 +39,7 @@ load_cpu=${LOAD_CPU:-0}
 sockbuf=${SOCKBUF:-8388608}
 servers=${SERVERS:-"ntpsyncd chronyd ntpd"}
 retries=${RETRIES:-1}
+rounds=${ROUNDS:-2}
 cpu_rate=100000 # the server's CPU time is compared at this rate (one of RATES)
 
 ntpsyncd=$build/src/daemon/ntpsyncd
@@ -201,19 +203,31 @@ measure() {
         done
         kill -0 "$server_pid" 2>/dev/null || { echo "serve-throughput: $name died" >&2; cat "$dir/$name.log" >&2; exit 1; }
         stop_server
-        peak[$name]="$bound$best"
+        # The best round counts: other work on the machine only ever makes a server look worse.
+        local previous=${peak[$name]:-0}
+        if python3 -c "import sys; sys.exit(0 if $best > float('${previous#>=}') else 1)"; then
+                peak[$name]="$bound$best"
+                cpu_best[$name]=${cpu_at[$name]:-}
+        fi
 }
 
 echo "serve-throughput: $(nproc) cores, server on CPU $server_cpu, ntpload on CPU $load_cpu," \
-        "$step_seconds s per step, socket buffers $([ "$sockbuf" -gt 0 ] && echo "$sockbuf B" || echo default)"
-for s in $servers; do
-        measure "$s"
+        "$step_seconds s per step, $rounds rounds, socket buffers $([ "$sockbuf" -gt 0 ] && echo "$sockbuf B" || echo default)"
+declare -A cpu_best
+order=($servers)
+for round in $(seq "$rounds"); do
+        echo "round $round of $rounds"
+        for s in "${order[@]}"; do
+                unset "cpu_at[$s]"
+                measure "$s"
+        done
+        order=("${order[@]:1}" "${order[0]}") # another server goes first next round
 done
 
 echo
 printf '%-10s %22s   %s\n' server "responses/s (<1% loss)" "server CPU at $cpu_rate/s (of one core)"
 for s in $servers; do
-        printf '%-10s %22s   %s\n' "$s" "${peak[$s]}" "${cpu_at[$s]:-n/a}"
+        printf '%-10s %22s   %s\n' "$s" "${peak[$s]}" "${cpu_best[$s]:-n/a}"
 done
 ratio() {
         python3 -c 'import sys; a, b = (float(x.lstrip(">=")) for x in sys.argv[1:]); print("%.2f" % (a / b) if b else "n/a")' "$1" "$2"
