@@ -51,6 +51,9 @@ void config_init(struct config *c) {
         c->stepout.value = 300;
         c->min_sources.value = 1;
         c->timesync1.value = true;
+        /* A configuration that names only the server side must not cut the daemon off its own
+         * servers: client traffic is allowed unless said otherwise. */
+        c->firewall_client.value = true;
 }
 
 /* ---- values ---- */

@@ -76,6 +76,7 @@ struct engine {
         enum ntp_leap leap;
         int8_t poll;
         int64_t last_update_mono;
+        int64_t last_update_real;
         uint64_t packets_sent;
         unsigned n_selected;
         const char *last_decision;
@@ -406,6 +407,7 @@ static void adopt_selection(engine *e, const struct source *peer, const struct s
         e->leap = accepted_leap(e, r->leap, now_mono);
         e->poll = peer->poll.poll;
         e->last_update_mono = now_mono;
+        e->last_update_real = e->real_known ? real_now(e, now_mono) : 0;
         e->n_selected = r->n_survivors;
 }
 
@@ -776,6 +778,8 @@ void engine_get_status(engine *e, int64_t now_mono, struct engine_status *ret) {
                 .leap = e->leap,
                 .poll = e->poll,
                 .last_update_mono = e->last_update_mono,
+                .last_update_real = e->last_update_real,
+                .jitter = e->jitter,
                 .steps = e->discipline.steps,
                 .packets_sent = e->packets_sent,
                 .n_selected = e->n_selected,

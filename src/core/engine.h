@@ -127,6 +127,8 @@ struct engine_status {
         enum ntp_leap leap;          /* pending leap second, if accepted */
         int8_t poll;                 /* system poll (the system peer's) */
         int64_t last_update_mono;    /* -1: never */
+        int64_t last_update_real;    /* the local clock at the last update, ns since the epoch */
+        double jitter;               /* s, combined: selection spread and the peer's own */
         unsigned steps;              /* clock steps done */
         uint64_t packets_sent;
         unsigned n_selected;         /* sources that survived selection */

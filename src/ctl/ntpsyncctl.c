@@ -328,7 +328,8 @@ static int verb_restrict(struct ctl *ctl, int argc, char **argv) {
 }
 
 static int show_firewall(struct ctl *ctl) {
-        static const char *const names[] = { "FirewallClient", "FirewallServer", "FirewallBackend", NULL };
+        static const char *const names[] = { "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning",
+                                             NULL };
         struct manager_properties p;
 
         if (ctl->json)

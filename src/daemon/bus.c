@@ -258,7 +258,7 @@ static bool same_target(const struct restrict_rule *a, const struct restrict_rul
         if (a->is_default != b->is_default)
                 return false;
         if (a->is_default)
-                return a->family == b->family || a->family == AF_UNSPEC || b->family == AF_UNSPEC;
+                return a->family == b->family; /* "default" and "-6 default" may come together */
         return a->family == b->family && a->prefix == b->prefix && memcmp(a->address, b->address, 16) == 0;
 }
 
@@ -644,10 +644,11 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
                 struct firewall_state fw = { .backend_name = "none" };
                 if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
                         fw = (struct firewall_state) { .backend_name = "none" };
+                /* Nothing of ntpsync's installed: it blocks no client traffic and opens no port. */
                 if (strcmp(property, "FirewallClient") == 0)
-                        return sd_bus_message_append(reply, "b", fw.client);
+                        return sd_bus_message_append(reply, "b", fw.installed ? fw.client : true);
                 if (strcmp(property, "FirewallServer") == 0)
-                        return sd_bus_message_append(reply, "b", fw.server);
+                        return sd_bus_message_append(reply, "b", fw.installed && fw.server);
                 if (strcmp(property, "FirewallBackend") == 0)
                         return sd_bus_message_append(reply, "s", fw.backend_name);
                 if (strcmp(property, "FirewallWarning") == 0)
@@ -789,9 +790,9 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                 if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
                         fw = (struct firewall_state) { .backend_name = "none" };
                 if (strcmp(name, "FirewallClient") == 0)
-                        snprintf(buf, size, "%d", fw.client);
+                        snprintf(buf, size, "%d", fw.installed ? fw.client : true);
                 else if (strcmp(name, "FirewallServer") == 0)
-                        snprintf(buf, size, "%d", fw.server);
+                        snprintf(buf, size, "%d", fw.installed && fw.server);
                 else if (strcmp(name, "FirewallBackend") == 0)
                         snprintf(buf, size, "%s", fw.backend_name);
                 else

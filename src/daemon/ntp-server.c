@@ -156,7 +156,6 @@ static void current_state(struct ntp_server *s, struct server_state *ret) {
         manager *m = s->manager;
         struct engine_status st;
         engine_get_status(m->engine, now_monotonic_ns(), &st);
-        int64_t update_real = now_realtime_ns() - (now_monotonic_ns() - st.last_update_mono);
         /* Observing, the clock is left as it is: what we measured it off by is part of its error. */
         double observed_error = m->backend == CLOCK_BACKEND_OBSERVE ? fabs(st.offset) : 0;
         *ret = (struct server_state) {
@@ -167,7 +166,7 @@ static void current_state(struct ntp_server *s, struct server_state *ret) {
                 .root_delay = st.root_delay,
                 .root_dispersion = st.root_dispersion + observed_error,
                 .refid = st.refid,
-                .reference_ts = st.last_update_mono >= 0 ? ntp_ts_from_unix_ns(update_real) : 0,
+                .reference_ts = st.last_update_mono >= 0 ? ntp_ts_from_unix_ns(st.last_update_real) : 0,
                 .local_stratum = (uint8_t) m->config.local_stratum.value,
         };
 }
@@ -267,6 +266,9 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                         continue;
                 enum server_verdict v = server_handle(&state, &s->manager->restricts, s->limiter, &client, b->in_buf[i],
                                                       b->in[i].msg_len, receive_timestamp(m), now_mono, b->out_buf[n_out]);
+                /* Not serving: only the control messages the rules allow get an answer. */
+                if (!s->enabled && v != SERVER_CONTROL)
+                        v = SERVER_DROP_NOSERVE;
                 s->counters.verdicts[v]++;
                 if (v == SERVER_REPLY || v == SERVER_REPLY_KOD)
                         queue_reply(b, &n_out, m);
@@ -295,18 +297,7 @@ static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void 
 
 /* ---- life cycle ---- */
 
-static int open_sockets(struct ntp_server *s) {
-        if (s->n_fds > 0)
-                return 0;
-        if (take_activated_sockets(s) > 0)
-                log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
-        else {
-                int fd = bind_wildcard();
-                if (fd < 0)
-                        return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
-                s->fds[s->n_fds++] = fd;
-                log_info("Serving time on UDP port 123");
-        }
+static int watch_sockets(struct ntp_server *s) {
         for (size_t i = 0; i < s->n_fds; i++) {
                 tune_socket(s->fds[i], socket_family(s->fds[i]));
                 int r = sd_event_add_io(s->manager->event, &s->io[i], s->fds[i], EPOLLIN, on_datagrams, s);
@@ -314,6 +305,63 @@ static int open_sockets(struct ntp_server *s) {
                         return log_error_errno(r, "Cannot watch the server socket");
         }
         return 0;
+}
+
+static int open_sockets(struct ntp_server *s) {
+        if (s->n_fds == 0 && take_activated_sockets(s) > 0)
+                log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
+        else if (s->n_fds == 0) {
+                int fd = bind_wildcard();
+                if (fd < 0)
+                        return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
+                s->fds[s->n_fds++] = fd;
+                log_info("Serving time on UDP port 123");
+        }
+        return watch_sockets(s);
+}
+
+static int bind_loopback(int family) {
+        int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+        if (fd < 0)
+                return -errno;
+        union {
+                struct sockaddr sa;
+                struct sockaddr_in in;
+                struct sockaddr_in6 in6;
+        } a = { 0 };
+        socklen_t len;
+        if (family == AF_INET) {
+                a.in = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(NTP_PORT),
+                                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+                len = sizeof(a.in);
+        } else {
+                int on = 1;
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+                a.in6 = (struct sockaddr_in6) { .sin6_family = AF_INET6, .sin6_port = htons(NTP_PORT),
+                                                .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+                len = sizeof(a.in6);
+        }
+        if (bind(fd, &a.sa, len) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* Not serving time, ntpq -p on this host still works: loopback only, control messages only. */
+static int open_control_sockets(struct ntp_server *s) {
+        if (s->n_fds == 0 && take_activated_sockets(s) == 0) {
+                int families[] = { AF_INET, AF_INET6 };
+                for (size_t i = 0; i < 2; i++) {
+                        int fd = bind_loopback(families[i]);
+                        if (fd >= 0)
+                                s->fds[s->n_fds++] = fd;
+                        else
+                                log_debug("No control socket on loopback: %s", strerror(-fd));
+                }
+        }
+        return watch_sockets(s);
 }
 
 static void close_sockets(struct ntp_server *s) {
@@ -328,20 +376,24 @@ static void close_sockets(struct ntp_server *s) {
 }
 
 int ntp_server_set_enabled(struct ntp_server *s, bool enabled) {
-        if (enabled == s->enabled)
+        if (s->started && enabled == s->enabled)
                 return 0;
+        bool was_serving = s->started && s->enabled;
+        close_sockets(s);
+        s->started = true;
+        s->enabled = enabled;
         if (!enabled) {
-                close_sockets(s);
-                s->enabled = false;
-                log_info("No longer serving time");
-                return 0;
+                if (was_serving)
+                        log_info("No longer serving time");
+                return open_control_sockets(s);
         }
         int r = open_sockets(s);
         if (r < 0) {
                 close_sockets(s);
+                s->enabled = false;
+                (void) open_control_sockets(s);
                 return r;
         }
-        s->enabled = true;
         return 0;
 }
 

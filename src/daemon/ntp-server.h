@@ -31,7 +31,8 @@ struct ntp_server {
         sd_event_source *io[NTP_SERVER_MAX_SOCKETS];
         size_t n_fds;
         bool activated;              /* the sockets came from systemd */
-        bool enabled;
+        bool started;                /* set_enabled() was called once */
+        bool enabled;                /* serving time; otherwise control messages on loopback only */
         ratelimit *limiter;
         struct ntp_server_counters counters;
         struct ntp_server_batch *batch; /* buffers for one batch, allocated once */
@@ -40,7 +41,8 @@ struct ntp_server {
 int ntp_server_new(manager *m, struct ntp_server **ret);
 struct ntp_server *ntp_server_free(struct ntp_server *s);
 
-/* Opens or takes the sockets and starts answering; or stops answering. */
+/* Opens or takes the sockets and starts serving time; or stops, keeping loopback sockets (or
+ * those from systemd) for control messages, so that ntpq -p works on this host either way. */
 int ntp_server_set_enabled(struct ntp_server *s, bool enabled);
 
 /* Handles one batch from fd; exposed for the benchmarks and tests. */

@@ -102,6 +102,7 @@ PROPERTIES = {
     "FirewallClient": dbus.Boolean(True),
     "FirewallServer": dbus.Boolean(False),
     "FirewallBackend": dbus.String("nftables"),
+    "FirewallWarning": dbus.String("table inet filter chain input drops udp port 123 (policy drop)"),
     "ServerMode": dbus.Boolean(False),
     "ClockControl": dbus.String("observe"),
     "Online": dbus.Boolean(True),
@@ -410,10 +411,12 @@ class NtpsyncctlTest(unittest.TestCase):
 
     def test_firewall_show(self):
         self.assertEqual(self.fields(self.ctl_ok("firewall")),
-                         {"Client": "allowed", "Server": "blocked", "Backend": "nftables"})
+                         {"Client": "allowed", "Server": "blocked", "Backend": "nftables",
+                          "Warning": "table inet filter chain input drops udp port 123 (policy drop)"})
         self.assertEqual(self.ctl_ok("firewall", "show"), self.ctl_ok("firewall"))
         self.assertEqual(self.ctl_json("firewall"),
-                         {"FirewallClient": True, "FirewallServer": False, "FirewallBackend": "nftables"})
+                         {"FirewallClient": True, "FirewallServer": False, "FirewallBackend": "nftables",
+                          "FirewallWarning": "table inet filter chain input drops udp port 123 (policy drop)"})
 
     def test_server_mode_show(self):
         self.assertEqual(self.ctl_ok("server-mode"), "off\n")

@@ -917,7 +917,7 @@ static void test_dump_defaults(void **state) {
         assert_dumped("tos minsane 1", "default");
         assert_dumped("serve off", "default");
         assert_dumped("timesync1 on", "default");
-        assert_dumped("firewall client off", "default");
+        assert_dumped("firewall client on", "default");
         assert_dumped("firewall server off", "default");
         assert_int_equal(dump.n, 8);
 }
@@ -1096,10 +1096,11 @@ static void test_firewall(void **state) {
         assert_origin(&c->firewall_client.origin, FILE_NAME, 1);
         assert_false(c->firewall_server.value);
         assert_origin(&c->firewall_server.origin, "", 0);
+        /* Only the server side named: client traffic stays allowed, by default. */
         c = parse_ok("\nfirewall server yes\n");
         assert_true(c->firewall_server.value);
         assert_origin(&c->firewall_server.origin, FILE_NAME, 2);
-        assert_false(c->firewall_client.value);
+        assert_true(c->firewall_client.value);
         assert_origin(&c->firewall_client.origin, "", 0);
 
         /* Any order, the spellings of serve, the later line wins. */
