@@ -140,6 +140,28 @@ static struct change *change_new(struct bus *b, bool runtime) {
         return c;
 }
 
+/* The (as, b) arguments of SetServers and SetRestrictRules, and the change they are for. */
+static int read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list, int *ret_runtime,
+                          struct change **ret_change, sd_bus_error *error) {
+        char **list = NULL;
+        int runtime;
+        int r = read_strv_bounded(call, &list, error);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(call, "b", &runtime);
+        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
+        if (r >= 0 && !c)
+                r = -ENOMEM;
+        if (r < 0) {
+                strv_free(list);
+                return r;
+        }
+        *ret_list = list;
+        *ret_runtime = runtime;
+        *ret_change = c;
+        return 0;
+}
+
 /* ---- servers ---- */
 
 static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *error) {
@@ -165,16 +187,13 @@ static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *e
 static int method_set_servers(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         char **specs = NULL, details[1024];
-        int runtime, r;
+        struct change *c = NULL;
+        int runtime;
 
-        r = read_strv_bounded(call, &specs, error);
+        int r = read_list_call(call, b, &specs, &runtime, &c, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(call, "b", &runtime);
-        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
-        if (r >= 0 && !c)
-                r = -ENOMEM;
-        if (r >= 0 && strv_length(specs) == 0)
+        if (strv_length(specs) == 0)
                 r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No servers given");
         if (r >= 0)
                 r = parse_specs(specs, &c->overrides, error);
@@ -272,16 +291,13 @@ static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error 
 static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         char **rules = NULL, details[1024];
-        int runtime, r;
+        struct change *c = NULL;
+        int runtime;
 
-        r = read_strv_bounded(call, &rules, error);
+        int r = read_list_call(call, b, &rules, &runtime, &c, error);
         if (r < 0)
                 return r;
-        r = sd_bus_message_read(call, "b", &runtime);
-        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
-        if (r >= 0 && !c)
-                r = -ENOMEM;
-        if (r >= 0 && strv_length(rules) > CONFIG_MAX_RESTRICTS)
+        if (strv_length(rules) > CONFIG_MAX_RESTRICTS)
                 r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d rules", CONFIG_MAX_RESTRICTS);
         for (size_t i = 0; r >= 0 && rules && rules[i]; i++) {
                 struct config_overrides *o = &c->overrides;

@@ -170,8 +170,10 @@ class TestPropertiesChanged(unittest.TestCase):
                           {"Servers": servers + ["pool pool.example.test"]})
         change_and_expect("SetServerMode", "bb", [True, True], {"ServerMode": True})
         change_and_expect("SetServerMode", "bb", [False, False], {"ServerMode": False})
-        change_and_expect("SetFirewall", "bb", [True, False], {"FirewallClient": True})
+        # Unmanaged, client traffic already reads allowed: opening the server side is the news,
+        # then closing it again.
         change_and_expect("SetFirewall", "bb", [True, True], {"FirewallServer": True})
+        change_and_expect("SetFirewall", "bb", [True, False], {"FirewallServer": False})
         change_and_expect("AddRestrict", "sb", ["198.51.100.0/24 noquery", True],
                           {"RestrictRules": ["-4 default", "-6 default", "198.51.100.0/24 noquery"]})
         change_and_expect("SetRestrictRules", "asb", [["default kod"], True],

@@ -386,7 +386,8 @@ class TestNoFirewallLine(unittest.TestCase):
             self.assertEqual(tables(w.d), [])
             props = w.firewall_props()
             self.assertEqual(props["FirewallBackend"], "nftables")
-            self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (False, False))
+            # Nothing of ntpsync's installed: it blocks no client traffic and opens no port.
+            self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (True, False))
             self.assertTrue(w.daemon.reload(), "reload not confirmed:\n" + w.daemon.process.stderr()[-3000:])
             self.assertEqual(tables(w.d), [])
             # Changes that are not the firewall's: serving, and an ignore rule (runtime, persisted).
