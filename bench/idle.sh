@@ -1,11 +1,14 @@
 #!/bin/bash
 # Idle cost of a client with four sources, ntpsyncd next to chronyd in the same run: resident
-# memory (PSS, from /proc/PID/smaps_rollup) and wake-ups per minute (voluntary context switches
-# while idle), with the NTP requests each sent in the same window for comparison.
+# memory (PSS and private, from /proc/PID/smaps_rollup) and wake-ups per minute (voluntary context
+# switches while idle).
 #
-# Everything runs in a network namespace of its own: a chronyd serves time on four addresses of
-# 192.0.2.0/24, and both clients poll those four. Neither client may set the clock (chronyd -x,
-# ntpsyncd --clock observe). Usage: bench/idle.sh [BUILD_DIR] [SECONDS]
+# Everything runs in a network namespace of its own: NTPsec's ntpd (unpacked by
+# tests/integration/setup-peers.sh) serves time on four addresses of 192.0.2.0/24, and both
+# clients poll those four. The server is neither client's program, so that it shares no library
+# pages with one of them: PSS charges shared pages to the processes that share them. Nothing may
+# set the clock (chronyd -x, ntpsyncd --clock observe, ntpd without CAP_SYS_TIME).
+# Usage: bench/idle.sh [BUILD_DIR] [SECONDS]
 set -euo pipefail
 
 build=${1:-build}
@@ -30,16 +33,17 @@ ip netns add "$ns"
 in_ns ip link set lo up
 for i in 1 2 3 4; do in_ns ip addr add 192.0.2.$i/32 dev lo; done
 
+eval "$(bash "$(dirname "$0")/../tests/integration/setup-peers.sh")"
 cat >"$dir/server.conf" <<CONF
-local stratum 1
-allow all
-cmdport 0
-pidfile $dir/server.pid
+tos orphan 1 orphanwait 0
 driftfile $dir/server.drift
 CONF
-ip netns exec "$ns" chronyd -x -d -f "$dir/server.conf" >"$dir/server.log" 2>&1 &
+# NTPsec's ntpd sets the clock at start unless it may not: no CAP_SYS_TIME for it.
+ip netns exec "$ns" env LD_LIBRARY_PATH="${NTPSEC_LD_LIBRARY_PATH:-}" \
+        setpriv --bounding-set -sys_time --inh-caps -sys_time \
+        "$NTPD" -n -c "$dir/server.conf" -p "$dir/server.pid" >"$dir/server.log" 2>&1 &
 pids+=($!)
-sleep 1
+sleep 2
 
 {
         for i in 1 2 3 4; do echo "server 192.0.2.$i iburst"; done
@@ -62,6 +66,7 @@ pids+=($ntpsyncd_pid)
 sleep "$settle"
 
 pss_kb() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+private_kb() { awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n }' "/proc/$1/smaps_rollup"; }
 switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status"; }
 
 c0=$(switches $chrony_pid); n0=$(switches $ntpsyncd_pid)
@@ -69,12 +74,13 @@ sleep "$window"
 c1=$(switches $chrony_pid); n1=$(switches $ntpsyncd_pid)
 
 c_pss=$(pss_kb $chrony_pid); n_pss=$(pss_kb $ntpsyncd_pid)
+c_priv=$(private_kb $chrony_pid); n_priv=$(private_kb $ntpsyncd_pid)
 c_wake=$(awk -v a="$c0" -v b="$c1" -v w="$window" 'BEGIN { printf "%.1f", (b - a) * 60 / w }')
 n_wake=$(awk -v a="$n0" -v b="$n1" -v w="$window" 'BEGIN { printf "%.1f", (b - a) * 60 / w }')
 
-printf '%-10s %10s %16s\n' "" "PSS (KiB)" "wake-ups/min"
-printf '%-10s %10s %16s\n' chronyd "$c_pss" "$c_wake"
-printf '%-10s %10s %16s\n' ntpsyncd "$n_pss" "$n_wake"
-awk -v a="$n_pss" -v b="$c_pss" -v c="$n_wake" -v d="$c_wake" \
-        'BEGIN { printf "ratio ntpsyncd/chronyd: PSS %.2f, wake-ups %.2f\n", a / b, (d > 0 ? c / d : 0) }'
+printf '%-10s %10s %14s %14s\n' "" "PSS (KiB)" "private (KiB)" "wake-ups/min"
+printf '%-10s %10s %14s %14s\n' chronyd "$c_pss" "$c_priv" "$c_wake"
+printf '%-10s %10s %14s %14s\n' ntpsyncd "$n_pss" "$n_priv" "$n_wake"
+awk -v a="$n_pss" -v b="$c_pss" -v p="$n_priv" -v q="$c_priv" -v c="$n_wake" -v d="$c_wake" \
+        'BEGIN { printf "ratio ntpsyncd/chronyd: PSS %.2f, private %.2f, wake-ups %.2f\n", a / b, p / q, (d > 0 ? c / d : 0) }'
 echo "(idle window ${window} s after ${settle} s of start-up; four sources each, minpoll 6)"
