@@ -88,6 +88,18 @@ static int parse_on_off(const char *word, bool *ret) {
         return 0;
 }
 
+void config_poll_limits(const struct config *c, int8_t *ret_min, int8_t *ret_max) {
+        int8_t lo = POLL_DEFAULT_MIN, hi = POLL_DEFAULT_MAX;
+        for (size_t i = 0; i < c->n_servers; i++) {
+                struct poll_state p;
+                poll_init(&p, c->servers[i].minpoll, c->servers[i].maxpoll, false, 0);
+                lo = i == 0 || p.minpoll < lo ? p.minpoll : lo;
+                hi = i == 0 || p.maxpoll > hi ? p.maxpoll : hi;
+        }
+        *ret_min = lo;
+        *ret_max = hi;
+}
+
 bool config_host_is_valid(const char *host) {
         size_t len = host ? strnlen(host, CONFIG_HOST_MAX) : 0;
         if (len == 0 || len >= CONFIG_HOST_MAX || host[0] == '-' || host[0] == '.')

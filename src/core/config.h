@@ -126,6 +126,10 @@ int config_overrides_format(const struct config_overrides *o, char *buf, size_t 
 /* The overrides a parsed settings file holds. */
 void config_overrides_from(const struct config *c, struct config_overrides *ret);
 
+/* The least minpoll and the greatest maxpoll (log2 s) of the configured servers, defaults
+ * filled in as the engine fills them; the defaults when there are no servers. */
+void config_poll_limits(const struct config *c, int8_t *ret_min, int8_t *ret_max);
+
 /* Whether text is a usable host name or address literal. */
 bool config_host_is_valid(const char *host);
 

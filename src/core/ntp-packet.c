@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include "ntp-packet.h"
@@ -140,4 +141,26 @@ uint32_t ntp_refid_from_ascii(const char *code) {
         for (size_t i = 0; i < 4; i++)
                 v = v << 8 | (i < n ? (uint8_t) code[i] : 0);
         return v;
+}
+
+static bool refid_is_text(uint32_t refid) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+                unsigned char c = (unsigned char) (refid >> shift);
+                if (c != 0 && (c < 0x20 || c >= 0x7f))
+                        return false;
+        }
+        return refid != 0;
+}
+
+void ntp_refid_format(uint8_t stratum, uint32_t refid, char *buf, size_t size) {
+        if (refid == 0 && (stratum == 0 || stratum >= NTP_STRATUM_UNSYNC)) {
+                snprintf(buf, size, "INIT");
+                return;
+        }
+        if (stratum <= 1 && refid_is_text(refid)) {
+                char code[5];
+                ntp_refid_to_ascii(refid, code);
+                snprintf(buf, size, "%s", code);
+        } else
+                snprintf(buf, size, "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 0xff, (refid >> 8) & 0xff, refid & 0xff);
 }

@@ -72,3 +72,7 @@ size_t ntp_packet_write(const struct ntp_packet *p, uint8_t buf[static NTP_HEADE
 /* Four ASCII characters of a refid (KoD code, reference clock name), '?' for anything unprintable. */
 void ntp_refid_to_ascii(uint32_t refid, char ret[static 5]);
 uint32_t ntp_refid_from_ascii(const char *code);
+
+/* A refid as ntpq shows it: the ASCII code of a stratum 0/1 reference, "INIT" for a source not
+ * heard from yet, else a dotted quad. */
+void ntp_refid_format(uint8_t stratum, uint32_t refid, char *buf, size_t size);

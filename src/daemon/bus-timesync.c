@@ -72,19 +72,6 @@ static int property_server_address(sd_bus *bus, const char *path, const char *in
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-/* The bounds of the configured servers' poll intervals (log2 s). */
-static void poll_limits(const struct config *c, int *ret_min, int *ret_max) {
-        int lo = POLL_LIMIT_MAX, hi = POLL_LIMIT_MIN;
-        for (size_t i = 0; i < c->n_servers; i++) {
-                struct poll_state p;
-                poll_init(&p, c->servers[i].minpoll, c->servers[i].maxpoll, false, 0);
-                lo = p.minpoll < lo ? p.minpoll : lo;
-                hi = p.maxpoll > hi ? p.maxpoll : hi;
-        }
-        *ret_min = c->n_servers ? lo : POLL_DEFAULT_MIN;
-        *ret_max = c->n_servers ? hi : POLL_DEFAULT_MAX;
-}
-
 static uint64_t poll_usec(int poll) {
         return ((uint64_t) 1 << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll)) * USEC_PER_SEC;
 }
@@ -93,9 +80,9 @@ static int property_usec(sd_bus *bus, const char *path, const char *interface, c
                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         struct engine_status st;
-        int lo, hi;
+        int8_t lo, hi;
         engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
-        poll_limits(&b->manager->config, &lo, &hi);
+        config_poll_limits(&b->manager->config, &lo, &hi);
         uint64_t v = 0;
         if (strcmp(property, "PollIntervalUSec") == 0)
                 v = poll_usec(st.poll);

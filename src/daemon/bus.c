@@ -580,26 +580,6 @@ static int property_status(sd_bus *bus, const char *path, const char *interface,
         return -ENOENT;
 }
 
-void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size);
-
-void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size) {
-        if (refid == 0 && (stratum == 0 || stratum >= NTP_STRATUM_UNSYNC)) {
-                snprintf(buf, size, "INIT"); /* not heard from yet, as ntpq shows it */
-                return;
-        }
-        bool text = refid != 0;
-        for (int shift = 24; shift >= 0; shift -= 8) {
-                unsigned char c = (unsigned char) (refid >> shift);
-                text &= c == 0 || (c >= 0x20 && c < 0x7f);
-        }
-        if (stratum <= 1 && text) {
-                char code[5];
-                ntp_refid_to_ascii(refid, code);
-                snprintf(buf, size, "%s", code);
-        } else
-                snprintf(buf, size, "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 0xff, (refid >> 8) & 0xff, refid & 0xff);
-}
-
 static int property_reference(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
@@ -609,7 +589,7 @@ static int property_reference(sd_bus *bus, const char *path, const char *interfa
 
         if (strcmp(property, "ReferenceId") == 0) {
                 if (st.synchronized)
-                        bus_format_refid(st.stratum, st.refid, text, sizeof(text));
+                        ntp_refid_format(st.stratum, st.refid, text, sizeof(text));
                 return sd_bus_message_append(reply, "s", text);
         }
         struct peer *p = st.system_peer >= 0 ? manager_find_peer(b->manager, (uint32_t) st.system_peer) : NULL;
@@ -623,7 +603,7 @@ static int append_source(sd_bus_message *reply, struct bus *b, const struct engi
         char refid[32], tally[2] = { s->tally, 0 };
         bool replied = s->last_rx_mono >= 0;
         uint64_t when = replied ? (uint64_t) ((now - s->last_rx_mono) / 1000000000) : UINT64_MAX;
-        bus_format_refid(s->stratum, s->refid, refid, sizeof(refid));
+        ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
 
         int r = sd_bus_message_open_container(reply, 'r', "sa{sv}");
         if (r >= 0)

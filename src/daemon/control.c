@@ -5,7 +5,6 @@
 
 #include "control.h"
 #include "mode6.h"
-#include "poll.h"
 
 #define VERSION_TEXT "ntpsyncd 0.1"
 
@@ -21,18 +20,9 @@ static ntp_ts real_at(int64_t mono) {
         return ntp_ts_from_unix_ns(now_realtime_ns() - (now_monotonic_ns() - mono));
 }
 
-/* The least minpoll of the configured servers (ntpq's "mintc"). */
-static int8_t min_poll(const struct config *c) {
-        int8_t lo = c->n_servers ? POLL_LIMIT_MAX : POLL_DEFAULT_MIN;
-        for (size_t i = 0; i < c->n_servers; i++) {
-                struct poll_state p;
-                poll_init(&p, c->servers[i].minpoll, c->servers[i].maxpoll, false, 0);
-                lo = p.minpoll < lo ? p.minpoll : lo;
-        }
-        return lo;
-}
-
 static void fill_system(manager *m, const struct engine_status *st, const struct utsname *u, struct mode6_system *sys) {
+        int8_t min_poll, max_poll;
+        config_poll_limits(&m->config, &min_poll, &max_poll);
         *sys = (struct mode6_system) {
                 .leap = st->synchronized ? st->leap : NTP_LEAP_UNSYNC,
                 .stratum = st->stratum,
@@ -44,7 +34,7 @@ static void fill_system(manager *m, const struct engine_status *st, const struct
                 .clock = ntp_ts_from_unix_ns(now_realtime_ns()),
                 .system_peer = st->synchronized && st->system_peer >= 0 ? association_id((uint32_t) st->system_peer) : 0,
                 .poll = st->poll,
-                .min_poll = min_poll(&m->config),
+                .min_poll = min_poll,
                 .offset = st->offset,
                 .frequency_ppm = m->initial_frequency_ppm + st->residual_frequency_ppm,
                 .sys_jitter = st->jitter,

@@ -45,8 +45,6 @@ static bool all_measured(manager *m) {
         return true;
 }
 
-void bus_format_refid(uint8_t stratum, uint32_t refid, char *buf, size_t size);
-
 static void finish_async(struct query *q) {
         struct engine_source_info info[ENGINE_MAX_SOURCES];
         struct engine_status st;
@@ -60,7 +58,7 @@ static void finish_async(struct query *q) {
                 result.offset = st.offset;
                 result.delay = info[0].delay;
                 result.stratum = info[0].stratum;
-                bus_format_refid(info[0].stratum, info[0].refid, result.refid, sizeof(result.refid));
+                ntp_refid_format(info[0].stratum, info[0].refid, result.refid, sizeof(result.refid));
         } else if (n == 0)
                 result.reason = "the name could not be resolved";
         else if (st.unsync_reason)
@@ -126,25 +124,6 @@ int query_start_async(sd_event *event, const char *host, query_callback cb, void
         return r;
 }
 
-static bool refid_is_text(uint32_t refid) {
-        for (int shift = 24; shift >= 0; shift -= 8) {
-                unsigned char c = (unsigned char) (refid >> shift);
-                if (c != 0 && (c < 0x20 || c >= 0x7f))
-                        return false;
-        }
-        return refid != 0;
-}
-
-static void print_refid(const struct engine_source_info *s, char *buf, size_t size) {
-        if (s->stratum <= 1 && refid_is_text(s->refid)) {
-                char code[5];
-                ntp_refid_to_ascii(s->refid, code);
-                snprintf(buf, size, "%s", code);
-        } else
-                snprintf(buf, size, "%u.%u.%u.%u", s->refid >> 24, (s->refid >> 16) & 0xff, (s->refid >> 8) & 0xff,
-                         s->refid & 0xff);
-}
-
 /* JSON strings here are host names, addresses and refids: printable ASCII; anything else is
  * escaped anyway. */
 static void print_json_string(const char *s) {
@@ -164,7 +143,7 @@ static void print_json_string(const char *s) {
 static void print_source_json(manager *m, const struct engine_source_info *s, bool first) {
         struct peer *p = manager_find_peer(m, s->id);
         char refid[32], tally[2] = { s->tally, 0 };
-        print_refid(s, refid, sizeof(refid));
+        ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
         printf("%s{\"host\": ", first ? "" : ", ");
         print_json_string(s->name);
         printf(", \"address\": ");
@@ -199,7 +178,7 @@ static void print_text(manager *m, const struct engine_source_info *info, size_t
                 const struct engine_source_info *s = &info[i];
                 struct peer *p = manager_find_peer(m, s->id);
                 char refid[32];
-                print_refid(s, refid, sizeof(refid));
+                ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
                 if (s->samples == 0) {
                         printf("%c%s %s: no reply\n", s->tally, s->name, p ? p->address_text : "");
                         continue;
