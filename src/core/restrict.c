@@ -246,7 +246,7 @@ void restrict_set_init(struct restrict_set *s) {
         };
 }
 
-static bool same_target(const struct restrict_rule *a, const struct restrict_rule *b) {
+bool restrict_rule_same_target(const struct restrict_rule *a, const struct restrict_rule *b) {
         if (a->family != b->family || a->is_default != b->is_default)
                 return false;
         return a->is_default || (a->prefix == b->prefix && memcmp(a->address, b->address, 16) == 0);
@@ -259,7 +259,7 @@ int restrict_set_add(struct restrict_set *s, const struct restrict_rule *r) {
                 return 0;
         }
         for (size_t i = 0; i < s->n; i++)
-                if (same_target(&s->rules[i], r)) {
+                if (restrict_rule_same_target(&s->rules[i], r)) {
                         s->rules[i] = *r;
                         return 0;
                 }
@@ -276,7 +276,7 @@ int restrict_set_remove(struct restrict_set *s, const char *address) {
         if (r.is_default)
                 return -EPERM;
         for (size_t i = 2; i < s->n; i++)
-                if (same_target(&s->rules[i], &r)) {
+                if (restrict_rule_same_target(&s->rules[i], &r)) {
                         memmove(&s->rules[i], &s->rules[i + 1], (s->n - i - 1) * sizeof(s->rules[0]));
                         s->n--;
                         return 0;

@@ -56,6 +56,9 @@ int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char 
 /* The canonical text of a rule: "default …", "-6 default …", "192.0.2.0/24 …". */
 void restrict_rule_format(const struct restrict_rule *r, char *buf, size_t size);
 
+/* Whether two rules are for the same addresses (a later one replaces the earlier). */
+bool restrict_rule_same_target(const struct restrict_rule *a, const struct restrict_rule *b);
+
 /* Two defaults that allow everything, as ntpd starts. */
 void restrict_set_init(struct restrict_set *s);
 

@@ -273,14 +273,6 @@ static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_err
 
 /* ---- restrict rules ---- */
 
-static bool same_target(const struct restrict_rule *a, const struct restrict_rule *b) {
-        if (a->is_default != b->is_default)
-                return false;
-        if (a->is_default)
-                return a->family == b->family; /* "default" and "-6 default" may come together */
-        return a->family == b->family && a->prefix == b->prefix && memcmp(a->address, b->address, 16) == 0;
-}
-
 static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error *error) {
         const char *why = NULL, *warning = NULL;
         if (restrict_rule_parse(text, ret, &why, &warning) < 0)
@@ -303,7 +295,7 @@ static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bu
                 struct config_overrides *o = &c->overrides;
                 r = parse_rule(rules[i], &o->restricts[o->n_restricts], error);
                 for (size_t j = 0; r >= 0 && j < o->n_restricts; j++)
-                        if (same_target(&o->restricts[j], &o->restricts[o->n_restricts]))
+                        if (restrict_rule_same_target(&o->restricts[j], &o->restricts[o->n_restricts]))
                                 r = invalid(error, "Two rules for the same address: \"%s\"", Q(rules[i]));
                 if (r >= 0)
                         o->n_restricts++;
@@ -345,7 +337,7 @@ static int method_add_restrict(sd_bus_message *call, void *userdata, sd_bus_erro
         current_restricts(b->manager, o);
         /* A rule for an address that has one replaces it, as in ntpd. */
         size_t i = 0;
-        while (i < o->n_restricts && !same_target(&o->restricts[i], &rule))
+        while (i < o->n_restricts && !restrict_rule_same_target(&o->restricts[i], &rule))
                 i++;
         if (i == o->n_restricts && o->n_restricts >= CONFIG_MAX_RESTRICTS) {
                 free(c);
@@ -380,7 +372,7 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
         struct config_overrides *o = &c->overrides;
         current_restricts(b->manager, o);
         size_t i = 0;
-        while (i < o->n_restricts && !same_target(&o->restricts[i], &target))
+        while (i < o->n_restricts && !restrict_rule_same_target(&o->restricts[i], &target))
                 i++;
         if (i == o->n_restricts) {
                 free(c);
