@@ -623,15 +623,20 @@ static int property_sources(sd_bus *bus, const char *path, const char *interface
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
+/* The firewall as it is now: one read for all four properties. */
+static void firewall_now(struct bus *b, struct firewall_state *ret) {
+        if (!b->manager->firewall || firewall_read(b->manager->firewall, ret) < 0)
+                *ret = (struct firewall_state) { .backend_name = "none" };
+}
+
 static int property_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         const struct config *c = &b->manager->config;
         if (strncmp(property, "Firewall", 8) == 0) {
                 /* What the kernel or firewalld holds, read back, not what was asked for. */
-                struct firewall_state fw = { .backend_name = "none" };
-                if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
-                        fw = (struct firewall_state) { .backend_name = "none" };
+                struct firewall_state fw;
+                firewall_now(b, &fw);
                 /* Nothing of ntpsync's installed: it blocks no client traffic and opens no port. */
                 if (strcmp(property, "FirewallClient") == 0)
                         return sd_bus_message_append(reply, "b", fw.installed ? fw.client : true);
@@ -720,11 +725,10 @@ static const char *const snapshot_names[SNAPSHOT_PROPERTIES] = {
 };
 
 /* A property's value as text, to compare with what was last announced. Sources leaves out
- * "when", which changes every second without news. */
-static void property_text(struct bus *b, const char *name, char *buf, size_t size) {
-        struct engine_status st;
+ * "when", which changes every second without news. st and fw are read once per announcement. */
+static void property_text(struct bus *b, const char *name, const struct engine_status *st,
+                          const struct firewall_state *fw, char *buf, size_t size) {
         const struct config *c = &b->manager->config;
-        status_of(b, &st);
         buf[0] = '\0';
         if (strcmp(name, "Servers") == 0) {
                 size_t used = 0;
@@ -734,27 +738,27 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                         used += (size_t) snprintf(buf + used, size - used, "%s;", spec);
                 }
         } else if (strcmp(name, "Synchronized") == 0)
-                snprintf(buf, size, "%d", st.synchronized);
+                snprintf(buf, size, "%d", st->synchronized);
         else if (strcmp(name, "UnsynchronizedReason") == 0)
-                snprintf(buf, size, "%s", st.synchronized || !st.unsync_reason ? "" : st.unsync_reason);
+                snprintf(buf, size, "%s", st->synchronized || !st->unsync_reason ? "" : st->unsync_reason);
         else if (strcmp(name, "Stratum") == 0)
-                snprintf(buf, size, "%u", st.stratum);
+                snprintf(buf, size, "%u", st->stratum);
         else if (strcmp(name, "ReferenceId") == 0)
-                snprintf(buf, size, "%d %u", st.synchronized, st.refid);
+                snprintf(buf, size, "%d %u", st->synchronized, st->refid);
         else if (strcmp(name, "SystemPeer") == 0)
-                snprintf(buf, size, "%d %lld", st.synchronized, (long long) st.system_peer);
+                snprintf(buf, size, "%d %lld", st->synchronized, (long long) st->system_peer);
         else if (strcmp(name, "Offset") == 0)
-                snprintf(buf, size, "%d %.9f", st.synchronized, st.offset);
+                snprintf(buf, size, "%d %.9f", st->synchronized, st->offset);
         else if (strcmp(name, "Frequency") == 0)
-                snprintf(buf, size, "%.3f", st.residual_frequency_ppm);
+                snprintf(buf, size, "%.3f", st->residual_frequency_ppm);
         else if (strcmp(name, "RootDelay") == 0)
-                snprintf(buf, size, "%.9f", st.root_delay);
+                snprintf(buf, size, "%.9f", st->root_delay);
         else if (strcmp(name, "RootDispersion") == 0)
-                snprintf(buf, size, "%lld %.9f", (long long) st.last_update_mono, st.root_dispersion);
+                snprintf(buf, size, "%lld %.9f", (long long) st->last_update_mono, st->root_dispersion);
         else if (strcmp(name, "LeapStatus") == 0)
-                snprintf(buf, size, "%d %d", st.synchronized, st.leap);
+                snprintf(buf, size, "%d %d", st->synchronized, st->leap);
         else if (strcmp(name, "PollInterval") == 0)
-                snprintf(buf, size, "%d", st.poll);
+                snprintf(buf, size, "%d", st->poll);
         else if (strcmp(name, "Sources") == 0) {
                 struct engine_source_info info[ENGINE_MAX_SOURCES];
                 size_t n = engine_get_sources(b->manager->engine, info, ENGINE_MAX_SOURCES), used = 0;
@@ -774,17 +778,14 @@ static void property_text(struct bus *b, const char *name, char *buf, size_t siz
                 }
                 snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
         } else if (strncmp(name, "Firewall", 8) == 0) {
-                struct firewall_state fw = { .backend_name = "none" };
-                if (!b->manager->firewall || firewall_read(b->manager->firewall, &fw) < 0)
-                        fw = (struct firewall_state) { .backend_name = "none" };
                 if (strcmp(name, "FirewallClient") == 0)
-                        snprintf(buf, size, "%d", fw.installed ? fw.client : true);
+                        snprintf(buf, size, "%d", fw->installed ? fw->client : true);
                 else if (strcmp(name, "FirewallServer") == 0)
-                        snprintf(buf, size, "%d", fw.installed && fw.server);
+                        snprintf(buf, size, "%d", fw->installed && fw->server);
                 else if (strcmp(name, "FirewallBackend") == 0)
-                        snprintf(buf, size, "%s", fw.backend_name);
+                        snprintf(buf, size, "%s", fw->backend_name);
                 else
-                        snprintf(buf, size, "%s", fw.warning);
+                        snprintf(buf, size, "%s", fw->warning);
         }
         else if (strcmp(name, "ServerMode") == 0)
                 snprintf(buf, size, "%d", c->serve.value);
@@ -799,9 +800,13 @@ static int on_emit(sd_event_source *s, void *userdata) {
         char *changed[SNAPSHOT_PROPERTIES + 1];
         size_t n = 0;
         char value[1024];
+        struct engine_status st;
+        struct firewall_state fw;
 
+        status_of(b, &st);
+        firewall_now(b, &fw);
         for (size_t i = 0; snapshot_names[i]; i++) {
-                property_text(b, snapshot_names[i], value, sizeof(value));
+                property_text(b, snapshot_names[i], &st, &fw, value, sizeof(value));
                 if (b->emitted->valid && strcmp(value, b->emitted->values[i]) == 0)
                         continue;
                 snprintf(b->emitted->values[i], sizeof(b->emitted->values[i]), "%s", value);
