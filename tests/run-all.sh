@@ -2,7 +2,7 @@
 # Builds ntpsync three ways, runs the tests of each, and ends with one line "N passed, N failed"
 # (meson test results of all builds, plus one result per fuzzing run); exits non-zero on any failure.
 #
-#   build/           gcc, --werror: every test suite
+#   build/           gcc, --werror, --prefix=/usr: every test suite, the booted-system test included
 #   build-sanitize/  gcc with AddressSanitizer and UndefinedBehaviorSanitizer, --werror: unit, sim, fuzz
 #   build-fuzz/      clang, libFuzzer and the same sanitizers: the fuzz suite, then FUZZ_SECONDS
 #                    (default 30) of fuzzing per target, all targets at once
@@ -118,7 +118,8 @@ fuzz_all() {
 }
 
 step "build/: gcc, --werror, all suites"
-build_and_test build "--werror" || true
+# --prefix=/usr: the booted-system test (tests/system) installs this build into a Debian system.
+build_and_test build "--werror --prefix=/usr" || true
 
 step "build-sanitize/: gcc, ASan + UBSan, --werror: unit, sim, fuzz"
 build_and_test build-sanitize "--werror $SANITIZE_OPTIONS" --suite unit --suite sim --suite fuzz || true

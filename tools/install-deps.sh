@@ -19,6 +19,14 @@ packages=(
         dbus python3-dbus python3-dbusmock
         # D-Bus API tests (tests/dbus): also dbus-daemon itself and busctl (in systemd)
         dbus-daemon systemd
+        # manual pages and bash completion (man/, shell-completion/, tests/man): mandoc -Tlint,
+        # groff and man-db to lint and render the pages, bash-completion for its completionsdir
+        mandoc groff-base man-db bash-completion
+        # installing (meson install): where dbus-1, polkit and systemd want their files
+        libdbus-1-dev libpolkit-gobject-1-dev
+        # the booted-system test (tests/system): a Debian 12 tree from debootstrap, booted with
+        # systemd-nspawn; nsenter is in util-linux (above)
+        debootstrap systemd-container
 )
 
 export DEBIAN_FRONTEND=noninteractive

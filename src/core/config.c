@@ -522,7 +522,12 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
         emitf(emit_line, userdata, &c->panic_threshold.origin, "tinker panic %g", c->panic_threshold.value);
         emitf(emit_line, userdata, &c->stepout.origin, "tinker stepout %g", c->stepout.value);
         emitf(emit_line, userdata, &c->min_sources.origin, "tos minsane %u", c->min_sources.value);
-        emitf(emit_line, userdata, &c->serve.origin, "serve %s", c->serve.value ? "on" : "off");
+        if (c->serve.origin.file[0])
+                emitf(emit_line, userdata, &c->serve.origin, "serve %s", c->serve.value ? "on" : "off");
+        else
+                /* The daemon serves on sockets that systemd passes (ntpsyncd.socket) unless told not to. */
+                emit_line(userdata, "serve off                                        # default; on when systemd "
+                                    "passes sockets (ntpsyncd.socket)");
         if (c->local_stratum.value)
                 emitf(emit_line, userdata, &c->local_stratum.origin, "local stratum %u", c->local_stratum.value);
         emitf(emit_line, userdata, &c->timesync1.origin, "timesync1 %s", c->timesync1.value ? "on" : "off");

@@ -81,9 +81,10 @@ static enum discipline_decision decide(struct discipline *d, int64_t now_mono, d
 
         if (c->panic_threshold > 0 && magnitude > c->panic_threshold)
                 return DISCIPLINE_PANIC;
-        if (!d->updated)
-                return c->allow_initial_step && magnitude > c->initial_step_threshold ? DISCIPLINE_STEP
-                                                                                      : DISCIPLINE_SLEW;
+        /* Without the initial step (a restart within the boot), the first update is held to the
+         * rules of every later one: a bad server gets no step before the stepout. */
+        if (!d->updated && c->allow_initial_step)
+                return magnitude > c->initial_step_threshold ? DISCIPLINE_STEP : DISCIPLINE_SLEW;
         if (c->step_threshold <= 0 || magnitude <= c->step_threshold) {
                 d->over_step_since = -1;
                 return DISCIPLINE_SLEW;

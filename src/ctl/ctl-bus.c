@@ -11,7 +11,7 @@ void ctl_bus_done(struct ctl_bus *c) {
         polkit_agent_close();
 }
 
-static int connect_system_bus(struct ctl_bus *c) {
+int ctl_bus_connect(struct ctl_bus *c) {
         sd_bus *bus = NULL;
 
         if (c->bus)
@@ -105,7 +105,7 @@ int report_call_failure(const char *what, const sd_bus_error *error, int r) {
 }
 
 int manager_method_new(struct ctl_bus *c, const char *member, const char *what, sd_bus_message **ret) {
-        int r = connect_system_bus(c);
+        int r = ctl_bus_connect(c);
         if (r != 0)
                 return r;
         r = sd_bus_message_new_method_call(c->bus, ret, NTPSYNC_BUS_NAME, NTPSYNC_OBJECT_PATH,
@@ -142,7 +142,7 @@ int manager_get_all_properties(struct ctl_bus *c, sd_bus_message **ret_reply) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *what = "read the properties of ntpsyncd";
 
-        int r = connect_system_bus(c);
+        int r = ctl_bus_connect(c);
         if (r != 0)
                 return r;
         r = sd_bus_call_method(c->bus, NTPSYNC_BUS_NAME, NTPSYNC_OBJECT_PATH, "org.freedesktop.DBus.Properties",

@@ -25,6 +25,9 @@ struct ctl_bus {
 
 void ctl_bus_done(struct ctl_bus *c);
 
+/* Connects c->bus unless it is connected. 0, or the exit status (the failure is reported). */
+int ctl_bus_connect(struct ctl_bus *c);
+
 /* The exit status that a failed call stands for (enum ctl_exit_status). */
 int exit_status_for_call_error(const sd_bus_error *error, int r);
 

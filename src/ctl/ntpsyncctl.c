@@ -6,9 +6,11 @@
 
 #include "ctl-bus.h"
 #include "ctl-format.h"
+#include "ctl-import-files.h"
 #include "ctl-json.h"
 #include "ctl-properties.h"
 #include "ctl-util.h"
+#include "ctl-wait.h"
 
 #ifndef NTPSYNC_VERSION
 #define NTPSYNC_VERSION "unknown"
@@ -18,6 +20,10 @@ struct ctl {
         struct ctl_bus bus;
         bool json;
         bool runtime;           /* changes last until ntpsyncd restarts */
+        struct import_options import;
+        const char *import_option; /* one given, to refuse it for other commands */
+        uint64_t timeout_usec;  /* wait-sync */
+        const char *timeout_option;
 };
 
 static void help(void) {
@@ -49,6 +55,16 @@ static void help(void) {
                "                            is not touched\n"
                "  burst                     poll every source now\n"
                "  reload                    re-read the configuration files\n"
+               "  import-ntpconf [NTP_CONF [STEP_TICKERS]]\n"
+               "                            write ntpsyncd's configuration from ntpd's (default\n"
+               "                            " IMPORT_DEFAULT_NTP_CONF " and, if it exists,\n"
+               "                            " IMPORT_DEFAULT_STEP_TICKERS ") to\n"
+               "                            " IMPORT_DEFAULT_OUTPUT ", with a\n"
+               "                            warning for each directive that is not carried over,\n"
+               "                            and ntpd's frequency to ntpsyncd's drift file if\n"
+               "                            it has none yet; needs no running ntpsyncd\n"
+               "  wait-sync                 wait until ntpsyncd is synchronized (what\n"
+               "                            ntpsync-wait-sync.service runs at boot)\n"
                "\n"
                "Options:\n"
                "  --runtime                 make servers, restrict and server-mode changes only\n"
@@ -60,15 +76,24 @@ static void help(void) {
                "                            objects of their properties; query an object with\n"
                "                            offset and delay in seconds, stratum and refid\n"
                "  --no-ask-password         do not ask for a password to authorize a change\n"
+               "  --output FILE             import-ntpconf: write FILE instead; '-' prints the\n"
+               "                            configuration and writes nothing at all (a dry run)\n"
+               "  --force                   import-ntpconf: replace an existing output file\n"
+               "  --state-dir DIR           import-ntpconf: ntpsyncd's state directory, for its\n"
+               "                            drift file (default " IMPORT_DEFAULT_STATE_DIR ")\n"
+               "  --timeout SECONDS         wait-sync: give up after SECONDS (default: infinity)\n"
                "  -h --help                 show this help\n"
                "  --version                 show the version\n"
                "\n"
-               "Commands that change something print nothing when they succeed.\n"
+               "Commands that change something print nothing when they succeed; import-ntpconf\n"
+               "says what it wrote.\n"
                "\n"
                "Exit status:\n"
-               "  0  success\n"
-               "  1  ntpsyncd refused (its reason is printed), or another failure\n"
-               "  2  bad command line\n"
+               "  0  success (import-ntpconf: also with warnings)\n"
+               "  1  ntpsyncd refused (its reason is printed), or another failure (import-ntpconf:\n"
+               "     a file that cannot be read or written, or a malformed one; wait-sync: the\n"
+               "     timeout passed)\n"
+               "  2  bad command line (import-ntpconf: also an existing output file without --force)\n"
                "  3  ntpsyncd is not reachable: not running, or no system bus\n"
                "  4  permission denied\n");
 }
@@ -462,11 +487,32 @@ static int verb_burst(struct ctl *ctl, int argc, char **argv) {
         return status != 0 ? status : call_change(ctl, "Burst", "start a burst", "");
 }
 
+static int verb_import_ntpconf(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 3)
+                return usage_error("'import-ntpconf' takes at most NTP_CONF and STEP_TICKERS");
+        if (ctl->json)
+                return usage_error("--json does not apply to 'import-ntpconf'");
+        int status = refuse_runtime(ctl, "import-ntpconf");
+        if (status != 0)
+                return status;
+        if (argc > 1)
+                ctl->import.ntp_conf = argv[1];
+        if (argc > 2)
+                ctl->import.step_tickers = argv[2];
+        return import_run(&ctl->import);
+}
+
 static int verb_reload(struct ctl *ctl, int argc, char **argv) {
         if (argc > 1)
                 return usage_error("'reload' takes no arguments");
         int status = refuse_runtime(ctl, "reload");
         return status != 0 ? status : call_change(ctl, "Reload", "reload the configuration", "");
+}
+
+static int verb_wait_sync(struct ctl *ctl, int argc, char **argv) {
+        if (argc > 1)
+                return usage_error("'wait-sync' takes no arguments");
+        return ctl_wait_sync(&ctl->bus, ctl->timeout_usec);
 }
 
 struct verb {
@@ -484,6 +530,8 @@ static const struct verb verbs[] = {
         { "query", verb_query },
         { "burst", verb_burst },
         { "reload", verb_reload },
+        { "import-ntpconf", verb_import_ntpconf },
+        { "wait-sync", verb_wait_sync },
 };
 
 static int dispatch(struct ctl *ctl, int argc, char **argv) {
@@ -493,6 +541,10 @@ static int dispatch(struct ctl *ctl, int argc, char **argv) {
                 argc = 1;
                 argv = default_command;
         }
+        if (ctl->import_option && !streq(argv[0], "import-ntpconf"))
+                return usage_error("%s applies to 'import-ntpconf' only", ctl->import_option);
+        if (ctl->timeout_option && !streq(argv[0], "wait-sync"))
+                return usage_error("%s applies to 'wait-sync' only", ctl->timeout_option);
         for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
                 if (streq(verbs[i].name, argv[0]))
                         return verbs[i].run(ctl, argc, argv);
@@ -506,9 +558,14 @@ enum option {
         OPTION_JSON,
         OPTION_RUNTIME,
         OPTION_NO_ASK_PASSWORD,
+        OPTION_OUTPUT,
+        OPTION_FORCE,
+        OPTION_STATE_DIR,
+        OPTION_TIMEOUT,
 };
 
-static enum option lookup_option(const char *arg) {
+/* "--name" or "--name=VALUE"; *ret_value is VALUE, or NULL without '='. */
+static enum option lookup_option(const char *arg, const char **ret_value) {
         static const struct {
                 const char *name;
                 enum option option;
@@ -519,11 +576,40 @@ static enum option lookup_option(const char *arg) {
                 { "--json", OPTION_JSON },
                 { "--runtime", OPTION_RUNTIME },
                 { "--no-ask-password", OPTION_NO_ASK_PASSWORD },
+                { "--output", OPTION_OUTPUT },
+                { "--force", OPTION_FORCE },
+                { "--state-dir", OPTION_STATE_DIR },
+                { "--timeout", OPTION_TIMEOUT },
         };
+        const char *equals = arg[1] == '-' ? strchr(arg, '=') : NULL;
+        size_t len = equals ? (size_t) (equals - arg) : strlen(arg);
+
+        *ret_value = equals ? equals + 1 : NULL;
         for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-                if (streq(options[i].name, arg))
+                if (strlen(options[i].name) == len && strncmp(options[i].name, arg, len) == 0)
                         return options[i].option;
         return OPTION_NONE;
+}
+
+/* The value of an option that takes one: after '=' or the next argument. NULL if there is none. */
+static const char *option_value(const char *inline_value, int argc, char *argv[], int *i) {
+        if (inline_value)
+                return inline_value;
+        return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+/* --output, --force, --state-dir. Returns -1 to go on, else the exit status. */
+static int parse_import_option(struct ctl *ctl, enum option option, const char *arg, const char *value) {
+        ctl->import_option = arg;
+        if (option == OPTION_FORCE)
+                ctl->import.force = true;
+        else if (!value || !value[0])
+                return usage_error("%s needs a value", arg);
+        else if (option == OPTION_OUTPUT)
+                ctl->import.output = value;
+        else
+                ctl->import.state_dir = value;
+        return -1;
 }
 
 /* Options may come before or after the command. After the command, an argument with one dash
@@ -541,13 +627,17 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
         int n = 0;
 
         for (int i = 1; i < argc; i++) {
-                const char *arg = argv[i];
+                const char *arg = argv[i], *value;
 
                 if (options_ended || is_positional(arg, n > 0)) {
                         argv[n++] = argv[i];
                         continue;
                 }
-                switch (lookup_option(arg)) {
+                enum option option = lookup_option(arg, &value);
+                if (value && option != OPTION_OUTPUT && option != OPTION_STATE_DIR && option != OPTION_TIMEOUT &&
+                    option != OPTION_NONE)
+                        return usage_error("option '%.*s' takes no value", (int) (value - arg - 1), arg);
+                switch (option) {
                 case OPTION_HELP:
                         help();
                         return CTL_EXIT_SUCCESS;
@@ -562,6 +652,22 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
                         break;
                 case OPTION_NO_ASK_PASSWORD:
                         ask_password = false;
+                        break;
+                case OPTION_OUTPUT:
+                case OPTION_STATE_DIR:
+                case OPTION_FORCE: {
+                        if (option != OPTION_FORCE)
+                                value = option_value(value, argc, argv, &i);
+                        int status = parse_import_option(ctl, option, arg, value);
+                        if (status >= 0)
+                                return status;
+                        break;
+                }
+                case OPTION_TIMEOUT:
+                        value = option_value(value, argc, argv, &i);
+                        if (!value || ctl_parse_timeout(value, &ctl->timeout_usec) < 0)
+                                return usage_error("%s needs a number of seconds or 'infinity'", arg);
+                        ctl->timeout_option = arg;
                         break;
                 case OPTION_NONE:
                         if (!streq(arg, "--"))
@@ -586,7 +692,15 @@ static int finish_output(int status) {
 }
 
 int main(int argc, char *argv[]) {
-        struct ctl ctl = {};
+        struct ctl ctl = {
+                .import = {
+                        .ntp_conf = IMPORT_DEFAULT_NTP_CONF,
+                        .step_tickers = IMPORT_DEFAULT_STEP_TICKERS,
+                        .output = IMPORT_DEFAULT_OUTPUT,
+                        .state_dir = IMPORT_DEFAULT_STATE_DIR,
+                },
+                .timeout_usec = WAIT_FOREVER,
+        };
 
         int n_args = 0;
 

@@ -231,14 +231,22 @@ static int on_timesync_name(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
+/* A connection of its own: systemd's bus policy for org.freedesktop.timesync1 denies every call
+ * to a connection owning that name but for its own few members, and the order in which
+ * dbus-daemon reads policy files is not defined; sharing the connection would let that policy
+ * block org.ntpsync1's methods. */
 int bus_timesync_add(struct bus *b) {
         if (!b->manager->config.timesync1.value)
                 return 0;
-        int r = sd_bus_add_object_vtable(b->bus, &b->timesync_slot, TIMESYNC_PATH, TIMESYNC_INTERFACE, timesync_vtable, b);
+        int r = sd_bus_open_system(&b->timesync_bus);
         if (r < 0)
                 return r;
+        if ((r = sd_bus_attach_event(b->timesync_bus, b->manager->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
+            (r = sd_bus_add_object_vtable(b->timesync_bus, &b->timesync_slot, TIMESYNC_PATH, TIMESYNC_INTERFACE,
+                                          timesync_vtable, b)) < 0)
+                return r;
         /* No queueing and no replacing: only when the name is free. */
-        return sd_bus_request_name_async(b->bus, NULL, TIMESYNC_NAME, 0, on_timesync_name, b);
+        return sd_bus_request_name_async(b->timesync_bus, NULL, TIMESYNC_NAME, 0, on_timesync_name, b);
 }
 
 /* What the announced properties rest on, as text, to send PropertiesChanged only for news. */
@@ -284,5 +292,5 @@ void bus_timesync_emit_changes(struct bus *b) {
         }
         changed[n] = NULL;
         if (n > 0)
-                sd_bus_emit_properties_changed_strv(b->bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, changed);
+                sd_bus_emit_properties_changed_strv(b->timesync_bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, changed);
 }

@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "firewall.h"
 #include "log.h"
+#include "ntp-server.h"
 #include "query.h"
 #include "settings.h"
 
@@ -415,6 +416,23 @@ static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_erro
         return authorize_then_apply(call, c, "org.ntpsync1.set-firewall", d);
 }
 
+/* The setting is taken (and saved) even when the port cannot be had now: it applies once it can
+ * (ntpsyncd.socket enabled, or a restart with the right to bind it); the caller learns why not. */
+static int apply_server_mode(struct change *c, sd_bus_error *error) {
+        int r = apply_overrides(c, error);
+        if (r < 0)
+                return r;
+        manager *m = c->bus->manager;
+        if (c->overrides.serve && !manager_serving_now(m) && m->server && m->server->open_error < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "Server mode is set, but UDP port 123 cannot be opened: %s%s",
+                                         strerror(-m->server->open_error),
+                                         m->server->open_error == -EACCES
+                                                 ? " (under systemd, enable ntpsyncd.socket: it binds the port)"
+                                                 : "");
+        return 0;
+}
+
 static int method_set_server_mode(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         int enabled, runtime;
@@ -426,6 +444,7 @@ static int method_set_server_mode(sd_bus_message *call, void *userdata, sd_bus_e
                 return -ENOMEM;
         c->overrides.has_serve = true;
         c->overrides.serve = enabled;
+        c->apply = apply_server_mode;
         const char *const d[] = { "enabled", enabled ? "true" : "false", "runtime", runtime ? "true" : "false", NULL };
         return authorize_then_apply(call, c, "org.ntpsync1.set-server-mode", d);
 }
@@ -632,7 +651,6 @@ static void firewall_now(struct bus *b, struct firewall_state *ret) {
 static int property_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
-        const struct config *c = &b->manager->config;
         if (strncmp(property, "Firewall", 8) == 0) {
                 /* What the kernel or firewalld holds, read back, not what was asked for. */
                 struct firewall_state fw;
@@ -648,7 +666,7 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
                         return sd_bus_message_append(reply, "s", fw.warning);
         }
         if (strcmp(property, "ServerMode") == 0)
-                return sd_bus_message_append(reply, "b", c->serve.value);
+                return sd_bus_message_append(reply, "b", manager_serving_now(b->manager));
         if (strcmp(property, "ClockControl") == 0)
                 return sd_bus_message_append(reply, "s", b->manager->clock->name);
         if (strcmp(property, "Online") == 0)
@@ -788,7 +806,7 @@ static void property_text(struct bus *b, const char *name, const struct engine_s
                         snprintf(buf, size, "%s", fw->warning);
         }
         else if (strcmp(name, "ServerMode") == 0)
-                snprintf(buf, size, "%d", c->serve.value);
+                snprintf(buf, size, "%d", manager_serving_now(b->manager));
         else if (strcmp(name, "Online") == 0)
                 snprintf(buf, size, "%d", b->manager->online);
         else if (strcmp(name, "OnlineReason") == 0)
@@ -875,6 +893,7 @@ struct bus *bus_free(struct bus *b) {
         sd_event_source_disable_unref(b->emit_defer);
         sd_bus_slot_unref(b->manager_slot);
         sd_bus_slot_unref(b->timesync_slot);
+        sd_bus_flush_close_unref(b->timesync_bus);
         sd_bus_flush_close_unref(b->bus);
         free(b->emitted);
         free(b);

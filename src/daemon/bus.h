@@ -19,6 +19,7 @@
 struct bus {
         manager *manager;
         sd_bus *bus;
+        sd_bus *timesync_bus;        /* org.freedesktop.timesync1 on a connection of its own */
         sd_bus_slot *manager_slot, *timesync_slot;
         sd_event_source *emit_defer;
         struct bus_snapshot *emitted; /* what the last PropertiesChanged said */

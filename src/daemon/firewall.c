@@ -21,6 +21,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@
 
 #ifndef FIREWALL_HELPER_PATH
 #define FIREWALL_HELPER_PATH "/usr/libexec/ntpsyncd-firewall-helper"
+#endif
+#ifndef FIREWALL_HELPER_SOCKET
+#define FIREWALL_HELPER_SOCKET "/run/ntpsyncd-firewall.socket"
 #endif
 
 _Static_assert(FIREWALL_MAX_RANGES == FWH_MAX_RANGES, "one limit");
@@ -265,6 +269,10 @@ int firewall_drop_privileges(void) {
         struct __user_cap_data_struct d[2] = {};
         int r;
 
+        /* Nothing to drop (the usual case under systemd): no capset(), which the unit's system
+         * call filter refuses. */
+        if (!have_net_admin())
+                return 0;
         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_ADMIN, 0, 0);
         if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) < 0)
                 log_debug("Cannot drop CAP_NET_ADMIN from the bounding set (no CAP_SETPCAP): %s", strerror(errno));
@@ -317,8 +325,12 @@ static void helper_reap(struct firewall *f, bool kill_it) {
 }
 
 static void helper_lost(struct firewall *f, const char *why) {
-        log_error("Firewall helper (PID %d) %s; the firewall can no longer be changed by this process", (int) f->pid,
-                  why);
+        if (f->pid > 0)
+                log_error("Firewall helper (PID %d) %s; the firewall can no longer be changed by this process",
+                          (int) f->pid, why);
+        else
+                log_error("Firewall helper (ntpsyncd-firewall.socket) %s; the firewall can no longer be changed "
+                          "by this process", why);
         helper_reap(f, true);
         f->backend = FIREWALL_BACKEND_NONE;
         snprintf(f->reason, sizeof(f->reason), "the firewall helper %s", why);
@@ -386,6 +398,26 @@ static int helper_spawn(struct firewall *f, const char *path) {
         return 0;
 }
 
+/* Under systemd, ntpsyncd-firewall.socket starts one helper per connection (Accept=yes) with the
+ * connection as its fd 3: the same protocol, and the daemon never holds CAP_NET_ADMIN at all. */
+static int helper_connect(struct firewall *f, const char *path) {
+        struct sockaddr_un a = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof(a.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(a.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        f->fd = fd;
+        f->pid = 0;
+        return 0;
+}
+
 static int helper_call(struct firewall *f, struct fwh_request *req, struct fwh_response *resp) {
         if (f->fd < 0)
                 return -ENOTCONN;
@@ -430,14 +462,25 @@ static int helper_call(struct firewall *f, struct fwh_request *req, struct fwh_r
         return resp->error;
 }
 
-static int nft_start(struct firewall *f) {
+/* Starts the helper ourselves while we hold CAP_NET_ADMIN; otherwise connects to the helper's
+ * socket. 1 when there is a helper to talk to, 0 with f->reason set when there is none. */
+static int helper_open(struct firewall *f) {
         const char *path = getenv(FIREWALL_HELPER_ENV);
         if (!path || !*path)
                 path = FIREWALL_HELPER_PATH;
+        const char *socket_path = getenv(FIREWALL_SOCKET_ENV);
+        if (!socket_path || !*socket_path)
+                socket_path = FIREWALL_HELPER_SOCKET;
 
         if (!have_net_admin()) {
-                snprintf(f->reason, sizeof(f->reason), "no CAP_NET_ADMIN to change the firewall");
-                return 0;
+                int r = helper_connect(f, socket_path);
+                if (r < 0) {
+                        snprintf(f->reason, sizeof(f->reason),
+                                 "no CAP_NET_ADMIN to change the firewall, and no firewall helper at %s: %s",
+                                 socket_path, strerror(-r));
+                        return 0;
+                }
+                return 1;
         }
         if (access(path, X_OK) < 0) {
                 snprintf(f->reason, sizeof(f->reason), "firewall helper %s: %s", path, strerror(errno));
@@ -448,6 +491,13 @@ static int nft_start(struct firewall *f) {
                 snprintf(f->reason, sizeof(f->reason), "cannot start the firewall helper %s: %s", path, strerror(-r));
                 return 0;
         }
+        return 1;
+}
+
+static int nft_start(struct firewall *f) {
+        if (helper_open(f) == 0)
+                return 0;
+        int r;
         struct fwh_request *req = calloc(1, sizeof(*req));
         struct fwh_response resp = {};
         if (!req) {
@@ -480,8 +530,12 @@ static void log_backend(struct firewall *f) {
                 log_info("Firewall: firewalld (the \"" FIREWALLD_SERVICE "\" service in the default zone)");
                 break;
         case FIREWALL_BACKEND_NFTABLES:
-                log_info("Firewall: nftables, table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME " (helper PID %d)",
-                         (int) f->pid);
+                if (f->pid > 0)
+                        log_info("Firewall: nftables, table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME " (helper PID %d)",
+                                 (int) f->pid);
+                else
+                        log_info("Firewall: nftables, table " FWH_TABLE_FAMILY " " FWH_TABLE_NAME
+                                 " (helper from ntpsyncd-firewall.socket)");
                 break;
         case FIREWALL_BACKEND_NONE:
                 log_notice("Firewall: none, the host firewall is left alone (%s)", f->reason);

@@ -49,6 +49,8 @@
 /* Where the helper is installed; the environment variable NTPSYNCD_FIREWALL_HELPER overrides it
  * (tests, running from the build directory). */
 #define FIREWALL_HELPER_ENV "NTPSYNCD_FIREWALL_HELPER"
+/* The socket of a helper started by systemd, used when the daemon has no CAP_NET_ADMIN. */
+#define FIREWALL_SOCKET_ENV "NTPSYNCD_FIREWALL_SOCKET"
 #define FIREWALL_MAX_RANGES 1024
 
 struct firewall;

@@ -308,10 +308,13 @@ static int watch_sockets(struct ntp_server *s) {
 }
 
 static int open_sockets(struct ntp_server *s) {
-        if (s->n_fds == 0 && take_activated_sockets(s) > 0)
+        if (s->activated)
                 log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
         else if (s->n_fds == 0) {
                 int fd = bind_wildcard();
+                if (fd == -EACCES)
+                        return log_error_errno(fd, "Cannot bind UDP port 123 to serve time: no right to bind it "
+                                                   "(under systemd, ntpsyncd.socket binds it for ntpsyncd)");
                 if (fd < 0)
                         return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
                 s->fds[s->n_fds++] = fd;
@@ -351,7 +354,7 @@ static int bind_loopback(int family) {
 
 /* Not serving time, ntpq -p on this host still works: loopback only, control messages only. */
 static int open_control_sockets(struct ntp_server *s) {
-        if (s->n_fds == 0 && take_activated_sockets(s) == 0) {
+        if (s->n_fds == 0) {
                 int families[] = { AF_INET, AF_INET6 };
                 for (size_t i = 0; i < 2; i++) {
                         int fd = bind_loopback(families[i]);
@@ -388,6 +391,7 @@ int ntp_server_set_enabled(struct ntp_server *s, bool enabled) {
                 return open_control_sockets(s);
         }
         int r = open_sockets(s);
+        s->open_error = r < 0 ? r : 0;
         if (r < 0) {
                 close_sockets(s);
                 s->enabled = false;
@@ -415,6 +419,8 @@ int ntp_server_new(manager *m, struct ntp_server **ret) {
                 ntp_server_free(s);
                 return -ENOMEM;
         }
+        /* Taken at once: whether systemd passed sockets decides the default of `serve`. */
+        (void) take_activated_sockets(s);
         *ret = s;
         return 0;
 }

@@ -33,6 +33,7 @@ struct ntp_server {
         bool activated;              /* the sockets came from systemd */
         bool started;                /* set_enabled() was called once */
         bool enabled;                /* serving time; otherwise control messages on loopback only */
+        int open_error;              /* why the last attempt to serve failed (negative errno), or 0 */
         ratelimit *limiter;
         struct ntp_server_counters counters;
         struct ntp_server_batch *batch; /* buffers for one batch, allocated once */

@@ -560,6 +560,46 @@ class NtpsyncctlTest(unittest.TestCase):
                 self.assertEqual(result.stdout, "")
                 self.assertTrue(result.stderr.startswith("Failed to "), result.stderr)
 
+    # ---- wait-sync
+
+    def test_wait_sync_returns_at_once_when_synchronized(self):
+        self.manager.set_properties(Synchronized=dbus.Boolean(True))
+        self.assert_exit(self.ctl("wait-sync", "--timeout", "0"), 0)
+
+    def test_wait_sync_times_out_with_1(self):
+        self.manager.set_properties(Synchronized=dbus.Boolean(False))
+        started = time.monotonic()
+        result = self.ctl("wait-sync", "--timeout=1.5")
+        self.assert_exit(result, 1)
+        self.assertGreaterEqual(time.monotonic() - started, 1.5)
+        self.assertIn("Not synchronized after 1.5 s", result.stderr)
+
+    def test_wait_sync_wakes_up_on_properties_changed(self):
+        """Synchronized turns true while it waits: it returns then, long before its timeout and
+        before its 5 s re-check, so on the signal."""
+        self.manager.set_properties(Synchronized=dbus.Boolean(False))
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
+        started = time.monotonic()
+        waiter = subprocess.Popen([CTL, "wait-sync", "--timeout", "60"], env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)
+            self.assertIsNone(waiter.poll(), "wait-sync returned while not synchronized")
+            self.manager.set_properties(Synchronized=dbus.Boolean(True))
+            self.assertEqual(waiter.wait(timeout=30), 0, waiter.stderr.read())
+            self.assertLess(time.monotonic() - started, 4.0)
+        finally:
+            if waiter.poll() is None:
+                waiter.kill()
+                waiter.wait()
+
+    def test_wait_sync_unreachable_and_usage(self):
+        self.assert_exit(self.ctl("wait-sync", "--timeout", "1", address=self.empty_bus.address), 3)
+        for args in (["wait-sync", "--timeout"], ["wait-sync", "--timeout", "-1"], ["wait-sync", "--timeout=soon"],
+                     ["wait-sync", "now"], ["status", "--timeout", "5"]):
+            with self.subTest(args=args):
+                self.assert_exit(self.ctl(*args), 2)
+
 
 def main():
     if not CTL or not os.access(CTL, os.X_OK):

@@ -237,6 +237,14 @@ class PrivateBus:
         except dbus.DBusException:
             return None
 
+    def owner_pid(self, name):
+        """The PID of the process whose connection owns name, or None."""
+        owner = self.owner(name)
+        if owner is None:
+            return None
+        bus = self.conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus")
+        return int(bus.GetConnectionUnixProcessID(owner, dbus_interface="org.freedesktop.DBus"))
+
     def wait_owner(self, name, timeout=10.0, process=None):
         deadline = time.monotonic() + timeout
         while True:

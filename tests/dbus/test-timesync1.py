@@ -55,7 +55,10 @@ class TestTimesync1(unittest.TestCase):
         w = self.w
         w.start_daemon()
         self.assertIsNotNone(w.bus.wait_owner(TIMESYNC_NAME, 5), "org.freedesktop.timesync1 not taken")
-        self.assertEqual(w.bus.owner(TIMESYNC_NAME), w.bus.owner(dbustest.BUS_NAME))
+        # The same process, on a connection of its own (systemd's timesync1 policy must not
+        # apply to org.ntpsync1's methods).
+        self.assertNotEqual(w.bus.owner(TIMESYNC_NAME), w.bus.owner(dbustest.BUS_NAME))
+        self.assertEqual(w.bus.owner_pid(TIMESYNC_NAME), w.bus.owner_pid(dbustest.BUS_NAME))
         self.assertTrue(w.wait_synchronized(60), "not synchronized within 60 s:\n" + w.daemon_log())
         time.sleep(0.5)
         names = list(SIGNATURES)

@@ -915,7 +915,7 @@ static void test_dump_defaults(void **state) {
         assert_dumped("tinker panic 1000", "default");
         assert_dumped("tinker stepout 300", "default");
         assert_dumped("tos minsane 1", "default");
-        assert_dumped("serve off", "default");
+        assert_dumped("serve off", "default; on when systemd passes sockets (ntpsyncd.socket)");
         assert_dumped("timesync1 on", "default");
         assert_dumped("firewall client on", "default");
         assert_dumped("firewall server off", "default");
@@ -968,7 +968,7 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("tinker step 0.2", "/etc/ntpsyncd.conf:2");
         assert_dumped("tinker panic 50", "/etc/ntpsyncd.conf.d/10-b.conf:3");
         assert_dumped("tinker stepout 300", "default");
-        assert_dumped("serve off", "default");
+        assert_dumped("serve off", "default; on when systemd passes sockets (ntpsyncd.socket)");
 }
 
 static void test_dump_parses_back(void **state) {

@@ -124,19 +124,24 @@ static void test_first_update_below_initial_threshold_slews(void **state) {
         assert_double_near(discipline_correction(&d, at(1e6)), 0.1, 1e-12);
 }
 
-static void test_initial_step_not_allowed_slews_at_most_max_slew(void **state) {
+/* A restart within the boot: the first update follows the rules of every later one. */
+static void test_initial_step_not_allowed_waits_out_the_stepout(void **state) {
         struct discipline_config c = default_config();
         c.allow_initial_step = false;
         struct discipline d = make(&c);
         struct discipline_actions a;
 
-        assert_int_equal(update_offset(&d, 0, 3, &a), DISCIPLINE_SLEW);
-        assert_double_near(a.slew, DISCIPLINE_MAX_SLEW, 0);
-        assert_int_equal(d.steps, 0);
+        assert_int_equal(update_offset(&d, 0, 3, &a), DISCIPLINE_WAIT_STEPOUT);
+        assert_double_near(a.step, 0, 0);
+        assert_double_near(a.slew, 0, 0);
+        assert_int_equal(update_offset(&d, c.stepout - 1, 3, &a), DISCIPLINE_WAIT_STEPOUT);
+        assert_int_equal(update_offset(&d, c.stepout, 3, &a), DISCIPLINE_STEP);
+        assert_int_equal(d.steps, 1);
 
         d = make(&c);
-        assert_int_equal(update_offset(&d, 0, -3, &a), DISCIPLINE_SLEW);
-        assert_double_near(a.slew, -DISCIPLINE_MAX_SLEW, 0);
+        assert_int_equal(update_offset(&d, 0, -0.1, &a), DISCIPLINE_SLEW);
+        assert_double_near(a.slew, -0.1, 0);
+        assert_int_equal(d.steps, 0);
 }
 
 static void test_over_step_threshold_waits_for_stepout_then_steps(void **state) {
@@ -435,7 +440,7 @@ int main(void) {
                 cmocka_unit_test(test_first_update_above_initial_threshold_steps_once),
                 cmocka_unit_test(test_negative_initial_step),
                 cmocka_unit_test(test_first_update_below_initial_threshold_slews),
-                cmocka_unit_test(test_initial_step_not_allowed_slews_at_most_max_slew),
+                cmocka_unit_test(test_initial_step_not_allowed_waits_out_the_stepout),
                 cmocka_unit_test(test_over_step_threshold_waits_for_stepout_then_steps),
                 cmocka_unit_test(test_stepout_is_configurable),
                 cmocka_unit_test(test_offset_back_within_threshold_restarts_stepout),

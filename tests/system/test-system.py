@@ -1,0 +1,469 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""ntpsync as part of a booted system: Debian 12 from debootstrap (image.sh, cached), ntpsync
+installed into a copy of it with `meson install --destdir`, booted with `systemd-nspawn -b
+--register=no` inside a network namespace of the test that reaches a chronyd in another one;
+commands run inside with nsenter.
+
+    chronyd (fake offset +0.25 s)  192.0.2.5 -- 192.0.2.6  the container: systemd, dbus,
+                                                            polkitd, timedated, ntpsyncd
+
+The container has no CAP_SYS_TIME (systemd-nspawn leaves it out of the bounding set), so
+ntpsyncd observes there and says so; the host clock is never touched.
+
+Every step is a test method, in order (they share the booted container)."""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness  # noqa: E402
+
+OFFSET = 0.25
+CHRONYD = "192.0.2.5"
+CONTAINER = "192.0.2.6"
+OTHER_SERVER = CHRONYD + " iburst minpoll 4"
+UNITS = ["ntpsyncd.service", "ntpsyncd.socket", "ntpsyncd-firewall.socket", "ntpsyncd-firewall@.service",
+         "ntpsync-wait-sync.service"]
+MANAGER = ["org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager"]
+# A clean environment for commands in the container: nothing of the test's (a private bus
+# address, LD_PRELOAD, ...) may leak in.
+CONTAINER_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                 "SYSTEMD_PAGER": "", "SYSTEMD_COLORS": "0", "TERM": "dumb"}
+# The example rules that ntpsync installs: the group "timekeepers" may change servers.
+EXAMPLE_RULES = "/usr/share/doc/ntpsync/examples/50-ntpsync-example.rules"
+
+
+def fail_setup(message):
+    raise harness.SetupError(message)
+
+
+class Container:
+    """A copy of the cached image with ntpsync installed, booted in the lab's client namespace."""
+
+    def __init__(self, lab, image, build_root):
+        self.lab = lab
+        self.name = "ntpsync-%d" % os.getpid()
+        self.dir = tempfile.mkdtemp(prefix="ntpsync-system-", dir="/var/tmp")
+        self.root = os.path.join(self.dir, "root")
+        self.nspawn = None
+        self.leader = None
+        self._cleanup = harness.register_cleanup("container " + self.name, self.stop)
+        subprocess.run(["cp", "-a", "--reflink=auto", image, self.root], check=True)
+        p = subprocess.run(["meson", "install", "-C", build_root, "--destdir", self.root, "--no-rebuild", "--quiet"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        if p.returncode != 0:
+            fail_setup("meson install --destdir failed:\n" + p.stdout)
+
+    def write(self, path, text, mode=0o644):
+        full = os.path.join(self.root, path.lstrip("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as f:
+            f.write(text)
+        os.chmod(full, mode)
+
+    def read(self, path):
+        with open(os.path.join(self.root, path.lstrip("/")), "rb") as f:
+            return f.read()
+
+    def boot(self, netns, timeout=60):
+        self.log_path = os.path.join(self.dir, "console.log")
+        log = open(self.log_path, "w")
+        self.nspawn = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "-D", self.root, "-b", "--register=no", "--keep-unit",
+             "-M", self.name, "--network-namespace-path=/run/netns/" + netns, "--console=read-only",
+             # nftables in the test's own network namespace, for the firewall helper; never CAP_SYS_TIME
+             "--capability=CAP_NET_ADMIN"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.leader is None:
+            if self.nspawn.poll() is not None:
+                fail_setup("systemd-nspawn exited (%s):\n%s" % (self.nspawn.returncode, self.console()))
+            self.leader = self._find_leader()
+            time.sleep(0.2)
+        if self.leader is None:
+            fail_setup("no init process in the container after %d s:\n%s" % (timeout, self.console()))
+        state = ""
+        while time.monotonic() < deadline:
+            p = self.run(["systemctl", "is-system-running"], check=False)
+            state = p.stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            time.sleep(0.5)
+        if state not in ("running", "degraded"):
+            fail_setup("the container did not finish booting (%r):\n%s" % (state, self.console()))
+        harness.log("container %s booted (%s), init PID %d on the host" % (self.name, state, self.leader))
+        return state
+
+    def _find_leader(self):
+        """The container's PID 1: the process under systemd-nspawn that is PID 1 in its own
+        PID namespace."""
+        for pid in self._descendants(self.nspawn.pid):
+            try:
+                with open("/proc/%d/status" % pid) as f:
+                    for line in f:
+                        if line.startswith("NSpid:") and line.split()[-1] == "1" and len(line.split()) > 2:
+                            return pid
+            except OSError:
+                continue
+        return None
+
+    @staticmethod
+    def _descendants(pid):
+        children = []
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+        out = []
+        for c in children:
+            out.append(c)
+            out.extend(Container._descendants(c))
+        return out
+
+    def console(self, limit=6000):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()[-limit:]
+        except OSError:
+            return ""
+
+    def run(self, argv, user=None, check=True, timeout=60, input=None):
+        if user:
+            argv = ["setpriv", "--reuid", user, "--regid", user, "--init-groups"] + list(argv)
+        p = subprocess.run(["nsenter", "-t", str(self.leader), "-a"] + list(argv), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, env=CONTAINER_ENV,
+                           input=input)
+        if check and p.returncode != 0:
+            raise AssertionError("in the container: %s → exit %d\nstdout: %s\nstderr: %s" %
+                                 (" ".join(argv), p.returncode, p.stdout, p.stderr))
+        return p
+
+    def show(self, unit, *props):
+        p = self.run(["systemctl", "show", unit, "-p", ",".join(props)])
+        return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+
+    def wait_for(self, what, predicate, timeout=30, interval=0.3):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(interval)
+        raise AssertionError("timed out after %d s waiting for %s (last: %r)" % (timeout, what, last))
+
+    def journal(self, unit, since_cursor=None):
+        argv = ["journalctl", "-u", unit, "-o", "cat", "--no-pager"]
+        if since_cursor:
+            argv += ["--after-cursor", since_cursor]
+        return self.run(argv, check=False).stdout
+
+    def stop(self):
+        """Powers the container off (SIGTERM to systemd-nspawn), then kills what is left, by PID."""
+        if self.nspawn and self.nspawn.poll() is None:
+            self.nspawn.send_signal(signal.SIGTERM)
+            try:
+                self.nspawn.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                if self.leader:
+                    try:
+                        os.kill(self.leader, signal.SIGKILL)  # PID 1 of its namespace: all go
+                    except ProcessLookupError:
+                        pass
+                self.nspawn.kill()
+                self.nspawn.wait(timeout=10)
+        if self.nspawn:
+            harness.unregister_cleanup(self._cleanup)
+        if os.environ.get("NTPSYNC_TEST_KEEP"):
+            print("test-system: keeping %s" % self.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        self.nspawn = None
+
+
+def strings_of(output):
+    return [m.group(1) for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', output)]
+
+
+class TestBootedSystem(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        harness.require_root()
+        for tool in ("systemd-nspawn", "nsenter", "debootstrap", "meson"):
+            if not shutil.which(tool):
+                fail_setup("%s is not installed (tools/install-deps.sh installs it)" % tool)
+        build_root = os.environ.get("NTPSYNC_BUILD_ROOT")
+        if not build_root:
+            fail_setup("NTPSYNC_BUILD_ROOT is not set (meson test sets it)")
+        if os.environ.get("NTPSYNC_PREFIX") != "/usr":
+            print("SKIP: this build's prefix is %s; the booted-system test installs into a Debian system and "
+                  "needs --prefix=/usr (tests/run-all.sh configures it)" % os.environ.get("NTPSYNC_PREFIX"),
+                  file=sys.stderr)
+            sys.exit(harness.SKIP)
+        p = subprocess.run(["bash", os.path.join(HERE, "image.sh")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=900)
+        if p.returncode != 0:
+            fail_setup("tests/system/image.sh failed:\n" + p.stderr)
+        image = p.stdout.strip().splitlines()[-1]
+
+        cls.lab = harness.Lab("sys")
+        cls.container = None
+        try:
+            cls.upstream = cls.lab.chronyd(OFFSET)
+            if cls.upstream.address != CHRONYD:
+                fail_setup("chronyd at %s, expected %s" % (cls.upstream.address, CHRONYD))
+            c = cls.container = Container(cls.lab, image, build_root)
+            c.write("/etc/ntpsyncd.conf", "\n".join([
+                "# the test's upstream: chronyd in the namespace next door",
+                "server %s iburst minpoll 4 maxpoll 6" % CHRONYD,
+                "restrict default kod limited nomodify notrap nopeer noquery",
+                "restrict 127.0.0.1",
+                "",
+            ]))
+            c.write("/etc/hosts", "127.0.0.1 localhost\n%s chronyd.test\n" % CHRONYD)
+            c.boot(cls.lab.client.name)
+            c.run(["groupadd", "--system", "timekeepers"])
+            c.run(["useradd", "--no-create-home", "--shell", "/bin/sh", "--groups", "timekeepers", "alice"])
+        except BaseException:
+            if cls.container:
+                print("---- container console ----\n" + cls.container.console(), file=sys.stderr)
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "container", None):
+            cls.container.stop()
+        if getattr(cls, "lab", None):
+            cls.lab.close()
+
+    def setUp(self):
+        self.c = self.container
+
+    def get_property(self, name, user=None):
+        return self.c.run(["busctl", "get-property"] + MANAGER + [name], user=user).stdout.strip()
+
+    def wait_active(self, unit="ntpsyncd.service", timeout=30):
+        return self.c.wait_for("%s active" % unit,
+                               lambda: self.c.show(unit, "ActiveState")["ActiveState"] == "active", timeout)
+
+    def wait_observing(self, timeout=60):
+        """Until the status line says ntpsyncd measures chronyd's offset; returns the line."""
+        def status():
+            text = self.c.show("ntpsyncd.service", "StatusText")["StatusText"]
+            return text if text.startswith("Observing") and CHRONYD in text else None
+        return self.c.wait_for("a status line observing %s" % CHRONYD, status, timeout, interval=1)
+
+    # ---- the units ----
+
+    def test_01_units_verify_clean(self):
+        paths = ["/lib/systemd/system/" + u for u in UNITS]
+        p = self.c.run(["systemd-analyze", "verify"] + paths, check=False)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr.strip(), "", "systemd-analyze verify is not clean")
+        self.assertEqual(p.stdout.strip(), "")
+        # The service user came from sysusers.d at boot.
+        self.assertIn("ntpsync:", self.c.run(["getent", "passwd", "ntpsync"]).stdout)
+
+    def test_02_enable_now(self):
+        self.c.run(["systemctl", "enable", "--now", "ntpsyncd.service"])
+        self.wait_active()
+        props = self.c.show("ntpsyncd.service", "ActiveState", "SubState", "Type", "User", "MainPID", "StatusText")
+        self.assertEqual(props["Type"], "notify")
+        self.assertEqual(props["SubState"], "running")      # READY=1 arrived: notify units are "activating" until then
+        self.assertEqual(props["User"], "ntpsync")
+        line = self.wait_observing()
+        harness.log("status: " + line)
+        m = re.search(r"offset ([+-]\d+\.\d+) s", line)
+        self.assertIsNotNone(m, line)
+        self.assertAlmostEqual(float(m.group(1)), OFFSET, delta=harness.TOLERANCE)
+        # No CAP_SYS_TIME in the container: observe, and it says so.
+        self.assertEqual(self.get_property("ClockControl"), 's "observe"')
+        journal = self.c.journal("ntpsyncd.service")
+        self.assertRegex(journal, r"CAP_SYS_TIME", "no word about the missing CAP_SYS_TIME:\n" + journal)
+        pid = int(self.c.show("ntpsyncd.service", "MainPID")["MainPID"])
+        status = self.c.run(["cat", "/proc/%d/status" % pid]).stdout
+        caps = dict(re.findall(r"^(Cap\w+):\s+([0-9a-f]+)$", status, re.M))
+        self.assertEqual(int(caps["CapEff"], 16), 0, "ntpsyncd holds capabilities: %r" % caps)
+        self.assertEqual(int(caps["CapBnd"], 16) & (1 << 25), 0, "CAP_SYS_TIME in the bounding set")
+        self.assertEqual(int(caps["CapBnd"], 16) & (1 << 12), 0, "CAP_NET_ADMIN in the bounding set")
+
+    def test_03_firewall_through_the_helper_socket(self):
+        """The daemon has no CAP_NET_ADMIN: the firewall goes through ntpsyncd-firewall.socket."""
+        self.assertEqual(self.get_property("FirewallBackend"), 's "nftables"')
+        self.c.run(["ntpsyncctl", "firewall", "enable", "server"])
+        self.assertEqual(self.get_property("FirewallServer"), "b true")
+        table = self.c.run(["nft", "list", "table", "inet", "ntpsync"]).stdout
+        self.assertIn("udp dport 123", table)
+        self.c.run(["ntpsyncctl", "firewall", "disable", "server"])
+        self.assertEqual(self.get_property("FirewallServer"), "b false")
+
+    # ---- timedated ----
+
+    def test_04_timedatectl_set_ntp(self):
+        self.c.run(["timedatectl", "set-ntp", "false"])
+        self.c.wait_for("ntpsyncd stopped",
+                        lambda: self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"] == "inactive")
+        self.assertEqual(self.c.run(["systemctl", "is-enabled", "ntpsyncd.service"], check=False).stdout.strip(),
+                         "disabled")
+        self.assertEqual(self.c.run(["timedatectl", "show", "-p", "NTP", "--value"]).stdout.strip(), "no")
+        self.c.run(["timedatectl", "set-ntp", "true"])
+        self.wait_active()
+        self.assertEqual(self.c.run(["systemctl", "is-enabled", "ntpsyncd.service"]).stdout.strip(), "enabled")
+        self.assertEqual(self.c.run(["timedatectl", "show", "-p", "NTP", "--value"]).stdout.strip(), "yes")
+        self.wait_observing()
+
+    def test_05_timesync_status(self):
+        def status():
+            p = self.c.run(["timedatectl", "timesync-status"], check=False)
+            return p.stdout if p.returncode == 0 and "Server: %s" % CHRONYD in p.stdout else None
+        text = self.c.wait_for("timesync-status naming the server", status, 30, interval=1)
+        harness.log("timedatectl timesync-status:\n" + text)
+        self.assertRegex(text, r"Poll interval: ")
+        self.assertRegex(text, r"Stratum: \d+")
+
+    # ---- D-Bus and polkit ----
+
+    def test_06_set_servers_as_root(self):
+        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server " + OTHER_SERVER, "false"])
+        self.assertEqual(strings_of(self.get_property("Servers")), ["server " + OTHER_SERVER])
+        settings = self.c.read("/var/lib/ntpsyncd/settings.conf").decode()
+        self.assertIn("server " + OTHER_SERVER, settings)
+
+    def test_07_polkit_denies_then_group_rule_allows(self):
+        before = self.get_property("Servers")
+        wanted = "server %s iburst minpoll 5" % CHRONYD
+        call = ["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", wanted, "false"]
+        p = self.c.run(call, user="alice", check=False)
+        self.assertNotEqual(p.returncode, 0, "an unprivileged user changed the servers")
+        self.assertRegex(p.stderr, r"(?i)access denied|interactive authentication required|not authorized")
+        self.assertEqual(self.get_property("Servers"), before, "a denied call changed something")
+
+        # The example ntpsync ships, as its comment says to use it.
+        self.c.run(["cp", EXAMPLE_RULES, "/etc/polkit-1/rules.d/"])
+
+        def allowed():
+            q = self.c.run(call, user="alice", check=False)
+            return q if q.returncode == 0 else None
+        self.c.wait_for("polkitd to allow the timekeepers group", allowed, 30, interval=1)
+        self.assertEqual(strings_of(self.get_property("Servers")), [wanted])
+        # The rule names its actions: server mode is not among them.
+        p = self.c.run(["busctl", "call"] + MANAGER + ["SetServerMode", "bb", "true", "true"], user="alice",
+                       check=False)
+        self.assertNotEqual(p.returncode, 0, "the example rule let alice switch server mode")
+        self.assertEqual(self.get_property("ServerMode"), "b false")
+
+    # ---- activation ----
+
+    def test_08_socket_activation(self):
+        """ntpsyncd stopped, ntpsyncd.socket listening: a client's request starts it, and it
+        answers that very request."""
+        # What an administrator does to serve time: let clients through the firewall (the table
+        # of test_03 drops them otherwise) and enable the socket.
+        self.c.run(["ntpsyncctl", "firewall", "enable", "server"])
+        self.c.run(["systemctl", "enable", "ntpsyncd.socket"])
+        self.c.run(["systemctl", "stop", "ntpsyncd.service"])
+        self.c.run(["systemctl", "start", "ntpsyncd.socket"])
+        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "inactive")
+        self.assertEqual(self.c.show("ntpsyncd.socket", "ActiveState")["ActiveState"], "active")
+        server_ns = self.lab.links[0].server
+        p = server_ns.run([harness.PYTHON3, os.path.join(HERE, "..", "integration", "harness.py"), "probe",
+                           CONTAINER, "--timeout", "10"], timeout=30)
+        self.assertEqual(p.returncode, 0, "no answer from port 123 of the container: %s" % p.stderr)
+        harness.log("first answer: " + p.stdout.strip())
+        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "active")
+        self.assertIn("ntpsyncd.socket", self.c.show("ntpsyncd.service", "TriggeredBy")["TriggeredBy"])
+        self.assertEqual(self.get_property("ServerMode"), "b true")
+        # Once synchronized, a real client takes its time.
+        self.wait_observing()
+        pr = harness.peers()
+        q = self.c.wait_for("ntpdig to accept the container's time", lambda: (lambda r: r if r.returncode == 0
+                            else None)(server_ns.run(harness.NO_SYS_TIME + [harness.PYTHON3, pr["NTPDIG"], "-j", "-t",
+                                       "3", CONTAINER], env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]}, timeout=30)),
+                            60, interval=2)
+        harness.log("ntpdig: " + q.stdout.strip())
+        self.c.run(["systemctl", "disable", "--now", "ntpsyncd.socket"])
+        self.c.run(["ntpsyncctl", "firewall", "disable", "server"])
+
+    def test_09_dbus_activation(self):
+        self.c.run(["systemctl", "stop", "ntpsyncd.service"])
+        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "inactive")
+        # A plain property read, as any settings panel does, starts it through dbus-org.ntpsync1.service.
+        servers = self.get_property("Servers", user="alice")
+        self.assertIn(CHRONYD, servers)
+        self.wait_active()
+
+    # ---- failure and restart ----
+
+    def test_10_kill_9_restarts_with_state_intact(self):
+        self.wait_active()
+        settings_before = hashlib.sha256(self.c.read("/var/lib/ntpsyncd/settings.conf")).hexdigest()
+        servers_before = self.get_property("Servers")
+        # As a daemon that synchronized the kernel clock earlier in this boot leaves it:
+        self.c.run(["sh", "-c", "echo synchronized > /run/ntpsyncd/synchronized"])
+        props = self.c.show("ntpsyncd.service", "MainPID", "NRestarts")
+        old_pid, restarts = int(props["MainPID"]), int(props["NRestarts"])
+        cursor = self.c.run(["journalctl", "-n", "0", "--show-cursor", "--no-pager"]).stdout.strip().split()[-1]
+        self.c.run(["kill", "-9", str(old_pid)])
+
+        def restarted():
+            p = self.c.show("ntpsyncd.service", "MainPID", "NRestarts", "ActiveState")
+            return p if p["ActiveState"] == "active" and int(p["MainPID"]) not in (0, old_pid) else None
+        after = self.c.wait_for("the restart after kill -9 (Restart=on-failure)", restarted, 30)
+        self.assertEqual(int(after["NRestarts"]), restarts + 1)
+        self.assertEqual(hashlib.sha256(self.c.read("/var/lib/ntpsyncd/settings.conf")).hexdigest(), settings_before)
+        self.assertEqual(self.get_property("Servers"), servers_before)
+        # The runtime directory survived the restart, and with it the boot's initial step is spent.
+        journal = self.c.journal("ntpsyncd.service", cursor)
+        self.assertIn("synchronized earlier in this boot", journal)
+        self.c.run(["rm", "-f", "/run/ntpsyncd/synchronized"])
+
+    def test_11_wait_sync_holds_until_synchronized(self):
+        """ntpsync-wait-sync.service stays activating while ntpsyncd is not synchronized (here:
+        its only server is one that does not answer) and finishes once it is."""
+        self.wait_observing()
+        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server 192.0.2.99 iburst", "true"])
+        self.c.wait_for("Synchronized false", lambda: self.get_property("Synchronized") == "b false", 30)
+        self.c.run(["systemctl", "start", "--no-block", "ntpsync-wait-sync.service"])
+        time.sleep(3)
+        self.assertEqual(self.c.show("ntpsync-wait-sync.service", "ActiveState")["ActiveState"], "activating")
+        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server %s iburst" % CHRONYD, "true"])
+        try:
+            self.c.wait_for("ntpsync-wait-sync.service to finish", lambda: self.c.show(
+                "ntpsync-wait-sync.service", "ActiveState")["ActiveState"] != "activating", 60, interval=0.5)
+        finally:
+            journal = self.c.journal("ntpsync-wait-sync.service")
+        props = self.c.show("ntpsync-wait-sync.service", "ActiveState", "Result")
+        self.assertEqual(props["ActiveState"], "active", journal)
+        self.assertEqual(props["Result"], "success")
+        self.assertEqual(self.get_property("Synchronized"), "b true")
+        self.assertEqual(self.c.show("time-sync.target", "ActiveState")["ActiveState"], "active")
+
+    # ---- hardening ----
+
+    def test_12_security_exposure_below_timesyncd(self):
+        scores = {}
+        for unit in ("ntpsyncd.service", "systemd-timesyncd.service"):
+            p = self.c.run(["systemd-analyze", "security", "--no-pager", unit], check=False)
+            m = re.search(r"Overall exposure level for %s: (\d+\.\d+)" % re.escape(unit), p.stdout)
+            self.assertIsNotNone(m, p.stdout + p.stderr)
+            scores[unit] = float(m.group(1))
+        harness.log("systemd-analyze security: ntpsyncd %.1f, systemd-timesyncd %.1f" %
+                    (scores["ntpsyncd.service"], scores["systemd-timesyncd.service"]))
+        self.assertLess(scores["ntpsyncd.service"], scores["systemd-timesyncd.service"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
