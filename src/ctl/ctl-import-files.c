@@ -155,8 +155,8 @@ static void print_summary(const struct import_options *o, const struct import_re
         if (drift_note[0])
                 printf("%s\n", drift_note);
         if (r->ntpd_served)
-                printf("Note: ntpd answered NTP clients by default, ntpsyncd only with 'serve on' "
-                       "(or 'ntpsyncctl server-mode on').\n");
+                printf("Note: ntpd answered NTP clients by default; ntpsyncd does once ntpsyncd.socket is "
+                       "enabled ('systemctl enable --now ntpsyncd.socket'), or with 'serve on'.\n");
 }
 
 /* --output -: the configuration on stdout, nothing written; the drift file neither. */

@@ -960,7 +960,8 @@ static void write_notes(const struct importer *imp, FILE *f) {
         }
         if (!imp->default_denies[0] || !imp->default_denies[1])
                 fprintf(f, "# ntpd answered NTP clients as far as the restrict rules let it; ntpsyncd answers\n"
-                           "# them only with 'serve on' (here, or 'ntpsyncctl server-mode on').\n");
+                           "# them once ntpsyncd.socket is enabled (systemctl enable --now ntpsyncd.socket;\n"
+                           "# it binds UDP port 123 for ntpsyncd), or with 'serve on' here.\n");
 }
 
 static int write_configuration(const struct importer *imp, char **ret_text, size_t *ret_len) {
