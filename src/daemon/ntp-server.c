@@ -78,15 +78,29 @@ static int bind_wildcard(void) {
         return fd;
 }
 
+/* Sockets from systemd: ntpsyncd.socket's to serve on, and ntpsyncd-control.socket's
+ * (FileDescriptorName=control: loopback only, for ntpq when not serving). */
 static int take_activated_sockets(struct ntp_server *s) {
-        int n = sd_listen_fds(true);
-        for (int i = 0; i < n && s->n_fds < NTP_SERVER_MAX_SOCKETS; i++) {
+        char **names = NULL;
+        int n = sd_listen_fds_with_names(true, &names);
+        for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
-                if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+                bool control = names && names[i] && strcmp(names[i], "control") == 0;
+                if (s->n_fds < NTP_SERVER_MAX_SOCKETS && sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0) {
+                        s->owned[s->n_fds] = false;
                         s->fds[s->n_fds++] = fd;
+                        s->activated |= !control;
+                }
         }
-        s->activated = s->n_fds > 0;
+        for (int i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
         return (int) s->n_fds;
+}
+
+static void add_own_socket(struct ntp_server *s, int fd) {
+        s->owned[s->n_fds] = true;
+        s->fds[s->n_fds++] = fd;
 }
 
 /* ---- answering ---- */
@@ -310,14 +324,14 @@ static int watch_sockets(struct ntp_server *s) {
 static int open_sockets(struct ntp_server *s) {
         if (s->activated)
                 log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
-        else if (s->n_fds == 0) {
+        else if (s->n_fds < NTP_SERVER_MAX_SOCKETS) {
                 int fd = bind_wildcard();
                 if (fd == -EACCES)
                         return log_error_errno(fd, "Cannot bind UDP port 123 to serve time: no right to bind it "
                                                    "(under systemd, ntpsyncd.socket binds it for ntpsyncd)");
                 if (fd < 0)
                         return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
-                s->fds[s->n_fds++] = fd;
+                add_own_socket(s, fd);
                 log_info("Serving time on UDP port 123");
         }
         return watch_sockets(s);
@@ -359,7 +373,7 @@ static int open_control_sockets(struct ntp_server *s) {
                 for (size_t i = 0; i < 2; i++) {
                         int fd = bind_loopback(families[i]);
                         if (fd >= 0)
-                                s->fds[s->n_fds++] = fd;
+                                add_own_socket(s, fd);
                         else
                                 log_debug("No control socket on loopback: %s", strerror(-fd));
                 }
@@ -367,15 +381,19 @@ static int open_control_sockets(struct ntp_server *s) {
         return watch_sockets(s);
 }
 
+/* Sockets from systemd stay: they are how clients wake us up again. */
 static void close_sockets(struct ntp_server *s) {
+        size_t kept = 0;
         for (size_t i = 0; i < s->n_fds; i++) {
                 s->io[i] = sd_event_source_disable_unref(s->io[i]);
-                /* Sockets from systemd stay ours: they are how clients wake us up again. */
-                if (!s->activated)
+                if (s->owned[i])
                         close(s->fds[i]);
+                else
+                        s->fds[kept++] = s->fds[i];
         }
-        if (!s->activated)
-                s->n_fds = 0;
+        for (size_t i = 0; i < kept; i++)
+                s->owned[i] = false;
+        s->n_fds = kept;
 }
 
 int ntp_server_set_enabled(struct ntp_server *s, bool enabled) {

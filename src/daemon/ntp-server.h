@@ -29,8 +29,9 @@ struct ntp_server {
         manager *manager;
         int fds[NTP_SERVER_MAX_SOCKETS];
         sd_event_source *io[NTP_SERVER_MAX_SOCKETS];
+        bool owned[NTP_SERVER_MAX_SOCKETS]; /* bound here (closed when no longer needed), not from systemd */
         size_t n_fds;
-        bool activated;              /* the sockets came from systemd */
+        bool activated;              /* systemd passed sockets to serve on (ntpsyncd.socket) */
         bool started;                /* set_enabled() was called once */
         bool enabled;                /* serving time; otherwise control messages on loopback only */
         int open_error;              /* why the last attempt to serve failed (negative errno), or 0 */

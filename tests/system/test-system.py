@@ -32,8 +32,8 @@ OFFSET = 0.25
 CHRONYD = "192.0.2.5"
 CONTAINER = "192.0.2.6"
 OTHER_SERVER = CHRONYD + " iburst minpoll 4"
-UNITS = ["ntpsyncd.service", "ntpsyncd.socket", "ntpsyncd-firewall.socket", "ntpsyncd-firewall@.service",
-         "ntpsync-wait-sync.service"]
+UNITS = ["ntpsyncd.service", "ntpsyncd.socket", "ntpsyncd-control.socket", "ntpsyncd-firewall.socket",
+         "ntpsyncd-firewall@.service", "ntpsync-wait-sync.service"]
 MANAGER = ["org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager"]
 # A clean environment for commands in the container: nothing of the test's (a private bus
 # address, LD_PRELOAD, ...) may leak in.
@@ -230,6 +230,7 @@ class TestBootedSystem(unittest.TestCase):
                 "server %s iburst minpoll 4 maxpoll 6" % CHRONYD,
                 "restrict default kod limited nomodify notrap nopeer noquery",
                 "restrict 127.0.0.1",
+                "restrict ::1",
                 "",
             ]))
             c.write("/etc/hosts", "127.0.0.1 localhost\n%s chronyd.test\n" % CHRONYD)
@@ -299,6 +300,22 @@ class TestBootedSystem(unittest.TestCase):
         self.assertEqual(int(caps["CapEff"], 16), 0, "ntpsyncd holds capabilities: %r" % caps)
         self.assertEqual(int(caps["CapBnd"], 16) & (1 << 25), 0, "CAP_SYS_TIME in the bounding set")
         self.assertEqual(int(caps["CapBnd"], 16) & (1 << 12), 0, "CAP_NET_ADMIN in the bounding set")
+
+    def test_02b_ntpq_on_loopback_without_serving(self):
+        """ntpq -p on the host reaches ntpsyncd through ntpsyncd-control.socket (loopback only),
+        while no client elsewhere gets time from it."""
+        self.assertEqual(self.get_property("ServerMode"), "b false")
+        pr = harness.peers()
+        # The container's network namespace is the lab's client namespace: its loopback is
+        # the container's.
+        for host in ("127.0.0.1", "::1"):
+            p = self.lab.client.run([harness.PYTHON3, pr["NTPQ"], "-n", "-c", "timeout 2000", "-p", host],
+                                    env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]}, timeout=60)
+            harness.log("ntpq -p %s:\n%s" % (host, p.stdout + p.stderr))
+            self.assertRegex(p.stdout, r"(?m)^\*%s\s+" % re.escape(CHRONYD), "no system peer in ntpq -p " + host)
+        p = self.lab.links[0].server.run([harness.PYTHON3, os.path.join(HERE, "..", "integration", "harness.py"),
+                                          "probe", CONTAINER, "--timeout", "2"], timeout=30)
+        self.assertNotEqual(p.returncode, 0, "answered a client while not serving: " + p.stdout)
 
     def test_03_firewall_through_the_helper_socket(self):
         """The daemon has no CAP_NET_ADMIN: the firewall goes through ntpsyncd-firewall.socket."""
