@@ -24,9 +24,13 @@ void clock_filter_add(struct clock_filter *f, const struct filter_sample *s) {
                 f->n++;
 }
 
-/* i-th newest sample, 0 being the newest. */
+/* Ring position of the i-th newest sample, 0 being the newest. */
+static unsigned nth_newest_index(const struct clock_filter *f, unsigned i) {
+        return (f->next + FILTER_MAX_SAMPLES - 1 - i) % FILTER_MAX_SAMPLES;
+}
+
 static const struct filter_sample *nth_newest(const struct clock_filter *f, unsigned i) {
-        return &f->samples[(f->next + FILTER_MAX_SAMPLES - 1 - i) % FILTER_MAX_SAMPLES];
+        return &f->samples[nth_newest_index(f, i)];
 }
 
 const struct filter_sample *clock_filter_newest(const struct clock_filter *f) {
@@ -46,7 +50,7 @@ void clock_filter_keep_newest(struct clock_filter *f, unsigned n) {
 
 void clock_filter_add_frame_error(struct clock_filter *f, double error) {
         for (unsigned i = 0; i < f->n; i++)
-                f->samples[(f->next + FILTER_MAX_SAMPLES - 1 - i) % FILTER_MAX_SAMPLES].dispersion += error;
+                f->samples[nth_newest_index(f, i)].dispersion += error;
 }
 
 void clock_filter_keep_since(struct clock_filter *f, int64_t since_mono) {

@@ -352,18 +352,16 @@ static int directive_tos(struct parser *p, char *words[], size_t n) {
         if (n < 3 || n % 2 != 1)
                 return fail(p, "tos takes pairs of a variable and a value");
         for (size_t i = 1; i < n; i += 2) {
-                int r;
-                if (strcmp(words[i], "minsane") == 0)
-                        r = set_unsigned(p, &p->config->min_sources, "tos minsane", words[i + 1], 1, CONFIG_MAX_SERVERS);
-                else {
-                        double ignored;
-                        if (parse_number(words[i + 1], -1e9, 1e9, &ignored) < 0)
-                                return fail(p, "tos %s takes a number", words[i]);
+                double ignored;
+                if (strcmp(words[i], "minsane") == 0) {
+                        int r = set_unsigned(p, &p->config->min_sources, "tos minsane", words[i + 1], 1,
+                                             CONFIG_MAX_SERVERS);
+                        if (r < 0)
+                                return r;
+                } else if (parse_number(words[i + 1], -1e9, 1e9, &ignored) < 0)
+                        return fail(p, "tos %s takes a number", words[i]);
+                else
                         warn(p, "tos %s accepted but has no effect", words[i]);
-                        r = 0;
-                }
-                if (r < 0)
-                        return r;
         }
         return 0;
 }

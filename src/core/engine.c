@@ -416,6 +416,14 @@ static bool bursting(const struct source *s) {
         return s->poll.burst_left > 0 || (s->burst_request && s->request.outstanding);
 }
 
+/* A source has had its chance at startup once it answered (twice while bursting), or once its
+ * request went unanswered for STARTUP_REPLY_WAIT_NS. */
+static bool startup_heard(const struct source *s, int64_t now_mono) {
+        if (s->filter.n > 0)
+                return !bursting(s) || s->filter.n >= STARTUP_BURST_SAMPLES;
+        return s->poll.sent > 0 && now_mono - s->request_mono >= STARTUP_REPLY_WAIT_NS;
+}
+
 /* Everyone has had a chance to answer before the first clock update, so that a falseticker that
  * happens to answer first cannot steer the initial step. */
 static bool startup_settled(const engine *e, int64_t now_mono) {
@@ -423,11 +431,7 @@ static bool startup_settled(const engine *e, int64_t now_mono) {
                 const struct source *s = e->sources[i];
                 if (s->state == SOURCE_STATE_DENIED || s->config.noselect)
                         continue;
-                bool too_few = bursting(s) && s->filter.n < STARTUP_BURST_SAMPLES;
-                if (s->filter.n > 0 && !too_few)
-                        continue;
-                bool waited = s->poll.sent > 0 && now_mono - s->request_mono >= STARTUP_REPLY_WAIT_NS && s->filter.n == 0;
-                if (!waited)
+                if (!startup_heard(s, now_mono))
                         return false;
         }
         return true;
@@ -449,20 +453,13 @@ static void apply_update(engine *e, const struct source *peer, const struct sele
         enum discipline_decision decision = discipline_update(&e->discipline, now_mono, r->offset, noise,
                                                               r->frequency, r->frequency_sd, peer->poll.poll, &d);
         e->last_decision = discipline_decision_to_string(decision);
-        switch (decision) {
-        case DISCIPLINE_PANIC:
+        if (decision == DISCIPLINE_PANIC) {
                 set_unsynchronized(e, "offset beyond the panic threshold");
                 return;
-        case DISCIPLINE_WAIT_STEPOUT:
-                /* The sources are still followed and shown; only the clock waits. */
-                adopt_selection(e, peer, r, now_mono);
-                return;
-        case DISCIPLINE_STEP:
-        case DISCIPLINE_SLEW:
-                break;
         }
         adopt_selection(e, peer, r, now_mono);
-        if (!e->config.clock_control)
+        /* Waiting out the stepout, the sources are still followed and shown; only the clock waits. */
+        if (decision == DISCIPLINE_WAIT_STEPOUT || !e->config.clock_control)
                 return;
         note_account_uncertainty(e, account_error);
         emit_clock_actions(e, &d);
@@ -477,8 +474,7 @@ static bool initial_step_due(const engine *e, double offset) {
         return !e->discipline.updated && c->allow_initial_step && fabs(offset) > c->initial_step_threshold;
 }
 
-/* Selects among the sources and, when `trigger` survived (or nothing was updated yet), updates
- * the clock. trigger may be NULL (a timer asked). */
+/* One round of selection: the candidates, the sources they stand for, and the outcome. */
 struct selection {
         struct select_candidate c[ENGINE_MAX_SOURCES];
         struct source *owner[ENGINE_MAX_SOURCES];
@@ -722,16 +718,22 @@ int64_t engine_next_wakeup(engine *e) {
         return next;
 }
 
-void engine_burst(engine *e, int64_t now_mono) {
+/* Every source that is not denied polls now: with a burst when it has been unreachable, or (with
+ * iburst_too) when it asked for iburst. */
+static void poll_all_now(engine *e, int64_t now_mono, bool iburst_too) {
         for (size_t i = 0; i < e->n_sources; i++) {
                 struct source *s = e->sources[i];
                 if (s->state == SOURCE_STATE_DENIED)
                         continue;
                 s->poll.next_mono = now_mono;
-                if (s->poll.reach == 0)
+                if (s->poll.reach == 0 || (iburst_too && s->config.iburst))
                         poll_start_burst(&s->poll, now_mono);
         }
         engine_run(e, now_mono);
+}
+
+void engine_burst(engine *e, int64_t now_mono) {
+        poll_all_now(e, now_mono, false);
 }
 
 void engine_burst_unreachable(engine *e, int64_t now_mono) {
@@ -747,17 +749,8 @@ void engine_set_online(engine *e, bool online, int64_t now_mono) {
         if (online == !e->offline)
                 return;
         e->offline = !online;
-        if (!online)
-                return;
-        for (size_t i = 0; i < e->n_sources; i++) {
-                struct source *s = e->sources[i];
-                if (s->state == SOURCE_STATE_DENIED)
-                        continue;
-                s->poll.next_mono = now_mono;
-                if (s->poll.reach == 0 || s->config.iburst)
-                        poll_start_burst(&s->poll, now_mono);
-        }
-        engine_run(e, now_mono);
+        if (online)
+                poll_all_now(e, now_mono, true);
 }
 
 /* ---- status ---- */

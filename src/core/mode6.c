@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mode6.h"
+#include "unaligned.h"
 
 /* Header: LI/VN/mode, R/E/M/opcode, sequence, status, association id, offset, count. */
 #define RESPONSE_BIT 0x80
@@ -54,15 +55,6 @@ struct text {
         bool full;
 };
 
-static uint16_t read_be16(const uint8_t *p) {
-        return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static void write_be16(uint8_t *p, uint16_t v) {
-        p[0] = (uint8_t) (v >> 8);
-        p[1] = (uint8_t) v;
-}
-
 static size_t padded_to_4(size_t n) {
         return (n + 3) & ~(size_t) 3;
 }
@@ -75,7 +67,7 @@ static bool header_is_request(const uint8_t *buf) {
         return (buf[0] & 7) == CONTROL_MODE &&
                version >= MIN_VERSION && version <= MAX_VERSION &&
                (buf[1] & (RESPONSE_BIT | ERROR_BIT | MORE_BIT)) == 0 &&
-               read_be16(buf + 8) == 0;
+               unaligned_read_be16(buf + 8) == 0;
 }
 
 /* False for anything that gets no answer at all. */
@@ -85,7 +77,7 @@ static bool parse_request(const uint8_t *buf, size_t len, struct request *ret) {
         if (!header_is_request(buf))
                 return false;
 
-        size_t count = read_be16(buf + 10);
+        size_t count = unaligned_read_be16(buf + 10);
         if (count > MODE6_MAX_DATA || count > len - MODE6_HEADER_SIZE)
                 return false;
 
@@ -93,8 +85,8 @@ static bool parse_request(const uint8_t *buf, size_t len, struct request *ret) {
         *ret = (struct request) {
                 .version = (buf[0] >> 3) & 7,
                 .opcode = buf[1] & OPCODE_MASK,
-                .sequence = read_be16(buf + 2),
-                .assoc_id = read_be16(buf + 6),
+                .sequence = unaligned_read_be16(buf + 2),
+                .assoc_id = unaligned_read_be16(buf + 6),
                 .data = buf + MODE6_HEADER_SIZE,
                 .count = count,
                 .authenticated = trailing >= MIN_MAC_SIZE,
@@ -111,11 +103,11 @@ static void send_datagram(struct responder *r, uint8_t flags, uint16_t status, u
 
         datagram[0] = (uint8_t) ((r->leap & 3) << 6 | q->version << 3 | CONTROL_MODE);
         datagram[1] = (uint8_t) (RESPONSE_BIT | flags | q->opcode);
-        write_be16(datagram + 2, q->sequence);
-        write_be16(datagram + 4, status);
-        write_be16(datagram + 6, q->assoc_id);
-        write_be16(datagram + 8, offset);
-        write_be16(datagram + 10, (uint16_t) count);
+        unaligned_write_be16(datagram + 2, q->sequence);
+        unaligned_write_be16(datagram + 4, status);
+        unaligned_write_be16(datagram + 6, q->assoc_id);
+        unaligned_write_be16(datagram + 8, offset);
+        unaligned_write_be16(datagram + 10, (uint16_t) count);
         if (count > 0)
                 memcpy(datagram + MODE6_HEADER_SIZE, data, count);
         r->emit(r->userdata, datagram, padded_to_4(MODE6_HEADER_SIZE + count));
@@ -646,8 +638,8 @@ static void answer_read_status(struct responder *r, const struct view *v) {
 
                 if (a->assoc_id == 0)
                         continue;
-                write_be16(p, a->assoc_id);
-                write_be16(p + 2, mode6_peer_status(a));
+                unaligned_write_be16(p, a->assoc_id);
+                unaligned_write_be16(p + 2, mode6_peer_status(a));
                 t.used += 4;
         }
         send_data(r, mode6_system_status(v->sys), t.data, t.used);

@@ -2,55 +2,29 @@
 #include <string.h>
 
 #include "ntp-packet.h"
-
-static uint32_t read_be32(const uint8_t *p) {
-        return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16 | (uint32_t) p[2] << 8 | p[3];
-}
-
-static uint16_t read_be16(const uint8_t *p) {
-        return (uint16_t) (p[0] << 8 | p[1]);
-}
-
-static uint64_t read_be64(const uint8_t *p) {
-        return (uint64_t) read_be32(p) << 32 | read_be32(p + 4);
-}
-
-static void write_be32(uint8_t *p, uint32_t v) {
-        p[0] = v >> 24;
-        p[1] = v >> 16;
-        p[2] = v >> 8;
-        p[3] = v;
-}
-
-static void write_be64(uint8_t *p, uint64_t v) {
-        write_be32(p, v >> 32);
-        write_be32(p + 4, (uint32_t) v);
-}
+#include "unaligned.h"
 
 static bool is_mac_length(size_t n) {
         /* Key id alone (crypto-NAK), or key id + MD5 (16) or SHA-1 (20) digest. */
         return n == 4 || n == 20 || n == 24;
 }
 
-/* Walks RFC 7822 extension fields after the header. What is left at the end must be empty or a
- * MAC. An extension field is at least 16 bytes, a multiple of 4, and lies inside the packet. */
-static enum ntp_parse_error walk_extensions(const uint8_t *buf, size_t len, uint16_t *ret_n, uint16_t *ret_mac) {
+/* Walks RFC 7822 extension fields after the header, up to what can only be a MAC. An extension
+ * field is at least 16 bytes, a multiple of 4, and lies inside the packet. Returns in *ret_end
+ * where the fields end. */
+static enum ntp_parse_error walk_extensions(const uint8_t *buf, size_t len, size_t *ret_end, uint16_t *ret_n) {
         size_t pos = NTP_HEADER_SIZE;
         uint16_t n = 0;
 
         while (len - pos > NTP_MAC_MAX_SIZE) {
-                size_t field_len = read_be16(buf + pos + 2);
+                size_t field_len = unaligned_read_be16(buf + pos + 2);
                 if (field_len < NTP_EXT_MIN_SIZE || field_len % 4 != 0 || field_len > len - pos)
                         return NTP_PARSE_BAD_EXTENSION;
                 pos += field_len;
                 n++;
         }
-
-        size_t rest = len - pos;
-        if (rest != 0 && !is_mac_length(rest))
-                return NTP_PARSE_BAD_LENGTH;
+        *ret_end = pos;
         *ret_n = n;
-        *ret_mac = (uint16_t) rest;
         return NTP_PARSE_OK;
 }
 
@@ -69,13 +43,13 @@ enum ntp_parse_error ntp_packet_parse(const uint8_t *buf, size_t len, struct ntp
                 .stratum = buf[1],
                 .poll = (int8_t) buf[2],
                 .precision = (int8_t) buf[3],
-                .root_delay = read_be32(buf + 4),
-                .root_dispersion = read_be32(buf + 8),
-                .refid = read_be32(buf + 12),
-                .reference_ts = read_be64(buf + 16),
-                .origin_ts = read_be64(buf + 24),
-                .receive_ts = read_be64(buf + 32),
-                .transmit_ts = read_be64(buf + 40),
+                .root_delay = unaligned_read_be32(buf + 4),
+                .root_dispersion = unaligned_read_be32(buf + 8),
+                .refid = unaligned_read_be32(buf + 12),
+                .reference_ts = unaligned_read_be64(buf + 16),
+                .origin_ts = unaligned_read_be64(buf + 24),
+                .receive_ts = unaligned_read_be64(buf + 32),
+                .transmit_ts = unaligned_read_be64(buf + 40),
         };
 
         if (p.version < 1 || p.version > 4)
@@ -83,17 +57,18 @@ enum ntp_parse_error ntp_packet_parse(const uint8_t *buf, size_t len, struct ntp
         if (p.mode == NTP_MODE_RESERVED)
                 return NTP_PARSE_BAD_MODE;
 
-        /* Versions before 4 have no extension fields; anything after their header is a MAC. */
+        /* Versions before 4 have no extension fields. Whatever follows the header and the extension
+         * fields must be nothing or a MAC. */
+        size_t end = NTP_HEADER_SIZE;
         if (p.version == 4) {
-                enum ntp_parse_error e = walk_extensions(buf, len, &p.n_extensions, &p.mac_length);
+                enum ntp_parse_error e = walk_extensions(buf, len, &end, &p.n_extensions);
                 if (e != NTP_PARSE_OK)
                         return e;
-        } else {
-                size_t rest = len - NTP_HEADER_SIZE;
-                if (rest != 0 && !is_mac_length(rest))
-                        return NTP_PARSE_BAD_LENGTH;
-                p.mac_length = (uint16_t) rest;
         }
+        size_t rest = len - end;
+        if (rest != 0 && !is_mac_length(rest))
+                return NTP_PARSE_BAD_LENGTH;
+        p.mac_length = (uint16_t) rest;
 
         *ret = p;
         return NTP_PARSE_OK;
@@ -117,13 +92,13 @@ size_t ntp_packet_write(const struct ntp_packet *p, uint8_t buf[static NTP_HEADE
         buf[1] = p->stratum;
         buf[2] = (uint8_t) p->poll;
         buf[3] = (uint8_t) p->precision;
-        write_be32(buf + 4, p->root_delay);
-        write_be32(buf + 8, p->root_dispersion);
-        write_be32(buf + 12, p->refid);
-        write_be64(buf + 16, p->reference_ts);
-        write_be64(buf + 24, p->origin_ts);
-        write_be64(buf + 32, p->receive_ts);
-        write_be64(buf + 40, p->transmit_ts);
+        unaligned_write_be32(buf + 4, p->root_delay);
+        unaligned_write_be32(buf + 8, p->root_dispersion);
+        unaligned_write_be32(buf + 12, p->refid);
+        unaligned_write_be64(buf + 16, p->reference_ts);
+        unaligned_write_be64(buf + 24, p->origin_ts);
+        unaligned_write_be64(buf + 32, p->receive_ts);
+        unaligned_write_be64(buf + 40, p->transmit_ts);
         return NTP_HEADER_SIZE;
 }
 

@@ -68,16 +68,16 @@ static uint64_t hash_address(const ratelimit *r, const uint8_t *address, size_t 
         return mix(h + len);
 }
 
-static struct entry *find_or_claim(ratelimit *r, const uint8_t *address, size_t len, bool *ret_new) {
+/* The address's entry; a newcomer claims a free slot among its probes, or evicts the one heard
+ * from longest ago. */
+static struct entry *lookup(ratelimit *r, const uint8_t *address, size_t len) {
         size_t start = (size_t) hash_address(r, address, len);
         struct entry *oldest = NULL;
 
         for (size_t i = 0; i < PROBES; i++) {
                 struct entry *e = &r->entries[(start + i) & r->mask];
-                if (e->len == len && memcmp(e->address, address, len) == 0) {
-                        *ret_new = false;
+                if (e->len == len && memcmp(e->address, address, len) == 0)
                         return e;
-                }
                 if (e->len == 0) {
                         oldest = e;
                         break;
@@ -87,10 +87,12 @@ static struct entry *find_or_claim(ratelimit *r, const uint8_t *address, size_t 
         }
         if (oldest->len == 0)
                 r->used++;
-        memset(oldest, 0, sizeof(*oldest));
+        *oldest = (struct entry) {
+                .len = (uint8_t) len,
+                .last_mono = INT64_MIN / 2,
+                .last_kod_mono = INT64_MIN / 2,
+        };
         memcpy(oldest->address, address, len);
-        oldest->len = (uint8_t) len;
-        *ret_new = true;
         return oldest;
 }
 
@@ -105,21 +107,10 @@ static bool kod_budget_allows(ratelimit *r, int64_t now_mono) {
         return true;
 }
 
-static struct entry *lookup(ratelimit *r, const uint8_t *address, size_t len, int64_t now_mono) {
-        bool is_new;
-        struct entry *e = find_or_claim(r, address, len, &is_new);
-        if (is_new) {
-                e->debt = 0;
-                e->last_mono = INT64_MIN / 2;
-                e->last_kod_mono = INT64_MIN / 2;
-        }
-        return e;
-}
-
 bool ratelimit_check(ratelimit *r, const uint8_t *address, size_t len, int64_t now_mono) {
         if (len != 4 && len != 16)
                 return false;
-        struct entry *e = lookup(r, address, len, now_mono);
+        struct entry *e = lookup(r, address, len);
         /* The bucket drains one second per second and fills `average` seconds per packet: a
          * client may send a burst (iburst) but not keep up more than one packet per `average`. */
         double interval = ns_to_seconds(now_mono - e->last_mono);
@@ -131,7 +122,7 @@ bool ratelimit_check(ratelimit *r, const uint8_t *address, size_t len, int64_t n
 bool ratelimit_kod_allowed(ratelimit *r, const uint8_t *address, size_t len, int64_t now_mono) {
         if (len != 4 && len != 16)
                 return false;
-        struct entry *e = lookup(r, address, len, now_mono);
+        struct entry *e = lookup(r, address, len);
         if (ns_to_seconds(now_mono - e->last_kod_mono) < r->config.minimum || !kod_budget_allows(r, now_mono))
                 return false;
         e->last_kod_mono = now_mono;

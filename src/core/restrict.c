@@ -42,18 +42,25 @@ static size_t split_words(char *text, char *words[], size_t max) {
         return n;
 }
 
+static size_t address_length(int family) {
+        return family == AF_INET ? 4 : 16;
+}
+
+/* The mask of byte i of an address for a prefix of that many bits. */
+static uint8_t prefix_mask(unsigned prefix, size_t i) {
+        unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
+        return bits >= 8 ? 0xff : (uint8_t) (0xff << (8 - bits));
+}
+
 static void apply_prefix(uint8_t *address, size_t len, unsigned prefix) {
-        for (size_t i = 0; i < len; i++) {
-                unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
-                uint8_t mask = bits >= 8 ? 0xff : (uint8_t) (0xff << (8 - bits));
-                address[i] &= mask;
-        }
+        for (size_t i = 0; i < len; i++)
+                address[i] &= prefix_mask(prefix, i);
 }
 
 /* A netmask must be contiguous ones: 255.255.255.0 is /24; 255.0.255.0 is refused. */
 static int mask_to_prefix(const char *text, int family, unsigned *ret) {
         uint8_t m[16];
-        size_t len = family == AF_INET ? 4 : 16;
+        size_t len = address_length(family);
         if (inet_pton(family, text, m) != 1)
                 return -EINVAL;
         unsigned prefix = 0;
@@ -168,7 +175,7 @@ static int parse_target(char *words[], size_t n, size_t *i, struct restrict_rule
                 *i += 2;
         }
         unmap_ipv4(r);
-        apply_prefix(r->address, r->family == AF_INET ? 4 : 16, r->prefix);
+        apply_prefix(r->address, address_length(r->family), r->prefix);
         return 0;
 }
 
@@ -284,15 +291,16 @@ int restrict_set_remove(struct restrict_set *s, const char *address) {
         return -ENOENT;
 }
 
+/* The rule's address is stored masked: the client's, masked byte by byte, must equal it. */
 static bool rule_matches(const struct restrict_rule *r, int family, const uint8_t *address) {
         if (r->family != family)
                 return false;
         if (r->is_default)
                 return true;
-        uint8_t a[16] = { 0 };
-        memcpy(a, address, family == AF_INET ? 4 : 16);
-        apply_prefix(a, family == AF_INET ? 4 : 16, r->prefix);
-        return memcmp(a, r->address, family == AF_INET ? 4 : 16) == 0;
+        for (size_t i = 0; i < address_length(family); i++)
+                if ((address[i] & prefix_mask(r->prefix, i)) != r->address[i])
+                        return false;
+        return true;
 }
 
 uint32_t restrict_set_lookup(const struct restrict_set *s, int family, const uint8_t *address, uint16_t port,

@@ -4,6 +4,7 @@
 
 #include "mode6.h"
 #include "server.h"
+#include "unaligned.h"
 
 #define LOCAL_REFID_TEXT "LOCL"
 #define SERVER_MIN_POLL 4
@@ -28,13 +29,8 @@ const char *server_verdict_to_string(enum server_verdict v) {
         return (unsigned) v < _SERVER_VERDICT_MAX ? verdict_names[v] : "unknown";
 }
 
-static void write_be64(uint8_t *p, uint64_t v) {
-        for (int i = 7; i >= 0; i--, v >>= 8)
-                p[i] = (uint8_t) v;
-}
-
 void server_stamp_transmit(uint8_t response[static NTP_HEADER_SIZE], ntp_ts tx) {
-        write_be64(response + 40, tx);
+        unaligned_write_be64(response + 40, tx);
 }
 
 static int8_t served_poll(int8_t requested) {
@@ -46,22 +42,32 @@ static uint8_t reply_mode(const struct ntp_packet *req) {
         return req->mode == NTP_MODE_SYMMETRIC_ACTIVE ? NTP_MODE_SYMMETRIC_PASSIVE : NTP_MODE_SERVER;
 }
 
+/* Synchronized, what we know; with a local stratum, our own clock as its reference (ntpd's
+ * "local stratum N"); otherwise an unsynchronized answer that no client will use. */
 static void build_reply(const struct server_state *st, const struct ntp_packet *req, ntp_ts rx, uint8_t *out) {
-        bool local = !st->synchronized && st->local_stratum > 0;
         struct ntp_packet p = {
-                .leap = st->synchronized ? st->leap : local ? NTP_LEAP_NONE : NTP_LEAP_UNSYNC,
+                .leap = NTP_LEAP_UNSYNC,
                 .version = req->version,
                 .mode = reply_mode(req),
-                .stratum = st->synchronized ? st->stratum : local ? st->local_stratum : NTP_STRATUM_UNSYNC,
+                .stratum = NTP_STRATUM_UNSYNC,
                 .poll = served_poll(req->poll),
                 .precision = st->precision,
-                .root_delay = st->synchronized ? ntp_short_from_seconds(st->root_delay) : 0,
-                .root_dispersion = st->synchronized ? ntp_short_from_seconds(st->root_dispersion) : 0,
-                .refid = st->synchronized ? st->refid : local ? ntp_refid_from_ascii(LOCAL_REFID_TEXT) : 0,
-                .reference_ts = st->synchronized ? st->reference_ts : local ? rx : 0,
                 .origin_ts = req->transmit_ts,
                 .receive_ts = rx,
         };
+        if (st->synchronized) {
+                p.leap = st->leap;
+                p.stratum = st->stratum;
+                p.root_delay = ntp_short_from_seconds(st->root_delay);
+                p.root_dispersion = ntp_short_from_seconds(st->root_dispersion);
+                p.refid = st->refid;
+                p.reference_ts = st->reference_ts;
+        } else if (st->local_stratum > 0) {
+                p.leap = NTP_LEAP_NONE;
+                p.stratum = st->local_stratum;
+                p.refid = ntp_refid_from_ascii(LOCAL_REFID_TEXT);
+                p.reference_ts = rx;
+        }
         ntp_packet_write(&p, out);
 }
 

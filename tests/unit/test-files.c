@@ -127,38 +127,34 @@ static void list_dir(const char *dir, char *buf, size_t size) {
 
 /* ---- read_small_file ---- */
 
+/* read_small_file() (limit max) gives back exactly the len bytes of expected, NUL-terminated. */
+static void assert_reads(const char *path, size_t max, const char *expected, size_t len) {
+        char *text = NULL;
+
+        assert_int_equal(read_small_file(path, max, false, &text), len);
+        assert_non_null(text);
+        assert_memory_equal(text, expected, len);
+        assert_int_equal(text[len], '\0');
+        free(text);
+}
+
 static void test_read_regular_file(void **state) {
         const char *dir = *state;
         char path[PATH_SIZE];
-        char *text = NULL;
 
         join(path, dir, "state");
         write_plain(path, "hello\nworld", 11);
-        assert_int_equal(read_small_file(path, 100, false, &text), 11);
-        assert_non_null(text);
-        assert_memory_equal(text, "hello\nworld", 12); /* NUL-terminated */
-        free(text);
-
+        assert_reads(path, 100, "hello\nworld", 11);
         /* Exactly the limit is fine. */
-        text = NULL;
-        assert_int_equal(read_small_file(path, 11, false, &text), 11);
-        assert_string_equal(text, "hello\nworld");
-        free(text);
+        assert_reads(path, 11, "hello\nworld", 11);
 
         /* Empty. */
         write_plain(path, "", 0);
-        text = NULL;
-        assert_int_equal(read_small_file(path, 100, false, &text), 0);
-        assert_non_null(text);
-        assert_string_equal(text, "");
-        free(text);
+        assert_reads(path, 100, "", 0);
 
         /* Binary content comes back whole, NULs included. */
         write_plain(path, "a\0b\0c", 5);
-        text = NULL;
-        assert_int_equal(read_small_file(path, 100, false, &text), 5);
-        assert_memory_equal(text, "a\0b\0c", 6);
-        free(text);
+        assert_reads(path, 100, "a\0b\0c", 5);
 }
 
 static void test_read_limit(void **state) {
@@ -181,10 +177,7 @@ static void test_read_limit(void **state) {
         assert_int_equal(read_small_file(path, FILES_MAX_SIZE, false, &text), -EFBIG);
         assert_ptr_equal(text, SENTINEL_TEXT);
         write_plain(path, big, FILES_MAX_SIZE);
-        text = NULL;
-        assert_int_equal(read_small_file(path, FILES_MAX_SIZE, false, &text), FILES_MAX_SIZE);
-        assert_int_equal(strlen(text), FILES_MAX_SIZE);
-        free(text);
+        assert_reads(path, FILES_MAX_SIZE, big, FILES_MAX_SIZE);
         free(big);
 }
 
@@ -220,9 +213,7 @@ static void test_read_refuses_symlinks(void **state) {
         assert_ptr_equal(text, SENTINEL_TEXT);
 
         /* The target itself is fine. */
-        text = NULL;
-        assert_int_equal(read_small_file(target, 100, false, &text), 6);
-        free(text);
+        assert_reads(target, 100, "secret", 6);
 }
 
 static void test_read_refuses_directory(void **state) {

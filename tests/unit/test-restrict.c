@@ -320,12 +320,18 @@ static void add(struct restrict_set *s, const char *text) {
         assert_int_equal(restrict_set_add(s, &r), 0);
 }
 
+/* A client address as text into its bytes; returns its family. */
+static int client_address(const char *address, uint8_t ret[static 16]) {
+        if (inet_pton(AF_INET, address, ret) == 1)
+                return AF_INET;
+        assert_int_equal(inet_pton(AF_INET6, address, ret), 1);
+        return AF_INET6;
+}
+
 static uint32_t match(const struct restrict_set *s, const char *address) {
         uint8_t a[16];
-        if (inet_pton(AF_INET, address, a) == 1)
-                return restrict_set_match(s, AF_INET, a);
-        assert_int_equal(inet_pton(AF_INET6, address, a), 1);
-        return restrict_set_match(s, AF_INET6, a);
+        int family = client_address(address, a);
+        return restrict_set_match(s, family, a);
 }
 
 static void test_set_defaults(void **state) {
@@ -553,10 +559,8 @@ static void test_set_full(void **state) {
 
 static uint32_t lookup(const struct restrict_set *s, const char *address, uint16_t port, bool *ret_specific) {
         uint8_t a[16];
-        if (inet_pton(AF_INET, address, a) == 1)
-                return restrict_set_lookup(s, AF_INET, a, port, ret_specific);
-        assert_int_equal(inet_pton(AF_INET6, address, a), 1);
-        return restrict_set_lookup(s, AF_INET6, a, port, ret_specific);
+        int family = client_address(address, a);
+        return restrict_set_lookup(s, family, a, port, ret_specific);
 }
 
 static void test_lookup_specific(void **state) {
