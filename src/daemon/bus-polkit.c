@@ -17,8 +17,7 @@ struct check {
         void (*free_userdata)(void *);
         sd_bus_slot *slot;
         bool interactive;
-        char *action;
-        char **details;              /* key, value, ..., NULL */
+        sd_bus_message *request;     /* CheckAuthorization, for a caller not root; NULL: could not be made */
 };
 
 static void check_free(struct check *c) {
@@ -28,10 +27,7 @@ static void check_free(struct check *c) {
         sd_bus_message_unref(c->call);
         if (c->free_userdata)
                 c->free_userdata(c->userdata);
-        for (size_t i = 0; c->details && c->details[i]; i++)
-                free(c->details[i]);
-        free(c->details);
-        free(c->action);
+        sd_bus_message_unref(c->request);
         free(c->sender);
         free(c);
 }
@@ -102,10 +98,12 @@ static int append_details(sd_bus_message *m, const char *const *details) {
         return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
-static int start_check(struct check *c, const char *action, const char *const *details) {
-        sd_bus *bus = sd_bus_message_get_bus(c->call);
+/* Made when the check starts, as the details may not outlive the method handler; sent only when
+ * the caller is not root. */
+static sd_bus_message *new_request(struct check *c, const char *action, const char *const *details) {
         sd_bus_message *m = NULL;
-        int r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.PolicyKit1", "/org/freedesktop/PolicyKit1/Authority",
+        int r = sd_bus_message_new_method_call(sd_bus_message_get_bus(c->call), &m, "org.freedesktop.PolicyKit1",
+                                               "/org/freedesktop/PolicyKit1/Authority",
                                                "org.freedesktop.PolicyKit1.Authority", "CheckAuthorization");
         if (r >= 0)
                 r = sd_bus_message_append(m, "(sa{sv})s", "system-bus-name", 1, "name", "s", c->sender, action);
@@ -113,11 +111,14 @@ static int start_check(struct check *c, const char *action, const char *const *d
                 r = append_details(m, details);
         if (r >= 0)
                 r = sd_bus_message_append(m, "us", c->interactive ? POLKIT_ALLOW_USER_INTERACTION : 0u, "");
-        if (r >= 0)
-                r = sd_bus_call_async(bus, &c->slot, m, on_polkit_reply, c,
-                                      c->interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC);
-        sd_bus_message_unref(m);
-        return r;
+        return r < 0 ? sd_bus_message_unref(m) : m;
+}
+
+static int start_check(struct check *c) {
+        if (!c->request)
+                return -ENOMEM;
+        return sd_bus_call_async(sd_bus_message_get_bus(c->call), &c->slot, c->request, on_polkit_reply, c,
+                                 c->interactive ? POLKIT_INTERACTIVE_TIMEOUT_USEC : POLKIT_TIMEOUT_USEC);
 }
 
 /* Root is allowed without asking polkit. The caller's uid comes from the bus, asynchronously too:
@@ -135,7 +136,7 @@ static int on_caller_uid(sd_bus_message *reply, void *userdata, sd_bus_error *re
         }
         sd_bus_slot_unref(c->slot);
         c->slot = NULL;
-        if (start_check(c, c->action, (const char *const *) c->details) < 0)
+        if (start_check(c) < 0)
                 deny(c, "Authorization is not available");
         return 0;
 }
@@ -144,21 +145,6 @@ static int ask_caller_uid(struct check *c) {
         return sd_bus_call_method_async(sd_bus_message_get_bus(c->call), &c->slot, "org.freedesktop.DBus",
                                         "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
                                         on_caller_uid, c, "s", c->sender);
-}
-
-static char **strv_copy(const char *const *v) {
-        size_t n = 0;
-        while (v && v[n])
-                n++;
-        char **copy = calloc(n + 1, sizeof(char *));
-        for (size_t i = 0; copy && i < n; i++)
-                if (!(copy[i] = strdup(v[i]))) {
-                        for (size_t j = 0; j < i; j++)
-                                free(copy[j]);
-                        free(copy);
-                        return NULL;
-                }
-        return copy;
 }
 
 int polkit_check_async(sd_bus_message *call, const char *action, const char *const *details, polkit_callback cb,
@@ -181,12 +167,7 @@ int polkit_check_async(sd_bus_message *call, const char *action, const char *con
                 check_free(c);
                 return -ENOMEM;
         }
-        c->action = strdup(action);
-        c->details = strv_copy(details);
-        if (!c->action || !c->details) {
-                check_free(c);
-                return -ENOMEM;
-        }
+        c->request = new_request(c, action, details);
         if (ask_caller_uid(c) < 0)
                 deny(c, "Cannot identify the caller");
         return 0;

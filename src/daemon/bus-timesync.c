@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus-polkit.h"
 #include "bus.h"
 #include "log.h"
 #include "poll.h"
@@ -19,13 +18,17 @@
 #define TIMESYNC_INTERFACE "org.freedesktop.timesync1.Manager"
 #define USEC_PER_SEC 1000000ULL
 
-static int append_server_list(sd_bus_message *reply, const struct config *c, bool runtime_layer, const manager *m) {
+/* Runtime servers are the ones SetRuntimeNTPServers (or ntpsync's runtime=true) set; system
+ * servers all the others. */
+static bool from_runtime(const struct config_server *s) {
+        return strcmp(s->origin.file, SETTINGS_RUNTIME_LAYER) == 0;
+}
+
+static int append_server_list(sd_bus_message *reply, const struct config *c, bool runtime) {
         int r = sd_bus_message_open_container(reply, 'a', "s");
-        for (size_t i = 0; r >= 0 && i < c->n_servers; i++) {
-                bool from_runtime = strcmp(c->servers[i].origin.file, "runtime") == 0;
-                if (from_runtime == runtime_layer)
+        for (size_t i = 0; r >= 0 && i < c->n_servers; i++)
+                if (from_runtime(&c->servers[i]) == runtime)
                         r = sd_bus_message_append(reply, "s", c->servers[i].host);
-        }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -33,9 +36,9 @@ static int property_servers(sd_bus *bus, const char *path, const char *interface
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
         if (strcmp(property, "SystemNTPServers") == 0)
-                return append_server_list(reply, &b->manager->config, false, b->manager);
+                return append_server_list(reply, &b->manager->config, false);
         if (strcmp(property, "RuntimeNTPServers") == 0)
-                return append_server_list(reply, &b->manager->config, true, b->manager);
+                return append_server_list(reply, &b->manager->config, true);
         return sd_bus_message_append(reply, "as", 0); /* Link and Fallback: ntpsync has neither */
 }
 
@@ -55,20 +58,23 @@ static int property_server_address(sd_bus *bus, const char *path, const char *in
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct engine_status st;
         struct peer *p = system_peer(userdata, &st);
+        int family = AF_UNSPEC;
+        const void *address = NULL;
+        size_t size = 0;
+        if (p && p->address.sa.sa.sa_family == AF_INET) {
+                family = AF_INET;
+                address = &p->address.sa.in.sin_addr;
+                size = 4;
+        } else if (p) {
+                family = AF_INET6;
+                address = &p->address.sa.in6.sin6_addr;
+                size = 16;
+        }
         int r = sd_bus_message_open_container(reply, 'r', "iay");
-        if (r < 0)
-                return r;
-        if (!p)
-                r = sd_bus_message_append(reply, "i", AF_UNSPEC) < 0 ? -ENOMEM
-                                                                     : sd_bus_message_append_array(reply, 'y', NULL, 0);
-        else if (p->address.sa.sa.sa_family == AF_INET)
-                r = sd_bus_message_append(reply, "i", AF_INET) < 0
-                            ? -ENOMEM
-                            : sd_bus_message_append_array(reply, 'y', &p->address.sa.in.sin_addr, 4);
-        else
-                r = sd_bus_message_append(reply, "i", AF_INET6) < 0
-                            ? -ENOMEM
-                            : sd_bus_message_append_array(reply, 'y', &p->address.sa.in6.sin6_addr, 16);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "i", family);
+        if (r >= 0)
+                r = sd_bus_message_append_array(reply, 'y', address, size);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -145,41 +151,25 @@ static int property_frequency(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "x", (int64_t) llround(ppm * 65536.0));
 }
 
-struct runtime_servers {
-        struct bus *bus;
-        struct config_overrides overrides;
-};
-
-static void on_runtime_servers_authorized(sd_bus_message *call, int allowed, const sd_bus_error *verdict,
-                                          void *userdata) {
-        struct runtime_servers *rs = userdata;
+/* An empty list means: back to the configured servers, as systemd-timesyncd does. */
+static int apply_runtime_servers(struct bus_change *c, sd_bus_error *error) {
         struct config_error e;
-        if (allowed <= 0) {
-                sd_bus_reply_method_error(call, verdict);
-                return;
-        }
-        /* An empty list means: back to the configured servers, as systemd-timesyncd does. */
-        int r = rs->overrides.n_servers == 0 ? manager_drop_runtime_servers(rs->bus->manager, &e)
-                                             : manager_change(rs->bus->manager, &rs->overrides, true, &e);
-        if (r < 0)
-                sd_bus_reply_method_errorf(call, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
-        else
-                sd_bus_reply_method_return(call, NULL);
-        bus_properties_maybe_changed(rs->bus);
+        int r = c->overrides.n_servers == 0 ? manager_drop_runtime_servers(c->bus->manager, &e)
+                                            : manager_change(c->bus->manager, &c->overrides, true, &e);
+        return r < 0 ? sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message) : 0;
 }
 
 /* Runtime servers replace ntpsync's server list until restart, as names with iburst. */
 static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
         char **names = NULL;
         int r = sd_bus_message_read_strv(call, &names);
         if (r < 0)
                 return r;
-        struct runtime_servers *rs = calloc(1, sizeof(*rs));
-        r = rs ? 0 : -ENOMEM;
+        struct bus_change *c = bus_change_new(userdata, true);
+        r = c ? 0 : -ENOMEM;
         for (size_t i = 0; r >= 0 && names && names[i]; i++) {
-                struct config_server *s = &rs->overrides.servers[rs->overrides.n_servers];
-                if (rs->overrides.n_servers >= CONFIG_MAX_SERVERS)
+                struct config_server *s = &c->overrides.servers[c->overrides.n_servers];
+                if (c->overrides.n_servers >= CONFIG_MAX_SERVERS)
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers", CONFIG_MAX_SERVERS);
                 else if (!config_host_is_valid(names[i]))
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NTP server name or address: %s",
@@ -187,21 +177,20 @@ static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_b
                 else {
                         *s = (struct config_server) { .iburst = true };
                         snprintf(s->host, sizeof(s->host), "%s", names[i]);
-                        rs->overrides.n_servers++;
+                        c->overrides.n_servers++;
                 }
         }
         for (size_t i = 0; names && names[i]; i++)
                 free(names[i]);
         free(names);
         if (r < 0) {
-                free(rs);
+                free(c);
                 return r;
         }
-        rs->bus = b;
-        rs->overrides.has_servers = true;
+        c->overrides.has_servers = true;
+        c->apply = apply_runtime_servers;
         const char *const d[] = { "runtime", "true", NULL };
-        r = polkit_check_async(call, "org.ntpsync1.set-servers", d, on_runtime_servers_authorized, rs, free);
-        return r < 0 ? r : 1;
+        return bus_change_authorize(call, c, "org.ntpsync1.set-servers", d);
 }
 
 static const sd_bus_vtable timesync_vtable[] = {
@@ -267,8 +256,7 @@ static void timesync_property_text(struct bus *b, const char *name, char *buf, s
         }
         bool runtime = strcmp(name, "RuntimeNTPServers") == 0;
         for (size_t i = 0; i < c->n_servers && used + 1 < size; i++) {
-                bool from_runtime = strcmp(c->servers[i].origin.file, "runtime") == 0;
-                if (from_runtime != runtime)
+                if (from_runtime(&c->servers[i]) != runtime)
                         continue;
                 int n = snprintf(buf + used, size - used, "%s ", c->servers[i].host);
                 used += n > 0 ? (size_t) n : 0;

@@ -11,6 +11,7 @@
 #include "firewall.h"
 #include "log.h"
 #include "ntp-server.h"
+#include "poll.h"
 #include "query.h"
 #include "settings.h"
 
@@ -43,24 +44,6 @@ __attribute__((format(printf, 2, 3))) static int invalid(sd_bus_error *error, co
         return r;
 }
 
-static int read_strv_bounded(sd_bus_message *m, char ***ret, sd_bus_error *error) {
-        char **strv = NULL;
-        int r = sd_bus_message_read_strv(m, &strv);
-        if (r < 0)
-                return r;
-        size_t n = 0;
-        while (strv && strv[n])
-                n++;
-        if (n > BUS_MAX_ARRAY) {
-                for (size_t i = 0; i < n; i++)
-                        free(strv[i]);
-                free(strv);
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many elements (%zu)", n);
-        }
-        *ret = strv;
-        return 0;
-}
-
 static void strv_free(char **strv) {
         for (size_t i = 0; strv && strv[i]; i++)
                 free(strv[i]);
@@ -72,6 +55,20 @@ static size_t strv_length(char **strv) {
         while (strv && strv[n])
                 n++;
         return n;
+}
+
+static int read_strv_bounded(sd_bus_message *m, char ***ret, sd_bus_error *error) {
+        char **strv = NULL;
+        int r = sd_bus_message_read_strv(m, &strv);
+        if (r < 0)
+                return r;
+        size_t n = strv_length(strv);
+        if (n > BUS_MAX_ARRAY) {
+                strv_free(strv);
+                return invalid(error, "Too many elements (%zu)", n);
+        }
+        *ret = strv;
+        return 0;
 }
 
 /* "a, b, c" for polkit details; truncated, which is fine for a rule to look at. */
@@ -88,29 +85,18 @@ static void join(char **strv, char *buf, size_t size) {
 
 /* ---- applying after authorization ---- */
 
-struct change {
-        struct bus *bus;
-        struct config_overrides overrides;
-        bool runtime;
-        int (*apply)(struct change *c, sd_bus_error *error); /* NULL: apply the overrides */
-};
-
-static void change_free(void *p) {
-        free(p);
-}
-
-static int apply_overrides(struct change *c, sd_bus_error *error) {
+static int apply_overrides(struct bus_change *c, sd_bus_error *error) {
         struct config_error e;
         int r = manager_change(c->bus->manager, &c->overrides, c->runtime, &e);
         if (r == -EINVAL)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", e.message);
+                return invalid(error, "%s", e.message);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_SAVE_FAILED, "%s", e.message);
         return 0;
 }
 
 static void on_authorized(sd_bus_message *call, int allowed, const sd_bus_error *verdict, void *userdata) {
-        struct change *c = userdata;
+        struct bus_change *c = userdata;
         sd_bus_error error = SD_BUS_ERROR_NULL;
 
         if (allowed <= 0) {
@@ -126,14 +112,21 @@ static void on_authorized(sd_bus_message *call, int allowed, const sd_bus_error 
         bus_properties_maybe_changed(c->bus);
 }
 
-/* Validation is done: ask polkit, then apply. Returns 1 (the reply comes later). */
-static int authorize_then_apply(sd_bus_message *call, struct change *c, const char *action, const char *const *details) {
-        int r = polkit_check_async(call, action, details, on_authorized, c, change_free);
+int bus_change_authorize(sd_bus_message *call, struct bus_change *c, const char *action, const char *const *details) {
+        int r = polkit_check_async(call, action, details, on_authorized, c, free);
         return r < 0 ? r : 1;
 }
 
-static struct change *change_new(struct bus *b, bool runtime) {
-        struct change *c = calloc(1, sizeof(*c));
+/* The methods that change a part of the settings, persisted or at runtime: polkit rules see
+ * what was asked for as key=value, and whether it is for the runtime only. */
+static int authorize_setting(sd_bus_message *call, struct bus_change *c, const char *action, const char *key,
+                             const char *value) {
+        const char *const d[] = { key, value, "runtime", c->runtime ? "true" : "false", NULL };
+        return bus_change_authorize(call, c, action, d);
+}
+
+struct bus_change *bus_change_new(struct bus *b, bool runtime) {
+        struct bus_change *c = calloc(1, sizeof(*c));
         if (c) {
                 c->bus = b;
                 c->runtime = runtime;
@@ -142,15 +135,15 @@ static struct change *change_new(struct bus *b, bool runtime) {
 }
 
 /* The (as, b) arguments of SetServers and SetRestrictRules, and the change they are for. */
-static int read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list, int *ret_runtime,
-                          struct change **ret_change, sd_bus_error *error) {
+static int read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list, struct bus_change **ret_change,
+                          sd_bus_error *error) {
         char **list = NULL;
         int runtime;
         int r = read_strv_bounded(call, &list, error);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(call, "b", &runtime);
-        struct change *c = r >= 0 ? change_new(b, runtime) : NULL;
+        struct bus_change *c = r >= 0 ? bus_change_new(b, runtime) : NULL;
         if (r >= 0 && !c)
                 r = -ENOMEM;
         if (r < 0) {
@@ -158,7 +151,6 @@ static int read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list,
                 return r;
         }
         *ret_list = list;
-        *ret_runtime = runtime;
         *ret_change = c;
         return 0;
 }
@@ -172,11 +164,9 @@ static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *e
                 const char *why;
                 struct config_server s;
                 if (o->n_servers >= CONFIG_MAX_SERVERS)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers",
-                                                 CONFIG_MAX_SERVERS);
+                        return invalid(error, "More than %d servers", CONFIG_MAX_SERVERS);
                 if (config_parse_server_spec(specs[i], &s, &why) < 0)
-                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%s\": %s",
-                                                 Q(specs[i]), why);
+                        return invalid(error, "Invalid server spec \"%s\": %s", Q(specs[i]), why);
                 for (size_t j = 0; j < o->n_servers; j++)
                         if (strcasecmp(o->servers[j].host, s.host) == 0)
                                 return invalid(error, "Duplicate server %s", s.host);
@@ -186,16 +176,14 @@ static int parse_specs(char **specs, struct config_overrides *o, sd_bus_error *e
 }
 
 static int method_set_servers(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
         char **specs = NULL, details[1024];
-        struct change *c = NULL;
-        int runtime;
+        struct bus_change *c = NULL;
 
-        int r = read_list_call(call, b, &specs, &runtime, &c, error);
+        int r = read_list_call(call, userdata, &specs, &c, error);
         if (r < 0)
                 return r;
         if (strv_length(specs) == 0)
-                r = sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "No servers given");
+                r = invalid(error, "No servers given");
         if (r >= 0)
                 r = parse_specs(specs, &c->overrides, error);
         join(specs, details, sizeof(details));
@@ -204,8 +192,7 @@ static int method_set_servers(sd_bus_message *call, void *userdata, sd_bus_error
                 free(c);
                 return r;
         }
-        const char *const d[] = { "servers", details, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-servers", "servers", details);
 }
 
 static int find_server(const struct config *cfg, const char *host) {
@@ -232,19 +219,18 @@ static int method_add_server(sd_bus_message *call, void *userdata, sd_bus_error 
         if (r < 0)
                 return r;
         if (config_parse_server_spec(spec, &s, &why) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid server spec \"%s\": %s", Q(spec), why);
+                return invalid(error, "Invalid server spec \"%s\": %s", Q(spec), why);
         if (find_server(&b->manager->config, s.host) >= 0)
                 return invalid(error, "%s is already a server", s.host);
         if (b->manager->config.n_servers >= CONFIG_MAX_SERVERS)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Already %d servers", CONFIG_MAX_SERVERS);
+                return invalid(error, "Already %d servers", CONFIG_MAX_SERVERS);
 
-        struct change *c = change_new(b, runtime);
+        struct bus_change *c = bus_change_new(b, runtime);
         if (!c)
                 return -ENOMEM;
         current_servers(b->manager, &c->overrides);
         c->overrides.servers[c->overrides.n_servers++] = s;
-        const char *const d[] = { "servers", spec, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-servers", "servers", spec);
 }
 
 static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -261,15 +247,14 @@ static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_err
         if (i < 0)
                 return invalid(error, "No server %s", host);
 
-        struct change *c = change_new(b, runtime);
+        struct bus_change *c = bus_change_new(b, runtime);
         if (!c)
                 return -ENOMEM;
         current_servers(b->manager, &c->overrides);
         memmove(&c->overrides.servers[i], &c->overrides.servers[i + 1],
                 (c->overrides.n_servers - (size_t) i - 1) * sizeof(c->overrides.servers[0]));
         c->overrides.n_servers--;
-        const char *const d[] = { "servers", host, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-servers", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-servers", "servers", host);
 }
 
 /* ---- restrict rules ---- */
@@ -277,27 +262,32 @@ static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_err
 static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error *error) {
         const char *why = NULL, *warning = NULL;
         if (restrict_rule_parse(text, ret, &why, &warning) < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid restrict rule \"%s\": %s", Q(text), why);
+                return invalid(error, "Invalid restrict rule \"%s\": %s", Q(text), why);
         return 0;
 }
 
-static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
-        char **rules = NULL, details[1024];
-        struct change *c = NULL;
-        int runtime;
+/* Where in o the rule for rule's address is: o->n_restricts when there is none. */
+static size_t find_restrict(const struct config_overrides *o, const struct restrict_rule *rule) {
+        size_t i = 0;
+        while (i < o->n_restricts && !restrict_rule_same_target(&o->restricts[i], rule))
+                i++;
+        return i;
+}
 
-        int r = read_list_call(call, b, &rules, &runtime, &c, error);
+static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        char **rules = NULL, details[1024];
+        struct bus_change *c = NULL;
+
+        int r = read_list_call(call, userdata, &rules, &c, error);
         if (r < 0)
                 return r;
+        struct config_overrides *o = &c->overrides;
         if (strv_length(rules) > CONFIG_MAX_RESTRICTS)
-                r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d rules", CONFIG_MAX_RESTRICTS);
+                r = invalid(error, "More than %d rules", CONFIG_MAX_RESTRICTS);
         for (size_t i = 0; r >= 0 && rules && rules[i]; i++) {
-                struct config_overrides *o = &c->overrides;
                 r = parse_rule(rules[i], &o->restricts[o->n_restricts], error);
-                for (size_t j = 0; r >= 0 && j < o->n_restricts; j++)
-                        if (restrict_rule_same_target(&o->restricts[j], &o->restricts[o->n_restricts]))
-                                r = invalid(error, "Two rules for the same address: \"%s\"", Q(rules[i]));
+                if (r >= 0 && find_restrict(o, &o->restricts[o->n_restricts]) < o->n_restricts)
+                        r = invalid(error, "Two rules for the same address: \"%s\"", Q(rules[i]));
                 if (r >= 0)
                         o->n_restricts++;
         }
@@ -307,9 +297,8 @@ static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bu
                 free(c);
                 return r;
         }
-        c->overrides.has_restricts = true;
-        const char *const d[] = { "rules", details, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+        o->has_restricts = true;
+        return authorize_setting(call, c, "org.ntpsync1.set-restrict", "rules", details);
 }
 
 static void current_restricts(const manager *m, struct config_overrides *o) {
@@ -331,24 +320,21 @@ static int method_add_restrict(sd_bus_message *call, void *userdata, sd_bus_erro
         r = parse_rule(text, &rule, error);
         if (r < 0)
                 return r;
-        struct change *c = change_new(b, runtime);
+        struct bus_change *c = bus_change_new(b, runtime);
         if (!c)
                 return -ENOMEM;
         struct config_overrides *o = &c->overrides;
         current_restricts(b->manager, o);
         /* A rule for an address that has one replaces it, as in ntpd. */
-        size_t i = 0;
-        while (i < o->n_restricts && !restrict_rule_same_target(&o->restricts[i], &rule))
-                i++;
+        size_t i = find_restrict(o, &rule);
         if (i == o->n_restricts && o->n_restricts >= CONFIG_MAX_RESTRICTS) {
                 free(c);
-                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Already %d rules", CONFIG_MAX_RESTRICTS);
+                return invalid(error, "Already %d rules", CONFIG_MAX_RESTRICTS);
         }
         o->restricts[i] = rule;
         if (i == o->n_restricts)
                 o->n_restricts++;
-        const char *const d[] = { "rules", text, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-restrict", "rules", text);
 }
 
 static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -366,29 +352,26 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
         if (target.flags != 0)
                 return invalid(error, "Give only the address of the rule to remove, not \"%s\"", Q(text));
         if (target.is_default)
-                return invalid(error, "%s", "The default rules can be changed but not removed");
-        struct change *c = change_new(b, runtime);
+                return invalid(error, "The default rules can be changed but not removed");
+        struct bus_change *c = bus_change_new(b, runtime);
         if (!c)
                 return -ENOMEM;
         struct config_overrides *o = &c->overrides;
         current_restricts(b->manager, o);
-        size_t i = 0;
-        while (i < o->n_restricts && !restrict_rule_same_target(&o->restricts[i], &target))
-                i++;
+        size_t i = find_restrict(o, &target);
         if (i == o->n_restricts) {
                 free(c);
                 return invalid(error, "No rule for %s", Q(text));
         }
         memmove(&o->restricts[i], &o->restricts[i + 1], (o->n_restricts - i - 1) * sizeof(o->restricts[0]));
         o->n_restricts--;
-        const char *const d[] = { "rules", text, "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-restrict", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-restrict", "rules", text);
 }
 
 /* ---- firewall, server mode, control ---- */
 
 /* The kernel (or firewalld) first: if it refuses, nothing is persisted. */
-static int apply_firewall(struct change *c, sd_bus_error *error) {
+static int apply_firewall(struct bus_change *c, sd_bus_error *error) {
         const char *why = NULL;
         int r = manager_apply_firewall(c->bus->manager, c->overrides.firewall_client, c->overrides.firewall_server, &why);
         if (r == -EOPNOTSUPP)
@@ -400,12 +383,11 @@ static int apply_firewall(struct change *c, sd_bus_error *error) {
 }
 
 static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
         int client, server;
         int r = sd_bus_message_read(call, "bb", &client, &server);
         if (r < 0)
                 return r;
-        struct change *c = change_new(b, false);
+        struct bus_change *c = bus_change_new(userdata, false);
         if (!c)
                 return -ENOMEM;
         c->overrides.has_firewall = true;
@@ -413,12 +395,12 @@ static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_erro
         c->overrides.firewall_server = server;
         c->apply = apply_firewall;
         const char *const d[] = { "client", client ? "true" : "false", "server", server ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-firewall", d);
+        return bus_change_authorize(call, c, "org.ntpsync1.set-firewall", d);
 }
 
 /* The setting is taken (and saved) even when the port cannot be had now: it applies once it can
  * (ntpsyncd.socket enabled, or a restart with the right to bind it); the caller learns why not. */
-static int apply_server_mode(struct change *c, sd_bus_error *error) {
+static int apply_server_mode(struct bus_change *c, sd_bus_error *error) {
         int r = apply_overrides(c, error);
         if (r < 0)
                 return r;
@@ -434,29 +416,27 @@ static int apply_server_mode(struct change *c, sd_bus_error *error) {
 }
 
 static int method_set_server_mode(sd_bus_message *call, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
         int enabled, runtime;
         int r = sd_bus_message_read(call, "bb", &enabled, &runtime);
         if (r < 0)
                 return r;
-        struct change *c = change_new(b, runtime);
+        struct bus_change *c = bus_change_new(userdata, runtime);
         if (!c)
                 return -ENOMEM;
         c->overrides.has_serve = true;
         c->overrides.serve = enabled;
         c->apply = apply_server_mode;
-        const char *const d[] = { "enabled", enabled ? "true" : "false", "runtime", runtime ? "true" : "false", NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.set-server-mode", d);
+        return authorize_setting(call, c, "org.ntpsync1.set-server-mode", "enabled", enabled ? "true" : "false");
 }
 
-static int apply_burst(struct change *c, sd_bus_error *error) {
+static int apply_burst(struct bus_change *c, sd_bus_error *error) {
         manager *m = c->bus->manager;
         engine_burst(m->engine, now_monotonic_ns());
         manager_dispatch(m);
         return 0;
 }
 
-static int apply_reload(struct change *c, sd_bus_error *error) {
+static int apply_reload(struct bus_change *c, sd_bus_error *error) {
         int r = manager_reload(c->bus->manager);
         if (r < 0)
                 return sd_bus_error_set(error, SD_BUS_ERROR_FAILED,
@@ -464,14 +444,14 @@ static int apply_reload(struct change *c, sd_bus_error *error) {
         return 0;
 }
 
-static int method_control(sd_bus_message *call, struct bus *b, int (*apply)(struct change *, sd_bus_error *),
+static int method_control(sd_bus_message *call, struct bus *b, int (*apply)(struct bus_change *, sd_bus_error *),
                           const char *what) {
-        struct change *c = change_new(b, true);
+        struct bus_change *c = bus_change_new(b, true);
         if (!c)
                 return -ENOMEM;
         c->apply = apply;
         const char *const d[] = { "command", what, NULL };
-        return authorize_then_apply(call, c, "org.ntpsync1.control", d);
+        return bus_change_authorize(call, c, "org.ntpsync1.control", d);
 }
 
 static int method_burst(sd_bus_message *call, void *userdata, sd_bus_error *error) {
@@ -559,6 +539,10 @@ static void status_of(struct bus *b, struct engine_status *st) {
         engine_get_status(b->manager->engine, now_monotonic_ns(), st);
 }
 
+static uint32_t poll_seconds(int poll) {
+        return (uint32_t) 1u << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll);
+}
+
 static int property_status(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
@@ -580,7 +564,7 @@ static int property_status(sd_bus *bus, const char *path, const char *interface,
         if (strcmp(property, "RootDispersion") == 0)
                 return sd_bus_message_append(reply, "t", (uint64_t) llround(fmax(st.root_dispersion, 0) * 1e9));
         if (strcmp(property, "PollInterval") == 0)
-                return sd_bus_message_append(reply, "u", (uint32_t) 1u << (st.poll < 0 ? 0 : st.poll > 17 ? 17 : st.poll));
+                return sd_bus_message_append(reply, "u", poll_seconds(st.poll));
         if (strcmp(property, "LeapStatus") == 0) {
                 const char *leap = !st.synchronized                ? "unsynchronized"
                                    : st.leap == NTP_LEAP_INSERT ? "insert"
@@ -622,11 +606,11 @@ static int append_source(sd_bus_message *reply, struct bus *b, const struct engi
         if (r >= 0)
                 r = sd_bus_message_append(
                         reply, "a{sv}", 13, "address", "s", p ? p->address_text : "", "refid", "s", refid, "stratum", "y",
-                        s->stratum, "tally", "s", tally, "when", "t", when, "poll", "u",
-                        (uint32_t) 1u << (s->poll < 0 ? 0 : s->poll > 17 ? 17 : s->poll), "reach", "y", s->reach, "delay",
-                        "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x", (int64_t) llround(s->offset * 1e9),
-                        "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9), "state", "s",
-                        engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b", s->noselect);
+                        s->stratum, "tally", "s", tally, "when", "t", when, "poll", "u", poll_seconds(s->poll), "reach",
+                        "y", s->reach, "delay", "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x",
+                        (int64_t) llround(s->offset * 1e9), "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9),
+                        "state", "s", engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b",
+                        s->noselect);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -642,10 +626,20 @@ static int property_sources(sd_bus *bus, const char *path, const char *interface
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-/* The firewall as it is now: one read for all four properties. */
-static void firewall_now(struct bus *b, struct firewall_state *ret) {
-        if (!b->manager->firewall || firewall_read(b->manager->firewall, ret) < 0)
-                *ret = (struct firewall_state) { .backend_name = "none" };
+/* The firewall as it is now, read once per event loop iteration: a read is a round trip to the
+ * helper or to firewalld, and a GetAll, or a PropertiesChanged with the values, asks for the
+ * four properties one by one. sd-event dispatches one event source per iteration, so nothing
+ * changes the firewall between those getters. */
+static const struct firewall_state *firewall_now(struct bus *b) {
+        uint64_t iteration = 0;
+        (void) sd_event_get_iteration(b->manager->event, &iteration);
+        if (b->firewall_valid && b->firewall_iteration == iteration)
+                return &b->firewall;
+        if (!b->manager->firewall || firewall_read(b->manager->firewall, &b->firewall) < 0)
+                b->firewall = (struct firewall_state) { .backend_name = "none" };
+        b->firewall_iteration = iteration;
+        b->firewall_valid = true;
+        return &b->firewall;
 }
 
 static int property_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -653,17 +647,16 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
         struct bus *b = userdata;
         if (strncmp(property, "Firewall", 8) == 0) {
                 /* What the kernel or firewalld holds, read back, not what was asked for. */
-                struct firewall_state fw;
-                firewall_now(b, &fw);
+                const struct firewall_state *fw = firewall_now(b);
                 /* Nothing of ntpsync's installed: it blocks no client traffic and opens no port. */
                 if (strcmp(property, "FirewallClient") == 0)
-                        return sd_bus_message_append(reply, "b", fw.installed ? fw.client : true);
+                        return sd_bus_message_append(reply, "b", fw->installed ? fw->client : true);
                 if (strcmp(property, "FirewallServer") == 0)
-                        return sd_bus_message_append(reply, "b", fw.installed && fw.server);
+                        return sd_bus_message_append(reply, "b", fw->installed && fw->server);
                 if (strcmp(property, "FirewallBackend") == 0)
-                        return sd_bus_message_append(reply, "s", fw.backend_name);
+                        return sd_bus_message_append(reply, "s", fw->backend_name);
                 if (strcmp(property, "FirewallWarning") == 0)
-                        return sd_bus_message_append(reply, "s", fw.warning);
+                        return sd_bus_message_append(reply, "s", fw->warning);
         }
         if (strcmp(property, "ServerMode") == 0)
                 return sd_bus_message_append(reply, "b", manager_serving_now(b->manager));
@@ -819,12 +812,11 @@ static int on_emit(sd_event_source *s, void *userdata) {
         size_t n = 0;
         char value[1024];
         struct engine_status st;
-        struct firewall_state fw;
+        const struct firewall_state *fw = firewall_now(b);
 
         status_of(b, &st);
-        firewall_now(b, &fw);
         for (size_t i = 0; snapshot_names[i]; i++) {
-                property_text(b, snapshot_names[i], &st, &fw, value, sizeof(value));
+                property_text(b, snapshot_names[i], &st, fw, value, sizeof(value));
                 if (b->emitted->valid && strcmp(value, b->emitted->values[i]) == 0)
                         continue;
                 snprintf(b->emitted->values[i], sizeof(b->emitted->values[i]), "%s", value);

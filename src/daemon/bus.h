@@ -5,6 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "firewall.h"
 #include "manager.h"
 
 #define BUS_NAME "org.ntpsync1"
@@ -25,6 +26,9 @@ struct bus {
         struct bus_snapshot *emitted; /* what the last PropertiesChanged said */
         unsigned queries;
         char timesync_emitted[3][2048]; /* timesync1 properties as last announced */
+        struct firewall_state firewall; /* as read in event loop iteration firewall_iteration */
+        uint64_t firewall_iteration;
+        bool firewall_valid;
 };
 
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), puts the objects in place,
@@ -40,6 +44,21 @@ const char *bus_printable(const char *text, char buf[static BUS_QUOTE_MAX * 4 + 
 
 /* Something may have changed: PropertiesChanged goes out, once, from a defer source. */
 void bus_properties_maybe_changed(struct bus *b);
+
+/* A change a method call asks for, made once polkit allows it. */
+struct bus_change {
+        struct bus *bus;
+        struct config_overrides overrides;
+        bool runtime;
+        int (*apply)(struct bus_change *c, sd_bus_error *error); /* NULL: apply the overrides */
+};
+
+struct bus_change *bus_change_new(struct bus *b, bool runtime);
+
+/* Validation is done: asks polkit for action with details (as polkit_check_async()), then
+ * applies c, replies to call and announces what changed. Takes c. Returns 1 (the reply comes
+ * later) or a negative errno. */
+int bus_change_authorize(sd_bus_message *call, struct bus_change *c, const char *action, const char *const *details);
 
 /* timesync1 compatibility (bus-timesync.c). */
 int bus_timesync_add(struct bus *b);

@@ -598,20 +598,21 @@ int manager_apply_firewall(manager *m, bool client, bool server, const char **re
         return 0;
 }
 
-bool manager_serving(const manager *m) {
-        /* No `serve` anywhere: enabling ntpsyncd.socket is how an administrator asks for it. */
+/* Whether time is to be served: the `serve` setting, or when it is set nowhere, whether systemd
+ * passed sockets to serve on (ntpsyncd.socket is enabled: how an administrator asks for it). */
+static bool serving_wanted(const manager *m) {
         if (!m->config.serve.origin.file[0])
                 return m->server && m->server->activated;
         return m->config.serve.value;
 }
 
 bool manager_serving_now(const manager *m) {
-        return m->server && m->server->started ? m->server->enabled : manager_serving(m);
+        return m->server && m->server->started ? m->server->enabled : serving_wanted(m);
 }
 
 static void apply_server_mode(manager *m) {
         if (m->server)
-                (void) ntp_server_set_enabled(m->server, manager_serving(m));
+                (void) ntp_server_set_enabled(m->server, serving_wanted(m));
 }
 
 int manager_start(manager *m) {

@@ -121,10 +121,8 @@ void manager_log_reachability(manager *m);
 /* Puts the firewall in the state asked for (only once the configuration or D-Bus asked for a
  * state: until then ntpsync leaves the firewall alone). -errno and *ret_error on failure. */
 int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error);
-/* Whether time is served: the `serve` setting, or when it is set nowhere, whether systemd
- * passed sockets (ntpsyncd.socket is enabled). */
-bool manager_serving(const manager *m);
-/* Whether time is served now: false when the sockets could not be had (server->open_error). */
+/* Whether time is served now: the `serve` setting, or when it is set nowhere, whether
+ * ntpsyncd.socket passed sockets; false when the sockets could not be had (server->open_error). */
 bool manager_serving_now(const manager *m);
 
 /* The network changed (netwatch): sockets whose address went away are reopened, names resolved

@@ -52,7 +52,7 @@ int settings_build(const char *config_path, const char *settings_path, const str
         r = parse_layer(ret, settings_path, persisted, ret_error);
         if (r < 0)
                 return r;
-        return parse_layer(ret, "runtime", runtime, ret_error);
+        return parse_layer(ret, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
 }
 
 /* Copies the parts present in `change` into `into`. */
@@ -96,62 +96,63 @@ static int save(const char *path, const struct config_overrides *o) {
         return r;
 }
 
-int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error) {
-        struct config_overrides *persisted = malloc(sizeof(*persisted)), *rt = malloc(sizeof(*rt));
-        struct config *c = malloc(sizeof(*c));
-        int r = -ENOMEM;
+static int out_of_memory(struct config_error *ret_error) {
+        snprintf(ret_error->message, sizeof(ret_error->message), "out of memory");
+        return -ENOMEM;
+}
 
-        if (!persisted || !rt || !c)
-                goto finish;
-        *persisted = m->persisted;
-        *rt = m->runtime;
-        if (runtime)
-                merge(rt, change);
-        else {
-                merge(persisted, change);
-                drop(rt, change);
-        }
-        r = settings_build(m->config_path, m->settings_path, persisted, rt, c, ret_error);
-        if (r < 0)
-                goto finish;
-        if (!runtime) {
+/* The configuration with layer 2 as *persisted (NULL: as it is) and layer 3 as *rt: when it is
+ * valid and a new layer 2 is saved, the layers become the manager's and the configuration applies. */
+static int use_layers(manager *m, const struct config_overrides *persisted, const struct config_overrides *rt,
+                      struct config_error *ret_error) {
+        struct config *c = malloc(sizeof(*c));
+        if (!c)
+                return out_of_memory(ret_error);
+        int r = settings_build(m->config_path, m->settings_path, persisted ? persisted : &m->persisted, rt, c, ret_error);
+        if (r >= 0 && persisted) {
                 r = save(m->settings_path, persisted);
-                if (r < 0) {
+                if (r < 0)
                         snprintf(ret_error->message, sizeof(ret_error->message), "cannot save %s: %s",
                                  m->settings_path, strerror(-r));
-                        goto finish;
-                }
         }
-        m->persisted = *persisted;
-        m->runtime = *rt;
-        manager_apply_config(m, c);
-        r = 0;
-finish:
-        if (r == -ENOMEM)
-                snprintf(ret_error->message, sizeof(ret_error->message), "out of memory");
+        if (r >= 0) {
+                if (persisted)
+                        m->persisted = *persisted;
+                m->runtime = *rt;
+                manager_apply_config(m, c);
+        }
+        free(c);
+        return r == -ENOMEM ? out_of_memory(ret_error) : r;
+}
+
+int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error) {
+        struct config_overrides *persisted = malloc(sizeof(*persisted)), *rt = malloc(sizeof(*rt));
+        int r;
+        if (!persisted || !rt)
+                r = out_of_memory(ret_error);
+        else {
+                *persisted = m->persisted;
+                *rt = m->runtime;
+                if (runtime)
+                        merge(rt, change);
+                else {
+                        merge(persisted, change);
+                        drop(rt, change);
+                }
+                r = use_layers(m, runtime ? NULL : persisted, rt, ret_error);
+        }
         free(persisted);
         free(rt);
-        free(c);
         return r;
 }
 
 int manager_drop_runtime_servers(manager *m, struct config_error *ret_error) {
         struct config_overrides *rt = malloc(sizeof(*rt));
-        struct config *c = malloc(sizeof(*c));
-        int r = -ENOMEM;
-        if (!rt || !c) {
-                snprintf(ret_error->message, sizeof(ret_error->message), "out of memory");
-                goto finish;
-        }
+        if (!rt)
+                return out_of_memory(ret_error);
         *rt = m->runtime;
         rt->has_servers = false;
-        r = settings_build(m->config_path, m->settings_path, &m->persisted, rt, c, ret_error);
-        if (r < 0)
-                goto finish;
-        m->runtime = *rt;
-        manager_apply_config(m, c);
-finish:
+        int r = use_layers(m, NULL, rt, ret_error);
         free(rt);
-        free(c);
         return r;
 }

@@ -14,6 +14,7 @@
 #include "manager.h"
 
 #define SETTINGS_FILE "settings.conf"
+#define SETTINGS_RUNTIME_LAYER "runtime" /* the file name layer 3's settings have as their origin */
 
 /* Reads layer 2 into ret; a missing file is empty, a broken one is ignored with a warning. */
 void settings_load_persisted(const char *path, struct config_overrides *ret);
