@@ -43,11 +43,9 @@ ssize_t read_small_file(const char *path, size_t max, bool follow, char **ret_te
                         close(fd);
                         return r;
                 }
-                if (n == 0 || len + (size_t) n == max) {
-                        len += (size_t) n;
-                        break;
-                }
                 len += (size_t) n;
+                if (n == 0 || len == max)
+                        break;
         }
         close(fd);
         text[len] = '\0';
@@ -68,12 +66,13 @@ static int write_all(int fd, const char *text, size_t len) {
         return 0;
 }
 
-static int fsync_directory_of(const char *path) {
-        char *copy = strdup(path);
-        if (!copy)
-                return -ENOMEM;
-        int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        free(copy);
+static const char *base_name(const char *path) {
+        const char *slash = strrchr(path, '/');
+        return slash ? slash + 1 : path;
+}
+
+static int fsync_directory(const char *dir) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         int r = fsync(fd) < 0 ? -errno : 0;
@@ -86,17 +85,16 @@ int write_file_atomic(const char *path, const char *text, size_t len, int mode) 
         if (!copy)
                 return -ENOMEM;
         const char *dir = dirname(copy);
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base) < 0) {
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base_name(path)) < 0) {
                 free(copy);
                 return -ENOMEM;
         }
-        free(copy);
 
         int fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0) {
                 int r = -errno;
                 free(tmp);
+                free(copy);
                 return r;
         }
         int r = write_all(fd, text, len);
@@ -110,8 +108,11 @@ int write_file_atomic(const char *path, const char *text, size_t len, int mode) 
                 r = -errno;
         if (r < 0)
                 unlink(tmp);
+        else
+                r = fsync_directory(dir);
         free(tmp);
-        return r < 0 ? r : fsync_directory_of(path);
+        free(copy);
+        return r;
 }
 
 static bool is_masked(const char *path) {
@@ -123,7 +124,7 @@ void remove_stale_temporaries(const char *path) {
         char *copy = strdup(path);
         if (!copy)
                 return;
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *base = base_name(path);
         DIR *d = opendir(dirname(copy));
         size_t base_len = strlen(base);
         for (struct dirent *de; d && (de = readdir(d));) {

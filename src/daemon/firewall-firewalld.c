@@ -150,20 +150,34 @@ static int change(sd_bus *bus, const char *zone, const char *path, bool add, cha
         return r;
 }
 
+/* The default zone, and whether the service is in it at runtime and permanently. ret_path (may be
+ * NULL) gets the zone's configuration object, for the caller to free. */
+static int read_zone(sd_bus *bus, char *zone, size_t zone_size, char **ret_path, bool *ret_runtime,
+                     bool *ret_permanent, char *error, size_t error_size) {
+        char *path = NULL;
+        int r = get_default_zone(bus, zone, zone_size, error, error_size);
+        if (r >= 0)
+                r = config_zone_path(bus, zone, &path, error, error_size);
+        if (r >= 0)
+                r = query(bus, zone, NULL, ret_runtime, error, error_size);
+        if (r >= 0)
+                r = query(bus, zone, path, ret_permanent, error, error_size);
+        if (r >= 0 && ret_path) {
+                *ret_path = path;
+                path = NULL;
+        }
+        free(path);
+        return r;
+}
+
 int firewalld_apply(sd_bus *bus, bool server, char *zone, size_t zone_size, struct firewalld_changes *changes,
                     char *error, size_t error_size) {
         char z[FIREWALL_ZONE_MAX];
         char *path = NULL;
         bool runtime = false, permanent = false;
-        int r = get_default_zone(bus, z, sizeof(z), error, error_size);
+        int r = read_zone(bus, z, sizeof(z), &path, &runtime, &permanent, error, error_size);
         if (r < 0)
                 return r;
-        r = config_zone_path(bus, z, &path, error, error_size);
-        if (r < 0)
-                return r;
-        if ((r = query(bus, z, NULL, &runtime, error, error_size)) < 0 ||
-            (r = query(bus, z, path, &permanent, error, error_size)) < 0)
-                goto finish;
 
         bool runtime_changed = false;
         if (runtime != server) {
@@ -220,21 +234,11 @@ int firewalld_remove(sd_bus *bus, const char *zone, struct firewalld_changes *ch
 }
 
 int firewalld_read(sd_bus *bus, struct firewall_state *st, char *error, size_t error_size) {
-        char *path = NULL;
         bool runtime = false, permanent = false;
         int panic = 0;
-        int r = get_default_zone(bus, st->zone, sizeof(st->zone), error, error_size);
+        int r = read_zone(bus, st->zone, sizeof(st->zone), NULL, &runtime, &permanent, error, error_size);
         if (r < 0)
                 return r;
-        r = config_zone_path(bus, st->zone, &path, error, error_size);
-        if (r < 0)
-                return r;
-        if ((r = query(bus, st->zone, NULL, &runtime, error, error_size)) < 0 ||
-            (r = query(bus, st->zone, path, &permanent, error, error_size)) < 0) {
-                free(path);
-                return r;
-        }
-        free(path);
 
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;

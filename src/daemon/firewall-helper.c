@@ -212,12 +212,6 @@ static int serve(void) {
                                         break;
                                 }
                         }
-                        if (resp.error < 0 && resp.op != FWH_OP_READ) {
-                                resp.installed = resp.client = resp.server = resp.conntrack = 0;
-                                resp.n_ignored = 0;
-                                resp.ignored_packets = 0;
-                                resp.warning[0] = 0;
-                        }
                 }
                 if (resp.error < 0)
                         logf_("%s", resp.message);

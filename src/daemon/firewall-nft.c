@@ -285,11 +285,12 @@ static void analyze_match(json_t *m, struct rule_info *ri) {
         json_t *payload = json_object_get(left, "payload"), *ct = json_object_get(left, "ct");
         if (payload) {
                 const char *proto = jstr(payload, "protocol"), *field = jstr(payload, "field");
-                if ((streq(proto, "udp") || streq(proto, "th")) && streq(field, "dport") && json_has_123(right)) {
+                bool udp = streq(proto, "udp") || streq(proto, "th");
+                if (udp && streq(field, "dport") && json_has_123(right)) {
                         ri->dport123 = true;
                         return;
                 }
-                if ((streq(proto, "udp") || streq(proto, "th")) && streq(field, "sport") && json_has_123(right)) {
+                if (udp && streq(field, "sport") && json_has_123(right)) {
                         ri->sport123 = true;
                         return;
                 }

@@ -385,8 +385,7 @@ static int helper_spawn(struct firewall *f, const char *path) {
                 (void) prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
                 if (!root) {
                         /* Not root: CAP_NET_ADMIN crosses exec only as an ambient capability. */
-                        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-                        (void) syscall(SYS_capset, &h, caps);
+                        (void) caps_set(caps);
                         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
                 }
                 execve(path, argv, envp);
@@ -462,6 +461,14 @@ static int helper_call(struct firewall *f, struct fwh_request *req, struct fwh_r
         return resp->error;
 }
 
+/* HELLO, READ or REMOVE: a request without arguments, zero but for what helper_call() sets. The
+ * firewall lives on the event loop's thread only, and a call ends before the next one starts. */
+static int helper_call_op(struct firewall *f, enum fwh_op op, struct fwh_response *resp) {
+        static struct fwh_request req;
+        req.op = op;
+        return helper_call(f, &req, resp);
+}
+
 /* Starts the helper ourselves while we hold CAP_NET_ADMIN; otherwise connects to the helper's
  * socket. 1 when there is a helper to talk to, 0 with f->reason set when there is none. */
 static int helper_open(struct firewall *f) {
@@ -497,16 +504,8 @@ static int helper_open(struct firewall *f) {
 static int nft_start(struct firewall *f) {
         if (helper_open(f) == 0)
                 return 0;
-        int r;
-        struct fwh_request *req = calloc(1, sizeof(*req));
         struct fwh_response resp = {};
-        if (!req) {
-                helper_reap(f, true);
-                return -ENOMEM;
-        }
-        req->op = FWH_OP_HELLO;
-        r = helper_call(f, req, &resp);
-        free(req);
+        int r = helper_call_op(f, FWH_OP_HELLO, &resp);
         if (r < 0) {
                 snprintf(f->reason, sizeof(f->reason), "nftables unusable: %.200s", f->error[0] ? f->error : strerror(-r));
                 f->error[0] = 0;
@@ -594,13 +593,17 @@ struct firewall *firewall_free(struct firewall *f) {
         return NULL;
 }
 
+static int refuse_without_backend(struct firewall *f) {
+        snprintf(f->error, sizeof(f->error), "no firewall backend: %s", f->reason);
+        return -EOPNOTSUPP;
+}
+
 int firewall_apply(struct firewall *f, const struct firewall_request *want) {
         int r;
         f->error[0] = 0;
         switch (f->backend) {
         case FIREWALL_BACKEND_NONE:
-                snprintf(f->error, sizeof(f->error), "no firewall backend: %s", f->reason);
-                return -EOPNOTSUPP;
+                return refuse_without_backend(f);
 
         case FIREWALL_BACKEND_FIREWALLD: {
                 size_t n = 0;
@@ -676,13 +679,8 @@ int firewall_read(struct firewall *f, struct firewall_state *ret) {
                 break;
 
         case FIREWALL_BACKEND_NFTABLES: {
-                struct fwh_request *req = calloc(1, sizeof(*req));
                 struct fwh_response resp = {};
-                if (!req)
-                        return -ENOMEM;
-                req->op = FWH_OP_READ;
-                r = helper_call(f, req, &resp);
-                free(req);
+                r = helper_call_op(f, FWH_OP_READ, &resp);
                 if (r < 0)
                         return r;
                 st.installed = resp.installed;
@@ -705,8 +703,7 @@ int firewall_remove(struct firewall *f) {
         f->error[0] = 0;
         switch (f->backend) {
         case FIREWALL_BACKEND_NONE:
-                snprintf(f->error, sizeof(f->error), "no firewall backend: %s", f->reason);
-                return -EOPNOTSUPP;
+                return refuse_without_backend(f);
         case FIREWALL_BACKEND_FIREWALLD: {
                 int r = firewalld_remove(f->bus, f->zone, &f->changes, f->error, sizeof(f->error));
                 if (r >= 0)
@@ -714,14 +711,8 @@ int firewall_remove(struct firewall *f) {
                 return r;
         }
         case FIREWALL_BACKEND_NFTABLES: {
-                struct fwh_request *req = calloc(1, sizeof(*req));
                 struct fwh_response resp = {};
-                if (!req)
-                        return -ENOMEM;
-                req->op = FWH_OP_REMOVE;
-                int r = helper_call(f, req, &resp);
-                free(req);
-                return r;
+                return helper_call_op(f, FWH_OP_REMOVE, &resp);
         }
         }
         return -EOPNOTSUPP;

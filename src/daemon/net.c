@@ -12,16 +12,22 @@
 
 #define NTP_PORT 123
 
-int64_t now_realtime_ns(void) {
+static int64_t timespec_ns(const struct timespec *ts) {
+        return (int64_t) ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static int64_t now_ns(clockid_t clock) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+        clock_gettime(clock, &ts);
+        return timespec_ns(&ts);
+}
+
+int64_t now_realtime_ns(void) {
+        return now_ns(CLOCK_REALTIME);
 }
 
 int64_t now_monotonic_ns(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+        return now_ns(CLOCK_MONOTONIC);
 }
 
 void net_address_to_string(const struct net_address *a, char *buf, size_t size) {
@@ -53,13 +59,18 @@ static void enable_timestamps(int fd, bool *ret_tx) {
         *ret_tx = false;
 }
 
-int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps) {
+struct net_address net_address_ntp_target(const struct net_address *a) {
         struct net_address target = *a;
-        int family = target.sa.sa.sa_family;
-        if (family == AF_INET && target.sa.in.sin_port == 0)
+        if (target.sa.sa.sa_family == AF_INET && target.sa.in.sin_port == 0)
                 target.sa.in.sin_port = htons(NTP_PORT);
-        if (family == AF_INET6 && target.sa.in6.sin6_port == 0)
+        if (target.sa.sa.sa_family == AF_INET6 && target.sa.in6.sin6_port == 0)
                 target.sa.in6.sin6_port = htons(NTP_PORT);
+        return target;
+}
+
+int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps) {
+        struct net_address target = net_address_ntp_target(a);
+        int family = target.sa.sa.sa_family;
 
         int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd < 0)
@@ -91,13 +102,13 @@ static bool timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
                         memcpy(&ts, CMSG_DATA(c), sizeof(ts));
                         if (ts.ts[0].tv_sec == 0 && ts.ts[0].tv_nsec == 0)
                                 continue;
-                        *ret_ns = (int64_t) ts.ts[0].tv_sec * 1000000000 + ts.ts[0].tv_nsec;
+                        *ret_ns = timespec_ns(&ts.ts[0]);
                         return true;
                 }
                 if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
                         struct timespec ts;
                         memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                        *ret_ns = (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+                        *ret_ns = timespec_ns(&ts);
                         return true;
                 }
         }

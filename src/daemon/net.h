@@ -28,6 +28,9 @@ void net_address_to_string(const struct net_address *a, char *buf, size_t size);
  * bytes of the MD5 of an IPv6 address as RFC 5905 says (here: a simple stable hash). */
 uint32_t net_address_refid(const struct net_address *a);
 
+/* a, with port 123 when it has none: where net_client_socket() connects. */
+struct net_address net_address_ntp_target(const struct net_address *a);
+
 /* Opens a non-blocking socket connected to a (port 123 unless a has one). */
 int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps);
 

@@ -24,7 +24,6 @@
 /* Datagrams read per wakeup; the rest wait for the next loop iteration, so that a flood of events
  * never keeps the loop from its other sources. */
 #define READ_BUDGET 128
-#define QUERY_PORT 123
 
 struct netwatch {
         sd_event *event;
@@ -100,12 +99,6 @@ static void remember_removed(struct netwatch_change *c, const struct net_address
                 return;
         }
         c->removed[c->n_removed++] = *a;
-}
-
-static void note_overrun(struct netwatch *w) {
-        struct netwatch_change *c = &w->change;
-        c->overrun = c->links_changed = c->addresses_added = c->addresses_removed = c->routes_changed = true;
-        c->removed_incomplete = true;
 }
 
 static bool note_link(struct netwatch *w, struct nlmsghdr *h) {
@@ -212,6 +205,14 @@ static void schedule_evaluation(struct netwatch *w) {
         arm_timer(w, now + w->debounce_usec);
 }
 
+/* Events were lost (or could not be read): anything may have changed. */
+static void assume_anything_changed(struct netwatch *w) {
+        struct netwatch_change *c = &w->change;
+        c->overrun = c->links_changed = c->addresses_added = c->addresses_removed = c->routes_changed = true;
+        c->removed_incomplete = true;
+        schedule_evaluation(w);
+}
+
 static uint64_t evaluation_time(const struct netwatch *w) {
         uint64_t quiet = w->last_event_usec + w->debounce_usec;
         uint64_t latest = w->first_event_usec + NETWATCH_MAX_DELAY_PERIODS * w->debounce_usec;
@@ -270,8 +271,7 @@ static int on_valid_message(struct nl_msg *msg, void *userdata) {
 
 static int on_overrun_message(struct nl_msg *msg, void *userdata) {
         struct netwatch *w = userdata;
-        note_overrun(w);
-        schedule_evaluation(w);
+        assume_anything_changed(w);
         return NL_SKIP;
 }
 
@@ -294,14 +294,12 @@ static int on_netlink_readable(sd_event_source *s, int fd, uint32_t revents, voi
                 if (r == -NLE_NOMEM) {
                         /* ENOBUFS: the receive buffer overflowed and the kernel dropped events. */
                         log_debug("netlink: receive buffer overrun, assuming anything changed");
-                        note_overrun(w);
-                        schedule_evaluation(w);
+                        assume_anything_changed(w);
                         continue;
                 }
                 if (r < 0) {
                         log_read_error(w, r);
-                        note_overrun(w);
-                        schedule_evaluation(w);
+                        assume_anything_changed(w);
                         return 0;
                 }
                 if (w->messages_read == 0)
@@ -425,14 +423,10 @@ static bool connect_error_means_no_route(int error) {
 }
 
 bool netwatch_has_route(const struct net_address *destination) {
-        struct net_address target = *destination;
+        struct net_address target = net_address_ntp_target(destination);
         int family = target.sa.sa.sa_family;
 
-        if (family == AF_INET && target.sa.in.sin_port == 0)
-                target.sa.in.sin_port = htons(QUERY_PORT);
-        else if (family == AF_INET6 && target.sa.in6.sin6_port == 0)
-                target.sa.in6.sin6_port = htons(QUERY_PORT);
-        else if (family != AF_INET && family != AF_INET6)
+        if (family != AF_INET && family != AF_INET6)
                 return false;
 
         int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);

@@ -45,6 +45,13 @@ static bool all_measured(manager *m) {
         return true;
 }
 
+static void query_free(struct query *q) {
+        sd_event_source_disable_unref(q->check);
+        manager_free(q->manager);
+        free(q->host);
+        free(q);
+}
+
 static void finish_async(struct query *q) {
         struct engine_source_info info[ENGINE_MAX_SOURCES];
         struct engine_status st;
@@ -64,10 +71,7 @@ static void finish_async(struct query *q) {
         else if (st.unsync_reason)
                 result.reason = st.unsync_reason;
         q->callback(&result, q->userdata);
-        sd_event_source_disable_unref(q->check);
-        manager_free(m);
-        free(q->host);
-        free(q);
+        query_free(q);
 }
 
 static int on_check(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -115,12 +119,8 @@ int query_start_async(sd_event *event, const char *host, query_callback cb, void
                 r = manager_start(q->manager);
         if (r >= 0)
                 r = arm_check(q);
-        if (r < 0) {
-                sd_event_source_disable_unref(q->check);
-                manager_free(q->manager);
-                free(q->host);
-                free(q);
-        }
+        if (r < 0)
+                query_free(q);
         return r;
 }
 
