@@ -16,6 +16,7 @@
 #include "restrict.h"
 
 #define DISPLAY_MAX 200               /* a path or word shown in a message or comment, escaped */
+#define DISPLAY_SIZE (DISPLAY_MAX + 16) /* a buffer that holds all display() writes */
 #define DIRECTIVE_WIDTH 47            /* where the origin comment starts */
 #define REFCLOCK_LOCAL_DRIVER 1       /* 127.127.1.u: ntpd's undisciplined local clock */
 #define VALIDATE_NAME "(import)"
@@ -100,7 +101,7 @@ static void display(const char *s, char *buf, size_t size) {
 
 __attribute__((format(printf, 3, 4)))
 static int fail_with(struct importer *imp, bool with_line, const char *fmt, ...) {
-        char what[IMPORT_MESSAGE_MAX / 2], file[DISPLAY_MAX + 16];
+        char what[IMPORT_MESSAGE_MAX / 2], file[DISPLAY_SIZE];
         va_list ap;
 
         va_start(ap, fmt);
@@ -317,7 +318,7 @@ static const char *const server_option_reasons[][3] = {
 };
 
 static const char *const *find_server_option(const char *name) {
-        for (size_t i = 0; i < sizeof(server_option_reasons) / sizeof(server_option_reasons[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(server_option_reasons); i++)
                 if (streq(server_option_reasons[i][0], name))
                         return server_option_reasons[i];
         return NULL;
@@ -341,7 +342,7 @@ static int read_poll_option(struct importer *imp, const char *name, const char *
 }
 
 static int read_dropped_server_option(struct importer *imp, char **words, size_t n, size_t *i) {
-        char name[DISPLAY_MAX + 16];
+        char name[DISPLAY_SIZE];
         const char *const *known = find_server_option(words[*i]);
 
         display(words[*i], name, sizeof(name));
@@ -419,7 +420,7 @@ static int handle_server(struct importer *imp, char **words, size_t n) {
         if (is_refclock_address(words[i], &driver))
                 return warn_refclock(imp, driver);
         if (!config_host_is_valid(words[i])) {
-                char host[DISPLAY_MAX + 16];
+                char host[DISPLAY_SIZE];
                 display(words[i], host, sizeof(host));
                 return fail(imp, "%s: '%s' is not a valid host name or address", words[0], host);
         }
@@ -500,7 +501,7 @@ static int buffer_append(struct text_buffer *t, const char *fmt, ...) {
  * value (ippeerlimit N, serverresponse fuzz) take it along. */
 static int read_restrict_flag(struct importer *imp, char **words, size_t n, size_t *i, uint32_t *flags,
                               struct text_buffer *rule) {
-        char name[DISPLAY_MAX + 16];
+        char name[DISPLAY_SIZE];
         const char *w = words[*i];
         uint32_t bit = 0;
         enum flag_kind kind = classify_restrict_flag(w, &bit);
@@ -531,7 +532,7 @@ static int read_restrict_target(struct importer *imp, char **words, size_t n, si
                 return r < 0 ? r : 1;
         }
         if (!streq(target, "default") && !is_address(target)) {
-                char shown[DISPLAY_MAX + 16];
+                char shown[DISPLAY_SIZE];
                 if (config_host_is_valid(target)) {
                         int r = warn(imp, WARN_LINES_IGNORED, "ntpsyncd takes addresses only; write the address",
                                      "'restrict' with a host name");
@@ -557,6 +558,11 @@ static void note_default_rule(struct importer *imp, const struct restrict_rule *
                 imp->default_denies[0] = denies;
         if (r->family != AF_INET)
                 imp->default_denies[1] = denies;
+}
+
+/* Whether ntpd's default rules let clients of either family get time from it. */
+static bool ntpd_served(const struct importer *imp) {
+        return !imp->default_denies[0] || !imp->default_denies[1];
 }
 
 static int add_restrict(struct importer *imp, const char *rule) {
@@ -627,7 +633,7 @@ static const char *const setting_reasons[][2] = {
 };
 
 static const char *setting_reason(const char *keyword, const char *variable) {
-        for (size_t i = 0; i < sizeof(setting_reasons) / sizeof(setting_reasons[0]); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(setting_reasons); i++) {
                 size_t k = strlen(keyword);
                 const char *name = setting_reasons[i][0];
                 if (strncmp(name, keyword, k) == 0 && name[k] == ' ' && streq(name + k + 1, variable))
@@ -656,7 +662,7 @@ static bool is_one_of(const char *w, const char *const *names) {
 
 /* tinker and tos: pairs of a variable and a value. The ones ntpsyncd has become one line each. */
 static int handle_pairs(struct importer *imp, char **words, size_t n, const char *const *carried) {
-        char why[CONFIG_MESSAGE_MAX], variable[DISPLAY_MAX + 16];
+        char why[CONFIG_MESSAGE_MAX], variable[DISPLAY_SIZE];
 
         if (n < 3 || n % 2 == 0)
                 return fail(imp, "%s takes pairs of a variable and a value", words[0]);
@@ -734,7 +740,7 @@ static char *include_path(const char *including, const char *name) {
 
 /* Followed, IMPORT_INCLUDE_DEPTH_MAX deep at most, so that the whole configuration comes over. */
 static int handle_includefile(struct importer *imp, char **words, size_t n) {
-        char shown[DISPLAY_MAX + 16];
+        char shown[DISPLAY_SIZE];
         char *text = NULL;
         size_t len = 0;
 
@@ -833,14 +839,14 @@ static const struct directive directives[] = {
 };
 
 static const struct directive *find_directive(const char *name) {
-        for (size_t i = 0; i < sizeof(directives) / sizeof(directives[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(directives); i++)
                 if (streq(directives[i].name, name))
                         return &directives[i];
         return NULL;
 }
 
 static int handle_ntp_conf_line(struct importer *imp, char **words, size_t n) {
-        char name[DISPLAY_MAX + 16];
+        char name[DISPLAY_SIZE];
         const struct directive *d = find_directive(words[0]);
 
         if (d && d->handle)
@@ -858,7 +864,7 @@ static int add_step_ticker(struct importer *imp, const char *host) {
         if (is_refclock_address(host, &driver))
                 return warn_refclock(imp, driver);
         if (!config_host_is_valid(host)) {
-                char shown[DISPLAY_MAX + 16];
+                char shown[DISPLAY_SIZE];
                 display(host, shown, sizeof(shown));
                 return fail(imp, "'%s' is not a valid host name or address", shown);
         }
@@ -891,7 +897,7 @@ static int handle_step_tickers_line(struct importer *imp, char **words, size_t n
 /* "DIRECTIVE   # FILE:LINE (note)"; the comment goes on a line of its own before a directive
  * too long to share its line within ntpsyncd's line length. */
 static void write_line(FILE *f, const char *directive, const struct origin *o, const char *note) {
-        char file[DISPLAY_MAX + 16], comment[DISPLAY_MAX + 96];
+        char file[DISPLAY_SIZE], comment[DISPLAY_MAX + 96];
         display(o->file, file, sizeof(file));
         snprintf(comment, sizeof(comment), "# %s:%u%s%s%s", file, o->line, note ? " (" : "", note ? note : "",
                  note ? ")" : "");
@@ -903,7 +909,7 @@ static void write_line(FILE *f, const char *directive, const struct origin *o, c
 }
 
 static void write_header(const struct importer *imp, FILE *f) {
-        char file[DISPLAY_MAX + 16], date[DISPLAY_MAX + 16];
+        char file[DISPLAY_SIZE], date[DISPLAY_SIZE];
         display(imp->in->date ? imp->in->date : "", date, sizeof(date));
         fprintf(f, "# ntpsyncd configuration, imported from ntpd's by 'ntpsyncctl import-ntpconf'%s%s from:\n",
                 date[0] ? " on " : "", date);
@@ -942,7 +948,7 @@ static void write_items(FILE *f, const char *title, const struct text_item *item
 }
 
 static void write_notes(const struct importer *imp, FILE *f) {
-        char shown[DISPLAY_MAX + 16], file[DISPLAY_MAX + 16];
+        char shown[DISPLAY_SIZE], file[DISPLAY_SIZE];
 
         fprintf(f, "\n# Notes\n");
         if (imp->driftfile) {
@@ -958,7 +964,7 @@ static void write_notes(const struct importer *imp, FILE *f) {
                 fprintf(f, "# %s: ntpsyncd steps the clock at start by itself, after its initial\n"
                            "# burst (iburst); the hosts listed there are servers above, with iburst.\n", file);
         }
-        if (!imp->default_denies[0] || !imp->default_denies[1])
+        if (ntpd_served(imp))
                 fprintf(f, "# ntpd answered NTP clients as far as the restrict rules let it; ntpsyncd answers\n"
                            "# them once ntpsyncd.socket is enabled (systemctl enable --now ntpsyncd.socket;\n"
                            "# it binds UDP port 123 for ntpsyncd), or with 'serve on' here.\n");
@@ -987,7 +993,7 @@ static int write_configuration(const struct importer *imp, char **ret_text, size
 /* ---- warnings out ---- */
 
 static char *format_warning(const struct importer *imp, const struct warning *w) {
-        char file[DISPLAY_MAX + 16], reason[CONFIG_MESSAGE_MAX];
+        char file[DISPLAY_SIZE], reason[CONFIG_MESSAGE_MAX];
         char *message;
 
         display(w->first.file, file, sizeof(file));
@@ -1054,7 +1060,7 @@ static int build_result(struct importer *imp, struct import_result *ret) {
                 .n_servers = imp->n_servers,
                 .n_step_tickers_servers = imp->n_step_tickers_servers,
                 .n_restricts = imp->n_restricts,
-                .ntpd_served = !imp->default_denies[0] || !imp->default_denies[1],
+                .ntpd_served = ntpd_served(imp),
         };
         if (write_configuration(imp, &r.text, &r.len) < 0 || format_warnings(imp, &r.warnings, &r.n_warnings) < 0 ||
             (imp->driftfile && !(r.ntpd_driftfile = strdup(imp->driftfile)))) {

@@ -128,72 +128,49 @@ static int write_key(FILE *f, sd_bus_message *m) {
         return r;
 }
 
-/* Writes the remaining dictionary entries of the array m is in, each as "key":value, with a
- * comma before each unless first. */
-static int write_dictionary_members(FILE *f, sd_bus_message *m, bool first) {
-        for (;;) {
+/* "KEY":VALUE of the dictionary entry m is at. */
+static int write_entry(FILE *f, sd_bus_message *m) {
+        int r = sd_bus_message_enter_container(m, 'e', NULL);
+        if (r < 0)
+                return r;
+        r = write_key(f, m);
+        if (r < 0)
+                return r;
+        fputc(':', f);
+        r = json_write_message_value(f, m);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Writes the remaining members of the container m is in, each with write_member and with a comma
+ * before each unless first. */
+static int write_members(FILE *f, sd_bus_message *m, bool first, int (*write_member)(FILE *f, sd_bus_message *m)) {
+        for (;; first = false) {
                 /* Entering with unspecified contents fails at the end instead of returning 0. */
                 int r = sd_bus_message_at_end(m, false);
                 if (r < 0)
                         return r;
                 if (r > 0)
                         return 0;
-                r = sd_bus_message_enter_container(m, 'e', NULL);
-                if (r < 0)
-                        return r;
                 if (!first)
                         fputc(',', f);
-                first = false;
-                r = write_key(f, m);
-                if (r < 0)
-                        return r;
-                fputc(':', f);
-                r = json_write_message_value(f, m);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
+                r = write_member(f, m);
                 if (r < 0)
                         return r;
         }
 }
 
-static int write_dictionary(FILE *f, sd_bus_message *m) {
-        int r = sd_bus_message_enter_container(m, 'a', NULL);
+/* An array or a structure as a JSON array; a dictionary as an object. */
+static int write_container(FILE *f, sd_bus_message *m, char type, bool dictionary) {
+        int r = sd_bus_message_enter_container(m, type, NULL);
         if (r < 0)
                 return r;
-        fputc('{', f);
-        r = write_dictionary_members(f, m, true);
+        fputc(dictionary ? '{' : '[', f);
+        r = write_members(f, m, true, dictionary ? write_entry : json_write_message_value);
         if (r < 0)
                 return r;
-        fputc('}', f);
-        return sd_bus_message_exit_container(m);
-}
-
-/* The members of the container m is in, up to its end, comma-separated. */
-static int write_members(FILE *f, sd_bus_message *m) {
-        for (bool first = true;; first = false) {
-                int r = sd_bus_message_at_end(m, false);
-                if (r < 0)
-                        return r;
-                if (r > 0)
-                        return 0;
-                if (!first)
-                        fputc(',', f);
-                r = json_write_message_value(f, m);
-                if (r < 0)
-                        return r;
-        }
-}
-
-static int write_array(FILE *f, sd_bus_message *m, char container) {
-        int r = sd_bus_message_enter_container(m, container, NULL);
-        if (r < 0)
-                return r;
-        fputc('[', f);
-        r = write_members(f, m);
-        if (r < 0)
-                return r;
-        fputc(']', f);
+        fputc(dictionary ? '}' : ']', f);
         return sd_bus_message_exit_container(m);
 }
 
@@ -211,7 +188,7 @@ static int write_named_attributes(FILE *f, sd_bus_message *m) {
         r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
-        r = write_dictionary_members(f, m, false);
+        r = write_members(f, m, false, write_entry);
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
@@ -242,9 +219,9 @@ int json_write_message_value(FILE *f, sd_bus_message *m) {
         case 'v':
                 return write_variant(f, m);
         case 'a':
-                return contents[0] == '{' ? write_dictionary(f, m) : write_array(f, m, 'a');
+                return write_container(f, m, 'a', contents[0] == '{');
         case 'r':
-                return streq(contents, "sa{sv}") ? write_named_attributes(f, m) : write_array(f, m, 'r');
+                return streq(contents, "sa{sv}") ? write_named_attributes(f, m) : write_container(f, m, 'r', false);
         default:
                 return write_basic(f, m, type);
         }

@@ -148,27 +148,30 @@ static const struct typed_field *find_field(const struct typed_field *fields, si
         return NULL;
 }
 
-#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* The attributes dictionary of one source. */
-static int read_source_attributes(sd_bus_message *m, struct source_entry *e) {
+/* A "{sv}" dictionary: the value of each name in fields goes into base at the field's offset;
+ * other names, and values of another type than expected, are skipped. present, unless NULL, marks
+ * what was read, by index into fields. */
+static int read_fields(sd_bus_message *m, const struct typed_field *fields, size_t n_fields, void *base,
+                       bool *present) {
         int r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)
                 return r;
         for (;;) {
-                const char *key;
+                const char *name;
                 r = sd_bus_message_enter_container(m, 'e', "sv");
                 if (r < 0)
                         return r;
                 if (r == 0)
                         break;
-                r = sd_bus_message_read(m, "s", &key);
+                r = sd_bus_message_read(m, "s", &name);
                 if (r < 0)
                         return r;
-                const struct typed_field *f = find_field(source_fields, N_ELEMENTS(source_fields), key);
-                r = f ? read_variant(m, f, e) : sd_bus_message_skip(m, "v");
+                const struct typed_field *f = find_field(fields, n_fields, name);
+                r = f ? read_variant(m, f, base) : sd_bus_message_skip(m, "v");
                 if (r < 0)
                         return r;
+                if (f && r > 0 && present)
+                        present[f - fields] = true;
                 r = sd_bus_message_exit_container(m);
                 if (r < 0)
                         return r;
@@ -195,7 +198,7 @@ static int read_source(sd_bus_message *m, struct source_list *l) {
         r = read_string(m, &e->name);
         if (r < 0)
                 return r;
-        r = read_source_attributes(m, e);
+        r = read_fields(m, source_fields, ELEMENTSOF(source_fields), e, NULL);
         if (r < 0)
                 return r;
         r = sd_bus_message_exit_container(m);
@@ -221,44 +224,9 @@ static int read_sources(sd_bus_message *m, struct source_list *list) {
         return 0;
 }
 
-/* One "{sv}" entry of the GetAll reply. */
-static int read_property(sd_bus_message *m, struct manager_properties *p) {
-        const char *name;
-        int r = sd_bus_message_read(m, "s", &name);
-        if (r < 0)
-                return r;
-        const struct typed_field *f = find_field(manager_fields, _PROPERTY_MAX, name);
-        if (!f)
-                return sd_bus_message_skip(m, "v");
-        r = read_variant(m, f, p);
-        if (r > 0)
-                p->present[f - manager_fields] = true;
-        return r;
-}
-
-static int read_properties(sd_bus_message *m, struct manager_properties *p) {
-        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        for (;;) {
-                r = sd_bus_message_enter_container(m, 'e', "sv");
-                if (r < 0)
-                        return r;
-                if (r == 0)
-                        break;
-                r = read_property(m, p);
-                if (r < 0)
-                        return r;
-                r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_exit_container(m);
-}
-
 int manager_properties_parse(sd_bus_message *reply, struct manager_properties *ret) {
         struct manager_properties p = {};
-        int r = read_properties(reply, &p);
+        int r = read_fields(reply, manager_fields, _PROPERTY_MAX, &p, p.present);
         if (r < 0) {
                 manager_properties_done(&p);
                 return r;

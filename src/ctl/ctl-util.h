@@ -8,6 +8,8 @@
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
+#define ELEMENTSOF(array) (sizeof(array) / sizeof((array)[0]))
+
 /* What ntpsyncctl exits with; documented in --help. */
 enum ctl_exit_status {
         CTL_EXIT_SUCCESS = 0,

@@ -39,22 +39,22 @@ static int read_synchronized(sd_bus *bus, sd_bus_error *error) {
         return r < 0 ? r : synchronized != 0;
 }
 
+/* Nothing to do: the signal's arrival ends sd_bus_wait(), and Synchronized is read again. */
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        *(bool *) userdata = true;
         return 0;
 }
 
 int ctl_wait_sync(struct ctl_bus *c, uint64_t timeout_usec) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         const char *what = "wait for synchronization";
-        bool changed = false, reported_gone = false;
+        bool reported_gone = false;
 
         int status = ctl_bus_connect(c);
         if (status != 0)
                 return status;
         int r = sd_bus_match_signal(c->bus, NULL, NTPSYNC_BUS_NAME, NTPSYNC_OBJECT_PATH,
                                     "org.freedesktop.DBus.Properties", "PropertiesChanged", on_properties_changed,
-                                    &changed);
+                                    NULL);
         if (r < 0) {
                 fprintf(stderr, "Failed to %s: cannot watch ntpsyncd's properties: %s\n", what, strerror(-r));
                 return CTL_EXIT_FAILED;
@@ -71,7 +71,6 @@ int ctl_wait_sync(struct ctl_bus *c, uint64_t timeout_usec) {
                 if (now >= deadline)
                         break;
                 uint64_t wait = deadline - now < RECHECK_USEC ? deadline - now : RECHECK_USEC;
-                changed = false;
                 r = sd_bus_process(c->bus, NULL);
                 if (r == 0)
                         r = sd_bus_wait(c->bus, wait);

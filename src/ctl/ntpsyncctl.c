@@ -248,12 +248,11 @@ static int verb_status(struct ctl *ctl, int argc, char **argv) {
                 return status != 0 ? status : print_all_properties_json(reply);
         }
 
-        struct manager_properties p;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
         int status = read_properties(ctl, &p);
         if (status != 0)
                 return status;
         print_status(stdout, &p);
-        manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -271,12 +270,11 @@ static int verb_sources(struct ctl *ctl, int argc, char **argv) {
                 return status;
         }
 
-        struct manager_properties p;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
         int status = read_properties(ctl, &p);
         if (status != 0)
                 return status;
         print_sources_table(stdout, &p.sources);
-        manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -291,12 +289,11 @@ static void print_list(const struct ctl *ctl, char **list) {
 }
 
 static int show_list_property(struct ctl *ctl, enum manager_property which) {
-        struct manager_properties p;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
         int status = read_properties(ctl, &p);
         if (status != 0)
                 return status;
         print_list(ctl, which == PROPERTY_SERVERS ? p.servers : p.restrict_rules);
-        manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -355,7 +352,7 @@ static int verb_restrict(struct ctl *ctl, int argc, char **argv) {
 static int show_firewall(struct ctl *ctl) {
         static const char *const names[] = { "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning",
                                              NULL };
-        struct manager_properties p;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
 
         if (ctl->json)
                 return print_properties_json(ctl, names);
@@ -363,14 +360,12 @@ static int show_firewall(struct ctl *ctl) {
         if (status != 0)
                 return status;
         print_firewall(stdout, &p);
-        manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
 
 /* SetFirewall sets both flags: the one not named keeps its current value. */
 static int change_firewall(struct ctl *ctl, bool enable, const char *direction) {
-        struct manager_properties p;
-        bool client, server;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
 
         if (!streq(direction, "client") && !streq(direction, "server"))
                 return usage_error("expected 'client' or 'server', not '%s'", direction);
@@ -378,13 +373,11 @@ static int change_firewall(struct ctl *ctl, bool enable, const char *direction) 
         if (status != 0)
                 return status;
         if (!p.present[PROPERTY_FIREWALL_CLIENT] || !p.present[PROPERTY_FIREWALL_SERVER]) {
-                manager_properties_done(&p);
                 fputs("Failed to set firewall: ntpsyncd did not tell the current firewall state.\n", stderr);
                 return CTL_EXIT_FAILED;
         }
-        client = streq(direction, "client") ? enable : p.firewall_client;
-        server = streq(direction, "server") ? enable : p.firewall_server;
-        manager_properties_done(&p);
+        bool client = streq(direction, "client") ? enable : p.firewall_client;
+        bool server = streq(direction, "server") ? enable : p.firewall_server;
         return call_change(ctl, "SetFirewall", "set firewall", "bb", (int) client, (int) server);
 }
 
@@ -409,7 +402,7 @@ static int verb_firewall(struct ctl *ctl, int argc, char **argv) {
 
 static int show_server_mode(struct ctl *ctl) {
         static const char *const names[] = { "ServerMode", NULL };
-        struct manager_properties p;
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
 
         if (ctl->json)
                 return print_properties_json(ctl, names);
@@ -417,12 +410,10 @@ static int show_server_mode(struct ctl *ctl) {
         if (status != 0)
                 return status;
         if (!p.present[PROPERTY_SERVER_MODE]) {
-                manager_properties_done(&p);
                 fputs("Failed to show the server mode: ntpsyncd did not tell it.\n", stderr);
                 return CTL_EXIT_FAILED;
         }
         printf("%s\n", p.server_mode ? "on" : "off");
-        manager_properties_done(&p);
         return CTL_EXIT_SUCCESS;
 }
 
@@ -545,7 +536,7 @@ static int dispatch(struct ctl *ctl, int argc, char **argv) {
                 return usage_error("%s applies to 'import-ntpconf' only", ctl->import_option);
         if (ctl->timeout_option && !streq(argv[0], "wait-sync"))
                 return usage_error("%s applies to 'wait-sync' only", ctl->timeout_option);
-        for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, argv[0]))
                         return verbs[i].run(ctl, argc, argv);
         return usage_error("unknown command '%s'", argv[0]);
@@ -585,7 +576,7 @@ static enum option lookup_option(const char *arg, const char **ret_value) {
         size_t len = equals ? (size_t) (equals - arg) : strlen(arg);
 
         *ret_value = equals ? equals + 1 : NULL;
-        for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+        for (size_t i = 0; i < ELEMENTSOF(options); i++)
                 if (strlen(options[i].name) == len && strncmp(options[i].name, arg, len) == 0)
                         return options[i].option;
         return OPTION_NONE;
@@ -596,20 +587,6 @@ static const char *option_value(const char *inline_value, int argc, char *argv[]
         if (inline_value)
                 return inline_value;
         return *i + 1 < argc ? argv[++*i] : NULL;
-}
-
-/* --output, --force, --state-dir. Returns -1 to go on, else the exit status. */
-static int parse_import_option(struct ctl *ctl, enum option option, const char *arg, const char *value) {
-        ctl->import_option = arg;
-        if (option == OPTION_FORCE)
-                ctl->import.force = true;
-        else if (!value || !value[0])
-                return usage_error("%s needs a value", arg);
-        else if (option == OPTION_OUTPUT)
-                ctl->import.output = value;
-        else
-                ctl->import.state_dir = value;
-        return -1;
 }
 
 /* Options may come before or after the command. After the command, an argument with one dash
@@ -655,14 +632,19 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
                         break;
                 case OPTION_OUTPUT:
                 case OPTION_STATE_DIR:
-                case OPTION_FORCE: {
-                        if (option != OPTION_FORCE)
-                                value = option_value(value, argc, argv, &i);
-                        int status = parse_import_option(ctl, option, arg, value);
-                        if (status >= 0)
-                                return status;
+                        value = option_value(value, argc, argv, &i);
+                        if (!value || !value[0])
+                                return usage_error("%s needs a value", arg);
+                        if (option == OPTION_OUTPUT)
+                                ctl->import.output = value;
+                        else
+                                ctl->import.state_dir = value;
+                        ctl->import_option = arg;
                         break;
-                }
+                case OPTION_FORCE:
+                        ctl->import.force = true;
+                        ctl->import_option = arg;
+                        break;
                 case OPTION_TIMEOUT:
                         value = option_value(value, argc, argv, &i);
                         if (!value || ctl_parse_timeout(value, &ctl->timeout_usec) < 0)
