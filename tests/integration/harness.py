@@ -25,6 +25,7 @@ Run as a program it has helper commands that run inside a namespace:
 """
 
 import atexit
+import contextlib
 import json
 import os
 import re
@@ -554,6 +555,16 @@ class Daemon:
                     result[m.group(1)] = int(m.group(2))
         return result
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        """`with lab.daemon(...) as d:` kills it by PID at the end of the block if still running
+        (whatever the block did; the lab's close() would only do it later)."""
+        if self.process.running():
+            self.process.kill()
+        return False
+
     def stop(self, timeout=5.0):
         """SIGTERM; returns (exit status, seconds it took) — status None if it had to be killed."""
         t0 = time.monotonic()
@@ -618,6 +629,28 @@ class Lab:
             self.dump_logs()
         self.close()
         return False
+
+    @contextlib.contextmanager
+    def closed_on_failure(self):
+        """For setUpClass (a failure there skips tearDownClass): whatever the block raises, the
+        processes' logs are dumped and the lab closed, then the exception goes on."""
+        try:
+            yield self
+        except BaseException:
+            self.dump_logs()
+            self.close()
+            raise
+
+    def stop_and_close(self, daemon, timeout=5.0):
+        """For tearDownClass: stops the daemon with SIGTERM if it still runs (printing its exit
+        status and stderr when that is not 0), then closes the lab whatever happens."""
+        try:
+            if daemon.process.running():
+                rc, _ = daemon.stop(timeout)
+                if rc != 0:
+                    print("%s exit status %r:\n%s" % (daemon.name, rc, daemon.process.stderr()), file=sys.stderr)
+        finally:
+            self.close()
 
     def close(self):
         for p in reversed(self.processes):
@@ -716,6 +749,23 @@ class Lab:
         if not self.ntpsyncd:
             raise SetupError("ntpsyncd not built")
         return Daemon(self, name, config, state_dir or self.state_dir(), extra_args, env)
+
+    def ready_daemon(self, config_lines, ready_timeout=10.0, sync_timeout=None, env=None):
+        """Writes config_lines to ntpsyncd.conf in the lab's directory (where a test rewrites it
+        for a reload), starts ntpsyncd on it and waits for READY=1 and, given sync_timeout, for
+        `STATUS=Observing ...` with an offset. Returns the Daemon; raises RuntimeError with the
+        daemon's stderr when either does not come in time."""
+        conf = self.write_config("ntpsyncd.conf", config_lines)
+        d = self.daemon(conf, env=env)
+        if not d.wait_ready(ready_timeout):
+            raise RuntimeError("no READY=1:\n" + d.process.stderr())
+        if sync_timeout is not None:
+            line, _ = d.wait_status_offset(sync_timeout, pattern=r"^STATUS=Observing ")
+            if line is None:
+                raise RuntimeError("not synchronized after %d s: %r\n%s" %
+                                   (sync_timeout, d.statuses(), d.process.stderr()))
+            log("synchronized: " + line)
+        return d
 
     def add_client(self, net4, net6, n_addresses=1, routed_prefix=None):
         """A namespace for a client of the daemon (which runs in self.client), joined to it by a

@@ -32,11 +32,8 @@ class TestBadDrift(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("bdi")
-        try:
+        with cls.lab.closed_on_failure():
             cls.server = cls.lab.chronyd(0.05)
-        except BaseException:
-            cls.lab.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -90,15 +87,12 @@ class TestBadDrift(unittest.TestCase):
         before = os.stat(target)
 
         d, drift = self.start("symlink", drift_setup=lambda p: os.symlink(target, p))
-        try:
+        with d:
             self.assertIsNotNone(d.wait_ready(10), d.process.stderr())
             line, offset = d.wait_status_offset(60)
             self.assertIsNotNone(line, "never synchronized: %r\n%s" % (d.statuses(), d.process.stderr()))
             rc, _ = d.stop(5)
             self.assertEqual(rc, 0, d.process.stderr())
-        finally:
-            if d.process.running():
-                d.process.kill()
         after = os.stat(target)
         with open(target) as f:
             self.assertEqual(f.read(), "12.500\n", "written through the symlink")

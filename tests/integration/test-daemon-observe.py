@@ -28,8 +28,7 @@ class TestDaemonObserve(unittest.TestCase):
             "server %s iburst" % address,
         ])
         state = lab.state_dir()
-        d = lab.daemon(conf, state)
-        try:
+        with lab.daemon(conf, state) as d:
             self.assertIsNotNone(d.wait_ready(10), "no READY=1 within 10 s:\n" + d.process.stderr())
             line, offset = d.wait_status_offset(SYNC_TIMEOUT)
             self.assertIsNotNone(line, "no STATUS with an offset within %d s; statuses %r\n%s" %
@@ -61,9 +60,6 @@ class TestDaemonObserve(unittest.TestCase):
             self.assertEqual(os.stat(drift).st_mode & 0o022, 0, "drift file writable by others")
             # The state directory holds no temporary files afterwards.
             self.assertEqual([n for n in os.listdir(state) if n.startswith(".")], [])
-        finally:
-            if d.process.running():
-                d.process.kill()
 
     def test_chronyd_ipv4(self):
         server = self.lab.chronyd(0.5)
@@ -83,8 +79,7 @@ class TestDaemonObserve(unittest.TestCase):
         lab = self.lab
         server = lab.chronyd(0.5)
         conf = lab.write_config("ntpsyncd.conf", ["server %s iburst minpoll 3 maxpoll 3" % server.address])
-        d = lab.daemon(conf)
-        try:
+        with lab.daemon(conf) as d:
             self.assertIsNotNone(d.wait_ready(10), d.process.stderr())
             line, offset = d.wait_status_offset(SYNC_TIMEOUT)
             self.assertIsNotNone(line, d.process.stderr())
@@ -97,9 +92,6 @@ class TestDaemonObserve(unittest.TestCase):
             self.assertTrue(last.endswith(" (would step)"), "statuses: %r" % statuses)
             rc, _ = d.stop(5)
             self.assertEqual(rc, 0)
-        finally:
-            if d.process.running():
-                d.process.kill()
 
 
 if __name__ == "__main__":

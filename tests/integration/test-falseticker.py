@@ -22,13 +22,9 @@ class TestFalseticker(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("fts")
-        try:
+        with cls.lab.closed_on_failure():
             # The falseticker is not the first one, so that "first come" would not hide a bug.
             cls.servers = [cls.lab.chronyd(o) for o in (TRUE_OFFSET, FALSE_OFFSET, TRUE_OFFSET, TRUE_OFFSET)]
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
         cls.bad = cls.servers[1]
         cls.good = [s for s in cls.servers if s is not cls.bad]
 
@@ -55,13 +51,13 @@ class TestFalseticker(unittest.TestCase):
         self.assertEqual(len(data["sources"]), 4)
         bad = harness.find_source(data, address=self.bad.address)
         self.assertIsNotNone(bad, out)
-        self.assertEqual(bad["tally"], "x", bad)
+        self.assertEqual(bad["tally"], "x", out)
         self.assertAlmostEqual(bad["offset"], FALSE_OFFSET, delta=TOL)
         tallies = []
         for s in self.good:
             entry = harness.find_source(data, address=s.address)
             self.assertIsNotNone(entry, out)
-            self.assertIn(entry["tally"], "*+", entry)
+            self.assertIn(entry["tally"], "*+", out)
             self.assertAlmostEqual(entry["offset"], TRUE_OFFSET, delta=TOL)
             tallies.append(entry["tally"])
         self.assertEqual(tallies.count("*"), 1, "exactly one system peer: %r" % tallies)

@@ -128,7 +128,7 @@ def host_has_ntpsync_table():
 class World:
     def __init__(self, tag, config_lines):
         self.lab = harness.Lab(tag)
-        try:
+        with self.lab.closed_on_failure():
             self.upstream = self.lab.chronyd(0)
             self.c = self.lab.add_client("198.51.100", "2001:db8:c1::")
             self.d = self.lab.client  # the daemon's namespace
@@ -138,10 +138,6 @@ class World:
             self.state = self.lab.state_dir("state")
             self.daemon = None
             self.n = 0
-        except BaseException:
-            self.lab.dump_logs()
-            self.lab.close()
-            raise
 
     def start(self):
         self.n += 1

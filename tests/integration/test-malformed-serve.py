@@ -144,29 +144,19 @@ class MalformedCases:
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("mal")
-        try:
+        with cls.lab.closed_on_failure():
             if cls.ntpsyncd:
                 cls.lab.ntpsyncd = cls.ntpsyncd
             cls.c1 = cls.lab.add_client("198.51.100", "2001:db8:c1::")
             # C1's network gets a rule of its own: mode 6 from it reaches the control code.
-            conf = cls.lab.write_config("ntpsyncd.conf", ["serve on", "local stratum 10", "restrict default",
-                                                          "restrict 198.51.100.0/24"])
-            cls.daemon = cls.lab.daemon(conf, env={"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1",
+            cls.daemon = cls.lab.ready_daemon(["serve on", "local stratum 10", "restrict default",
+                                               "restrict 198.51.100.0/24"], ready_timeout=20,
+                                              env={"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1",
                                                    "UBSAN_OPTIONS": "print_stacktrace=1"})
-            if not cls.daemon.wait_ready(20):
-                raise RuntimeError("no READY=1:\n" + cls.daemon.process.stderr())
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            if cls.daemon.process.running():
-                cls.daemon.stop(10)
-        finally:
-            cls.lab.close()
+        cls.lab.stop_and_close(cls.daemon, timeout=10)
 
     def assert_alive_and_serving(self, what):
         self.assertTrue(self.daemon.process.running(), "ntpsyncd died after %s:\n%s" %

@@ -20,16 +20,13 @@ class TestNames(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("nam")
-        try:
+        with cls.lab.closed_on_failure():
             cls.a = cls.lab.chronyd(0.5)
             cls.b = cls.lab.ntpd(0.7)
             cls.lab.client.set_hosts({
                 "server-a.test": [cls.a.address],
                 "server-b.test": [cls.b.address6],  # IPv6 only
             })
-        except BaseException:
-            cls.lab.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -65,8 +62,7 @@ class TestNames(unittest.TestCase):
 
     def test_daemon_by_name(self):
         conf = self.lab.write_config("names.conf", ["server server-a.test iburst"])
-        d = self.lab.daemon(conf)
-        try:
+        with self.lab.daemon(conf) as d:
             self.assertIsNotNone(d.wait_ready(10), d.process.stderr())
             line, offset = d.wait_status_offset(60)
             self.assertIsNotNone(line, "%r\n%s" % (d.statuses(), d.process.stderr()))
@@ -74,9 +70,6 @@ class TestNames(unittest.TestCase):
             self.assertAlmostEqual(offset, self.a.offset, delta=TOL)
             rc, _ = d.stop(5)
             self.assertEqual(rc, 0)
-        finally:
-            if d.process.running():
-                d.process.kill()
 
 
 if __name__ == "__main__":

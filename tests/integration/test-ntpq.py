@@ -27,29 +27,15 @@ class TestNtpq(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("ntq")
-        try:
+        with cls.lab.closed_on_failure():
             cls.upstream = cls.lab.chronyd(0)
             cls.c1 = cls.lab.add_client("198.51.100", "2001:db8:c1::")
             cls.base = ["server %s iburst minpoll 3" % cls.upstream.address, "serve on"]
-            cls.conf = cls.lab.write_config("ntpsyncd.conf", cls.base)
-            cls.daemon = cls.lab.daemon(cls.conf)
-            if not cls.daemon.wait_ready(10):
-                raise RuntimeError("no READY=1:\n" + cls.daemon.process.stderr())
-            line, _ = cls.daemon.wait_status_offset(SYNC_TIMEOUT, pattern=r"^STATUS=Observing ")
-            if line is None:
-                raise RuntimeError("not synchronized: %r\n%s" % (cls.daemon.statuses(), cls.daemon.process.stderr()))
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
+            cls.daemon = cls.lab.ready_daemon(cls.base, sync_timeout=SYNC_TIMEOUT)
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            if cls.daemon.process.running():
-                cls.daemon.stop(5)
-        finally:
-            cls.lab.close()
+        cls.lab.stop_and_close(cls.daemon)
 
     def setUp(self):
         self.assertTrue(self.daemon.process.running(), self.daemon.process.stderr())

@@ -20,13 +20,9 @@ class TestQuery(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("qry")
-        try:
+        with cls.lab.closed_on_failure():
             cls.servers = [cls.lab.chronyd(0.5), cls.lab.chronyd(-0.3), cls.lab.chronyd(2.0), cls.lab.ntpd(0.7)]
             cls.silent = cls.lab.add_link()  # an address where nothing answers
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):

@@ -42,31 +42,18 @@ class RestrictBase(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("rst")
-        try:
+        with cls.lab.closed_on_failure():
             cls.c1 = cls.lab.add_client("198.51.100", "2001:db8:c1::", n_addresses=8)
             cls.c2 = cls.lab.add_client("203.0.113", "2001:db8:c2::", n_addresses=8)
-            cls.conf = cls.lab.write_config("ntpsyncd.conf", BASE)
             env = None
             if cls.bus:
                 cls.private_bus = cls.lab.private_bus()
                 env = {"DBUS_SYSTEM_BUS_ADDRESS": cls.private_bus.address}
-            cls.daemon = cls.lab.daemon(cls.conf, env=env)
-            if not cls.daemon.wait_ready(10):
-                raise RuntimeError("no READY=1:\n" + cls.daemon.process.stderr())
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
+            cls.daemon = cls.lab.ready_daemon(BASE, env=env)
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            if cls.daemon.process.running():
-                rc, _ = cls.daemon.stop(5)
-                if rc != 0:
-                    print("ntpsyncd exit status %r:\n%s" % (rc, cls.daemon.process.stderr()), file=sys.stderr)
-        finally:
-            cls.lab.close()
+        cls.lab.stop_and_close(cls.daemon)
 
     def setUp(self):
         self.assertTrue(self.daemon.process.running(), "ntpsyncd died:\n" + self.daemon.process.stderr())

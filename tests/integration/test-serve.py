@@ -37,36 +37,18 @@ class TestServeSynchronized(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("srv")
-        try:
+        with cls.lab.closed_on_failure():
             cls.upstream = cls.lab.chronyd(0)
             cls.c1, cls.c2 = client_nets(cls.lab)
-            conf = cls.lab.write_config("ntpsyncd.conf", [
+            cls.daemon = cls.lab.ready_daemon([
                 "server %s iburst minpoll 3" % cls.upstream.address,
                 "serve on",
-            ])
-            cls.daemon = cls.lab.daemon(conf)
-            if not cls.daemon.wait_ready(10):
-                raise RuntimeError("no READY=1:\n" + cls.daemon.process.stderr())
-            line, offset = cls.daemon.wait_status_offset(SYNC_TIMEOUT, pattern=r"^STATUS=Observing ")
-            if line is None:
-                raise RuntimeError("not synchronized after %d s: %r\n%s" %
-                                   (SYNC_TIMEOUT, cls.daemon.statuses(), cls.daemon.process.stderr()))
-            harness.log("synchronized: " + line)
+            ], sync_timeout=SYNC_TIMEOUT)
             cls.upstream_stratum = cls.lab.probe(cls.upstream.address)["stratum"]
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            if cls.daemon.process.running():
-                rc, _ = cls.daemon.stop(5)
-                if rc != 0:
-                    print("ntpsyncd exit status %r:\n%s" % (rc, cls.daemon.process.stderr()), file=sys.stderr)
-        finally:
-            cls.lab.close()
+        cls.lab.stop_and_close(cls.daemon)
 
     def setUp(self):
         self.assertTrue(self.daemon.process.running(), "ntpsyncd died:\n" + self.daemon.process.stderr())
@@ -138,24 +120,13 @@ class TestServeUnsynchronized(unittest.TestCase):
     def setUpClass(cls):
         harness.require_ntpsyncd()
         cls.lab = harness.Lab("srvu")
-        try:
+        with cls.lab.closed_on_failure():
             cls.c1, cls.c2 = client_nets(cls.lab)
-            conf = cls.lab.write_config("ntpsyncd.conf", ["serve on"])
-            cls.daemon = cls.lab.daemon(conf)
-            if not cls.daemon.wait_ready(10):
-                raise RuntimeError("no READY=1:\n" + cls.daemon.process.stderr())
-        except BaseException:
-            cls.lab.dump_logs()
-            cls.lab.close()
-            raise
+            cls.daemon = cls.lab.ready_daemon(["serve on"])
 
     @classmethod
     def tearDownClass(cls):
-        try:
-            if cls.daemon.process.running():
-                cls.daemon.stop(5)
-        finally:
-            cls.lab.close()
+        cls.lab.stop_and_close(cls.daemon)
 
     def test_reply_says_unsynchronized(self):
         sent, received = self.c1.exchange(self.c1.server_v4, [harness.ntp_request()], wait=1.0)

@@ -28,6 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
 
+HARNESS = os.path.abspath(harness.__file__)
+
 OFFSET = 0.25
 CHRONYD = "192.0.2.5"
 CONTAINER = "192.0.2.6"
@@ -139,12 +141,11 @@ class Container:
         except OSError:
             return ""
 
-    def run(self, argv, user=None, check=True, timeout=60, input=None):
+    def run(self, argv, user=None, check=True, timeout=60):
         if user:
             argv = ["setpriv", "--reuid", user, "--regid", user, "--init-groups"] + list(argv)
         p = subprocess.run(["nsenter", "-t", str(self.leader), "-a"] + list(argv), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, env=CONTAINER_ENV,
-                           input=input)
+                           stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, env=CONTAINER_ENV)
         if check and p.returncode != 0:
             raise AssertionError("in the container: %s → exit %d\nstdout: %s\nstderr: %s" %
                                  (" ".join(argv), p.returncode, p.stdout, p.stderr))
@@ -153,6 +154,9 @@ class Container:
     def show(self, unit, *props):
         p = self.run(["systemctl", "show", unit, "-p", ",".join(props)])
         return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+
+    def state(self, unit):
+        return self.show(unit, "ActiveState")["ActiveState"]
 
     def wait_for(self, what, predicate, timeout=30, interval=0.3):
         deadline = time.monotonic() + timeout
@@ -257,8 +261,26 @@ class TestBootedSystem(unittest.TestCase):
         return self.c.run(["busctl", "get-property"] + MANAGER + [name], user=user).stdout.strip()
 
     def wait_active(self, unit="ntpsyncd.service", timeout=30):
-        return self.c.wait_for("%s active" % unit,
-                               lambda: self.c.show(unit, "ActiveState")["ActiveState"] == "active", timeout)
+        return self.c.wait_for("%s active" % unit, lambda: self.c.state(unit) == "active", timeout)
+
+    def set_servers(self, spec, runtime, user=None, check=True):
+        """SetServers with one spec, through busctl as root or as user."""
+        return self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", spec, str(runtime).lower()],
+                          user=user, check=check)
+
+    def probe_container(self, timeout):
+        """One NTP client exchange from chronyd's namespace with the container's port 123."""
+        return self.lab.links[0].server.run([harness.PYTHON3, HARNESS, "probe", CONTAINER, "--timeout", str(timeout)],
+                                            timeout=timeout + 20)
+
+    def ntpdig_container(self):
+        """NTPsec's ntpdig from chronyd's namespace; the completed process, or None when it
+        did not take the container's time."""
+        pr = harness.peers()
+        p = self.lab.links[0].server.run(harness.NO_SYS_TIME + [harness.PYTHON3, pr["NTPDIG"], "-j", "-t", "3",
+                                                                 CONTAINER],
+                                         env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]}, timeout=30)
+        return p if p.returncode == 0 else None
 
     def wait_observing(self, timeout=60):
         """Until the status line says ntpsyncd measures chronyd's offset; returns the line."""
@@ -313,8 +335,7 @@ class TestBootedSystem(unittest.TestCase):
                                     env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]}, timeout=60)
             harness.log("ntpq -p %s:\n%s" % (host, p.stdout + p.stderr))
             self.assertRegex(p.stdout, r"(?m)^\*%s\s+" % re.escape(CHRONYD), "no system peer in ntpq -p " + host)
-        p = self.lab.links[0].server.run([harness.PYTHON3, os.path.join(HERE, "..", "integration", "harness.py"),
-                                          "probe", CONTAINER, "--timeout", "2"], timeout=30)
+        p = self.probe_container(2)
         self.assertNotEqual(p.returncode, 0, "answered a client while not serving: " + p.stdout)
 
     def test_03_firewall_through_the_helper_socket(self):
@@ -331,8 +352,7 @@ class TestBootedSystem(unittest.TestCase):
 
     def test_04_timedatectl_set_ntp(self):
         self.c.run(["timedatectl", "set-ntp", "false"])
-        self.c.wait_for("ntpsyncd stopped",
-                        lambda: self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"] == "inactive")
+        self.c.wait_for("ntpsyncd stopped", lambda: self.c.state("ntpsyncd.service") == "inactive")
         self.assertEqual(self.c.run(["systemctl", "is-enabled", "ntpsyncd.service"], check=False).stdout.strip(),
                          "disabled")
         self.assertEqual(self.c.run(["timedatectl", "show", "-p", "NTP", "--value"]).stdout.strip(), "no")
@@ -354,7 +374,7 @@ class TestBootedSystem(unittest.TestCase):
     # ---- D-Bus and polkit ----
 
     def test_06_set_servers_as_root(self):
-        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server " + OTHER_SERVER, "false"])
+        self.set_servers("server " + OTHER_SERVER, runtime=False)
         self.assertEqual(strings_of(self.get_property("Servers")), ["server " + OTHER_SERVER])
         settings = self.c.read("/var/lib/ntpsyncd/settings.conf").decode()
         self.assertIn("server " + OTHER_SERVER, settings)
@@ -362,8 +382,7 @@ class TestBootedSystem(unittest.TestCase):
     def test_07_polkit_denies_then_group_rule_allows(self):
         before = self.get_property("Servers")
         wanted = "server %s iburst minpoll 5" % CHRONYD
-        call = ["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", wanted, "false"]
-        p = self.c.run(call, user="alice", check=False)
+        p = self.set_servers(wanted, runtime=False, user="alice", check=False)
         self.assertNotEqual(p.returncode, 0, "an unprivileged user changed the servers")
         self.assertRegex(p.stderr, r"(?i)access denied|interactive authentication required|not authorized")
         self.assertEqual(self.get_property("Servers"), before, "a denied call changed something")
@@ -372,7 +391,7 @@ class TestBootedSystem(unittest.TestCase):
         self.c.run(["cp", EXAMPLE_RULES, "/etc/polkit-1/rules.d/"])
 
         def allowed():
-            q = self.c.run(call, user="alice", check=False)
+            q = self.set_servers(wanted, runtime=False, user="alice", check=False)
             return q if q.returncode == 0 else None
         self.c.wait_for("polkitd to allow the timekeepers group", allowed, 30, interval=1)
         self.assertEqual(strings_of(self.get_property("Servers")), [wanted])
@@ -393,30 +412,24 @@ class TestBootedSystem(unittest.TestCase):
         self.c.run(["systemctl", "enable", "ntpsyncd.socket"])
         self.c.run(["systemctl", "stop", "ntpsyncd.service"])
         self.c.run(["systemctl", "start", "ntpsyncd.socket"])
-        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "inactive")
-        self.assertEqual(self.c.show("ntpsyncd.socket", "ActiveState")["ActiveState"], "active")
-        server_ns = self.lab.links[0].server
-        p = server_ns.run([harness.PYTHON3, os.path.join(HERE, "..", "integration", "harness.py"), "probe",
-                           CONTAINER, "--timeout", "10"], timeout=30)
+        self.assertEqual(self.c.state("ntpsyncd.service"), "inactive")
+        self.assertEqual(self.c.state("ntpsyncd.socket"), "active")
+        p = self.probe_container(10)
         self.assertEqual(p.returncode, 0, "no answer from port 123 of the container: %s" % p.stderr)
         harness.log("first answer: " + p.stdout.strip())
-        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "active")
+        self.assertEqual(self.c.state("ntpsyncd.service"), "active")
         self.assertIn("ntpsyncd.socket", self.c.show("ntpsyncd.service", "TriggeredBy")["TriggeredBy"])
         self.assertEqual(self.get_property("ServerMode"), "b true")
         # Once synchronized, a real client takes its time.
         self.wait_observing()
-        pr = harness.peers()
-        q = self.c.wait_for("ntpdig to accept the container's time", lambda: (lambda r: r if r.returncode == 0
-                            else None)(server_ns.run(harness.NO_SYS_TIME + [harness.PYTHON3, pr["NTPDIG"], "-j", "-t",
-                                       "3", CONTAINER], env={"PYTHONPATH": pr["NTPSEC_PYTHONPATH"]}, timeout=30)),
-                            60, interval=2)
+        q = self.c.wait_for("ntpdig to accept the container's time", self.ntpdig_container, 60, interval=2)
         harness.log("ntpdig: " + q.stdout.strip())
         self.c.run(["systemctl", "disable", "--now", "ntpsyncd.socket"])
         self.c.run(["ntpsyncctl", "firewall", "disable", "server"])
 
     def test_09_dbus_activation(self):
         self.c.run(["systemctl", "stop", "ntpsyncd.service"])
-        self.assertEqual(self.c.show("ntpsyncd.service", "ActiveState")["ActiveState"], "inactive")
+        self.assertEqual(self.c.state("ntpsyncd.service"), "inactive")
         # A plain property read, as any settings panel does, starts it through dbus-org.ntpsync1.service.
         servers = self.get_property("Servers", user="alice")
         self.assertIn(CHRONYD, servers)
@@ -451,22 +464,23 @@ class TestBootedSystem(unittest.TestCase):
         """ntpsync-wait-sync.service stays activating while ntpsyncd is not synchronized (here:
         its only server is one that does not answer) and finishes once it is."""
         self.wait_observing()
-        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server 192.0.2.99 iburst", "true"])
+        self.set_servers("server 192.0.2.99 iburst", runtime=True)
         self.c.wait_for("Synchronized false", lambda: self.get_property("Synchronized") == "b false", 30)
         self.c.run(["systemctl", "start", "--no-block", "ntpsync-wait-sync.service"])
         time.sleep(3)
-        self.assertEqual(self.c.show("ntpsync-wait-sync.service", "ActiveState")["ActiveState"], "activating")
-        self.c.run(["busctl", "call"] + MANAGER + ["SetServers", "asb", "1", "server %s iburst" % CHRONYD, "true"])
+        self.assertEqual(self.c.state("ntpsync-wait-sync.service"), "activating")
+        self.set_servers("server %s iburst" % CHRONYD, runtime=True)
         try:
-            self.c.wait_for("ntpsync-wait-sync.service to finish", lambda: self.c.show(
-                "ntpsync-wait-sync.service", "ActiveState")["ActiveState"] != "activating", 60, interval=0.5)
-        finally:
-            journal = self.c.journal("ntpsync-wait-sync.service")
+            self.c.wait_for("ntpsync-wait-sync.service to finish",
+                            lambda: self.c.state("ntpsync-wait-sync.service") != "activating", 60, interval=0.5)
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.c.journal("ntpsync-wait-sync.service"))) from None
+        journal = self.c.journal("ntpsync-wait-sync.service")
         props = self.c.show("ntpsync-wait-sync.service", "ActiveState", "Result")
         self.assertEqual(props["ActiveState"], "active", journal)
         self.assertEqual(props["Result"], "success")
         self.assertEqual(self.get_property("Synchronized"), "b true")
-        self.assertEqual(self.c.show("time-sync.target", "ActiveState")["ActiveState"], "active")
+        self.assertEqual(self.c.state("time-sync.target"), "active")
 
     # ---- hardening ----
 
