@@ -88,11 +88,24 @@ static int parse_on_off(const char *word, bool *ret) {
         return 0;
 }
 
+void config_server_poll_range(const struct config_server *s, int8_t *ret_min, int8_t *ret_max) {
+        int8_t lo = s->minpoll, hi = s->maxpoll;
+        /* As in ntpd: the bound not given keeps its default, unless the given one is beyond it. */
+        if (lo && !hi)
+                hi = lo > POLL_DEFAULT_MAX ? lo : POLL_DEFAULT_MAX;
+        if (hi && !lo)
+                lo = hi < POLL_DEFAULT_MIN ? hi : POLL_DEFAULT_MIN;
+        *ret_min = lo;
+        *ret_max = hi;
+}
+
 void config_poll_limits(const struct config *c, int8_t *ret_min, int8_t *ret_max) {
         int8_t lo = POLL_DEFAULT_MIN, hi = POLL_DEFAULT_MAX;
         for (size_t i = 0; i < c->n_servers; i++) {
                 struct poll_state p;
-                poll_init(&p, c->servers[i].minpoll, c->servers[i].maxpoll, false, 0);
+                int8_t min, max;
+                config_server_poll_range(&c->servers[i], &min, &max);
+                poll_init(&p, min, max, false, 0);
                 lo = i == 0 || p.minpoll < lo ? p.minpoll : lo;
                 hi = i == 0 || p.maxpoll > hi ? p.maxpoll : hi;
         }

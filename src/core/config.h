@@ -27,8 +27,8 @@
 
 #include "restrict.h"
 
-#define CONFIG_MAX_SERVERS 64
-#define CONFIG_MAX_RESTRICTS 128
+#define CONFIG_MAX_SERVERS 128
+#define CONFIG_MAX_RESTRICTS 256
 #define CONFIG_MAX_LINE 1024
 #define CONFIG_HOST_MAX 254          /* a DNS name's 253 characters and the NUL */
 #define CONFIG_PATH_MAX 1024
@@ -125,6 +125,9 @@ int config_overrides_format(const struct config_overrides *o, char *buf, size_t 
 
 /* The overrides a parsed settings file holds. */
 void config_overrides_from(const struct config *c, struct config_overrides *ret);
+
+/* A server line's minpoll and maxpoll with the one not given filled in (0 and 0: both defaults). */
+void config_server_poll_range(const struct config_server *s, int8_t *ret_min, int8_t *ret_max);
 
 /* The least minpoll and the greatest maxpoll (log2 s) of the configured servers, defaults
  * filled in as the engine fills them; the defaults when there are no servers. */

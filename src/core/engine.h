@@ -27,7 +27,7 @@
 #include "ntp-checks.h"
 #include "ntp-packet.h"
 
-#define ENGINE_MAX_SOURCES 64
+#define ENGINE_MAX_SOURCES 256
 #define ENGINE_NAME_MAX 256
 
 typedef struct engine engine;

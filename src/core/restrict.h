@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RESTRICT_MAX_RULES 256
+#define RESTRICT_MAX_RULES 512
 #define RESTRICT_TEXT_MAX 128
 
 enum restrict_flag {

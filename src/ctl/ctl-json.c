@@ -92,7 +92,12 @@ static int write_basic(FILE *f, sd_bus_message *m, char type) {
                 fprintf(f, "%" PRIi64, v.s64);
                 break;
         case 't':
-                fprintf(f, "%" PRIu64, v.u64);
+                /* On D-Bus, UINT64_MAX means never or unknown (a source that never answered):
+                 * JSON says that with null. */
+                if (v.u64 == UINT64_MAX)
+                        fputs("null", f);
+                else
+                        fprintf(f, "%" PRIu64, v.u64);
                 break;
         case 'd':
                 if (isfinite(v.d))

@@ -3,11 +3,13 @@
  * ntpsyncd. Served when the configuration allows (timesync1 on, the default) and the name is
  * free. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-properties.h"
 #include "bus.h"
 #include "log.h"
 #include "poll.h"
@@ -42,34 +44,69 @@ static int property_servers(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "as", 0); /* Link and Fallback: ntpsync has neither */
 }
 
-static struct peer *system_peer(struct bus *b, struct engine_status *st) {
-        engine_get_status(b->manager->engine, now_monotonic_ns(), st);
-        return st->synchronized && st->system_peer >= 0 ? manager_find_peer(b->manager, (uint32_t) st->system_peer) : NULL;
+/* The server timesyncd would call current: the system peer; before there is one, the source
+ * being tried, as timesyncd names the server it is trying. NULL with no source at all; *ret_peer
+ * NULL while the source has no address. */
+static struct msource *current_source(struct bus *b, struct peer **ret_peer) {
+        manager *m = b->manager;
+        struct engine_status st;
+        engine_get_status(m->engine, now_monotonic_ns(), &st);
+        struct peer *p = st.synchronized && st.system_peer >= 0 ? manager_find_peer(m, (uint32_t) st.system_peer) : NULL;
+        if (p) {
+                *ret_peer = p;
+                return p->owner;
+        }
+        /* The first source that answered, or else the first one configured. */
+        for (size_t i = 0; i < m->n_sources; i++)
+                for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
+                        struct engine_source_info s;
+                        struct peer *q = m->sources[i]->peers[j];
+                        if (engine_get_source(m->engine, q->engine_id, &s) >= 0 && s.last_rx_mono >= 0) {
+                                *ret_peer = q;
+                                return q->owner;
+                        }
+                }
+        *ret_peer = m->n_sources > 0 && m->sources[0]->n_peers > 0 ? m->sources[0]->peers[0] : NULL;
+        return m->n_sources > 0 ? m->sources[0] : NULL;
 }
 
 static int property_server_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        struct engine_status st;
-        struct peer *p = system_peer(userdata, &st);
-        return sd_bus_message_append(reply, "s", p ? p->owner->config.host : "");
+        struct peer *p;
+        struct msource *s = current_source(userdata, &p);
+        return sd_bus_message_append(reply, "s", s ? s->config.host : "");
+}
+
+/* The address in use; before a socket is open, the one an address literal names (timesyncd
+ * shows it once resolved); AF_UNSPEC without. ret has room for 16 bytes. */
+static int current_address(struct bus *b, uint8_t ret[static 16], size_t *ret_size) {
+        struct peer *p;
+        struct msource *s = current_source(b, &p);
+        if (p && p->address.sa.sa.sa_family == AF_INET) {
+                memcpy(ret, &p->address.sa.in.sin_addr, *ret_size = 4);
+                return AF_INET;
+        }
+        if (p && p->address.sa.sa.sa_family == AF_INET6) {
+                memcpy(ret, &p->address.sa.in6.sin6_addr, *ret_size = 16);
+                return AF_INET6;
+        }
+        if (s && inet_pton(AF_INET, s->config.host, ret) == 1) {
+                *ret_size = 4;
+                return AF_INET;
+        }
+        if (s && inet_pton(AF_INET6, s->config.host, ret) == 1) {
+                *ret_size = 16;
+                return AF_INET6;
+        }
+        *ret_size = 0;
+        return AF_UNSPEC;
 }
 
 static int property_server_address(sd_bus *bus, const char *path, const char *interface, const char *property,
                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        struct engine_status st;
-        struct peer *p = system_peer(userdata, &st);
-        int family = AF_UNSPEC;
-        const void *address = NULL;
-        size_t size = 0;
-        if (p && p->address.sa.sa.sa_family == AF_INET) {
-                family = AF_INET;
-                address = &p->address.sa.in.sin_addr;
-                size = 4;
-        } else if (p) {
-                family = AF_INET6;
-                address = &p->address.sa.in6.sin6_addr;
-                size = 16;
-        }
+        uint8_t address[16];
+        size_t size;
+        int family = current_address(userdata, address, &size);
         int r = sd_bus_message_open_container(reply, 'r', "iay");
         if (r >= 0)
                 r = sd_bus_message_append(reply, "i", family);
@@ -82,16 +119,25 @@ static uint64_t poll_usec(int poll) {
         return ((uint64_t) 1 << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll)) * USEC_PER_SEC;
 }
 
+/* The current source's poll interval; 0 with no source, as timesyncd with no server. */
+static uint64_t current_poll_usec(struct bus *b) {
+        struct peer *p;
+        struct engine_source_info s;
+        if (!current_source(b, &p))
+                return 0;
+        struct engine_status st;
+        engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
+        return poll_usec(p && engine_get_source(b->manager->engine, p->engine_id, &s) >= 0 ? s.poll : st.poll);
+}
+
 static int property_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
-        struct engine_status st;
         int8_t lo, hi;
-        engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
         config_poll_limits(&b->manager->config, &lo, &hi);
         uint64_t v = 0;
         if (strcmp(property, "PollIntervalUSec") == 0)
-                v = poll_usec(st.poll);
+                v = current_poll_usec(b);
         else if (strcmp(property, "PollIntervalMinUSec") == 0)
                 v = poll_usec(lo);
         else if (strcmp(property, "PollIntervalMaxUSec") == 0)
@@ -101,43 +147,78 @@ static int property_usec(sd_bus *bus, const char *path, const char *interface, c
         return sd_bus_message_append(reply, "t", v);
 }
 
+/* Truncated, as timesyncd converts the packet's fields. */
 static uint64_t seconds_to_usec(double s) {
-        return s > 0 && isfinite(s) ? (uint64_t) llround(s * USEC_PER_SEC) : 0;
+        return s > 0 && isfinite(s) ? (uint64_t) (s * USEC_PER_SEC) : 0;
 }
 
-/* The last exchange with the system peer as timesyncd shows it. timedatectl computes offset and
- * delay from the four timestamps, so they are laid out to give ours. */
+/* An NTP timestamp of zero as timesyncd converts it to microseconds since the Unix epoch: the
+ * receive and transmit times of its message before the first packet. */
+#define TIMESYNC_ZERO_NTP_USEC ((uint64_t) 0 - 2208988800ULL * USEC_PER_SEC)
+
+static const struct timesync_message timesync_message_none = {
+        .recv_usec = TIMESYNC_ZERO_NTP_USEC,
+        .trans_usec = TIMESYNC_ZERO_NTP_USEC,
+};
+
+static uint64_t realtime_usec(int64_t ns) {
+        return ns > 0 ? (uint64_t) ns / 1000 : 0;
+}
+
+/* The last exchange with s, laid out so that timedatectl, which computes offset and delay from
+ * the four timestamps, shows the source's. */
+static struct timesync_message message_of(const struct engine_source_info *s) {
+        int64_t now_mono = now_monotonic_ns(), now_real = now_realtime_ns();
+        int64_t t4 = now_real - (now_mono - s->last_rx_mono);
+        int64_t t1 = t4 - (int64_t) llround(s->delay * 1e9);
+        int64_t t2 = t1 + (int64_t) llround((s->delay / 2 + s->offset) * 1e9);
+        return (struct timesync_message) {
+                .leap = (uint32_t) s->leap,
+                .version = 4,
+                .mode = 4,
+                .stratum = s->stratum,
+                .precision = s->precision,
+                .root_delay_usec = seconds_to_usec(s->source_root_delay),
+                .root_dispersion_usec = seconds_to_usec(s->source_root_dispersion),
+                .refid = { s->refid >> 24, s->refid >> 16, s->refid >> 8, s->refid },
+                .origin_usec = realtime_usec(t1),
+                .recv_usec = realtime_usec(t2),
+                .trans_usec = realtime_usec(t2),
+                .dest_usec = realtime_usec(t4),
+                .packet_count = s->samples,
+                .jitter_usec = seconds_to_usec(s->jitter),
+        };
+}
+
+/* Like timesyncd, the message stays after its server went: it is the last one received. It is
+ * made once per packet, so that its times stay as they were. */
+static const struct timesync_message *current_message(struct bus *b) {
+        struct peer *p;
+        struct engine_source_info s;
+        (void) current_source(b, &p);
+        if (p && engine_get_source(b->manager->engine, p->engine_id, &s) >= 0 && s.last_rx_mono >= 0 &&
+            !(b->timesync_message_valid && b->timesync_message_source == s.id &&
+              b->timesync_message_rx_mono == s.last_rx_mono)) {
+                b->timesync_message = message_of(&s);
+                b->timesync_message_source = s.id;
+                b->timesync_message_rx_mono = s.last_rx_mono;
+                b->timesync_message_valid = true;
+        }
+        return b->timesync_message_valid ? &b->timesync_message : &timesync_message_none;
+}
+
 static int property_ntp_message(sd_bus *bus, const char *path, const char *interface, const char *property,
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
-        struct engine_status st;
-        struct engine_source_info s = { 0 };
-        struct peer *p = system_peer(b, &st);
-        if (p)
-                engine_get_source(b->manager->engine, p->engine_id, &s);
-
-        int64_t now_mono = now_monotonic_ns(), now_real = now_realtime_ns();
-        /* Without a system peer there is no exchange to show: all zero, as timesyncd before its first. */
-        int64_t t4 = 0, t1 = 0, t2 = 0;
-        if (p && s.last_rx_mono >= 0) {
-                t4 = now_real - (now_mono - s.last_rx_mono);
-                t1 = t4 - (int64_t) llround(s.delay * 1e9);
-                t2 = t1 + (int64_t) llround((s.delay / 2 + st.offset) * 1e9);
-        }
-        uint8_t refid[4] = { s.refid >> 24, s.refid >> 16, s.refid >> 8, s.refid };
-
+        const struct timesync_message *msg = current_message(userdata);
         int r = sd_bus_message_open_container(reply, 'r', "uuuuittayttttbtt");
         if (r >= 0)
-                r = sd_bus_message_append(reply, "uuuuitt", p ? (uint32_t) st.leap : 3u, 4u, 4u, (uint32_t) s.stratum,
-                                          (int32_t) -20, p ? seconds_to_usec(st.root_delay) : 0,
-                                          p ? seconds_to_usec(st.root_dispersion) : 0);
+                r = sd_bus_message_append(reply, "uuuuitt", msg->leap, msg->version, msg->mode, msg->stratum,
+                                          msg->precision, msg->root_delay_usec, msg->root_dispersion_usec);
         if (r >= 0)
-                r = sd_bus_message_append_array(reply, 'y', refid, p ? 4 : 0);
+                r = sd_bus_message_append_array(reply, 'y', msg->refid, sizeof(msg->refid));
         if (r >= 0)
-                r = sd_bus_message_append(reply, "ttttbtt", (uint64_t) (t1 > 0 ? t1 / 1000 : 0),
-                                          (uint64_t) (t2 > 0 ? t2 / 1000 : 0), (uint64_t) (t2 > 0 ? t2 / 1000 : 0),
-                                          (uint64_t) (t4 > 0 ? t4 / 1000 : 0), false, st.packets_sent,
-                                          seconds_to_usec(s.jitter));
+                r = sd_bus_message_append(reply, "ttttbtt", msg->origin_usec, msg->recv_usec, msg->trans_usec,
+                                          msg->dest_usec, msg->spike, msg->packet_count, msg->jitter_usec);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -193,20 +274,28 @@ static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_b
         return bus_change_authorize(call, c, "org.ntpsync1.set-servers", d);
 }
 
+/* As systemd-timesyncd's, but that SystemNTPServers and RuntimeNTPServers announce their changes:
+ * ntpsync's servers change at runtime (org.ntpsync1's SetServers), timesyncd's system servers
+ * only at a restart. */
+#define TIMESYNC_PROPERTIES(X) \
+        X("LinkNTPServers", "as", property_servers, NULL, 0) \
+        X("SystemNTPServers", "as", property_servers, NULL, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) \
+        X("RuntimeNTPServers", "as", property_servers, NULL, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) \
+        X("FallbackNTPServers", "as", property_servers, NULL, SD_BUS_VTABLE_PROPERTY_CONST) \
+        X("ServerName", "s", property_server_name, NULL, 0) \
+        X("ServerAddress", "(iay)", property_server_address, NULL, 0) \
+        X("RootDistanceMaxUSec", "t", property_usec, NULL, SD_BUS_VTABLE_PROPERTY_CONST) \
+        X("PollIntervalMinUSec", "t", property_usec, NULL, SD_BUS_VTABLE_PROPERTY_CONST) \
+        X("PollIntervalMaxUSec", "t", property_usec, NULL, SD_BUS_VTABLE_PROPERTY_CONST) \
+        X("PollIntervalUSec", "t", property_usec, NULL, 0) \
+        X("NTPMessage", "(uuuuittayttttbtt)", property_ntp_message, NULL, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE) \
+        X("Frequency", "x", property_frequency, NULL, 0)
+
+static const struct bus_property timesync_properties[] = { TIMESYNC_PROPERTIES(BUS_TABLE_ROW) };
+
 static const sd_bus_vtable timesync_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("LinkNTPServers", "as", property_servers, 0, 0),
-        SD_BUS_PROPERTY("SystemNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RuntimeNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FallbackNTPServers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("ServerName", "s", property_server_name, 0, 0),
-        SD_BUS_PROPERTY("ServerAddress", "(iay)", property_server_address, 0, 0),
-        SD_BUS_PROPERTY("RootDistanceMaxUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("PollIntervalMinUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("PollIntervalMaxUSec", "t", property_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("PollIntervalUSec", "t", property_usec, 0, 0),
-        SD_BUS_PROPERTY("NTPMessage", "(uuuuittayttttbtt)", property_ntp_message, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Frequency", "x", property_frequency, 0, 0),
+        TIMESYNC_PROPERTIES(BUS_VTABLE_ROW)
         SD_BUS_METHOD_WITH_ARGS("SetRuntimeNTPServers", SD_BUS_ARGS("as", runtime_servers), SD_BUS_NO_RESULT,
                                 method_set_runtime_servers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
@@ -220,6 +309,11 @@ static int on_timesync_name(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
+void bus_timesync_init(struct bus *b) {
+        bus_announcer_init(&b->timesync_announcer, TIMESYNC_PATH, TIMESYNC_INTERFACE, timesync_properties,
+                           sizeof(timesync_properties) / sizeof(timesync_properties[0]));
+}
+
 /* A connection of its own: systemd's bus policy for org.freedesktop.timesync1 denies every call
  * to a connection owning that name but for its own few members, and the order in which
  * dbus-daemon reads policy files is not defined; sharing the connection would let that policy
@@ -227,10 +321,8 @@ static int on_timesync_name(sd_bus_message *reply, void *userdata, sd_bus_error 
 int bus_timesync_add(struct bus *b) {
         if (!b->manager->config.timesync1.value)
                 return 0;
-        int r = sd_bus_open_system(&b->timesync_bus);
-        if (r < 0)
-                return r;
-        if ((r = sd_bus_attach_event(b->timesync_bus, b->manager->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
+        int r = bus_open_connection(b, &b->timesync_bus);
+        if (r < 0 ||
             (r = sd_bus_add_object_vtable(b->timesync_bus, &b->timesync_slot, TIMESYNC_PATH, TIMESYNC_INTERFACE,
                                           timesync_vtable, b)) < 0)
                 return r;
@@ -238,47 +330,10 @@ int bus_timesync_add(struct bus *b) {
         return sd_bus_request_name_async(b->timesync_bus, NULL, TIMESYNC_NAME, 0, on_timesync_name, b);
 }
 
-/* What the announced properties rest on, as text, to send PropertiesChanged only for news. */
-static void timesync_property_text(struct bus *b, const char *name, char *buf, size_t size) {
-        const struct config *c = &b->manager->config;
-        size_t used = 0;
-        buf[0] = '\0';
-        if (strcmp(name, "NTPMessage") == 0) {
-                struct engine_status st;
-                struct engine_source_info s = { .last_rx_mono = -1 };
-                struct peer *p = system_peer(b, &st);
-                if (p)
-                        engine_get_source(b->manager->engine, p->engine_id, &s);
-                snprintf(buf, size, "%d %u %u %lld %.9f %.9f %.9f %.9f %llu", p != NULL, s.stratum, s.refid,
-                         (long long) s.last_rx_mono, s.delay, st.offset, st.root_delay, st.root_dispersion,
-                         (unsigned long long) st.packets_sent);
-                return;
-        }
-        bool runtime = strcmp(name, "RuntimeNTPServers") == 0;
-        for (size_t i = 0; i < c->n_servers && used + 1 < size; i++) {
-                if (from_runtime(&c->servers[i]) != runtime)
-                        continue;
-                int n = snprintf(buf + used, size - used, "%s ", c->servers[i].host);
-                used += n > 0 ? (size_t) n : 0;
-        }
-}
-
 void bus_timesync_emit_changes(struct bus *b) {
-        static const char *const names[] = { "SystemNTPServers", "RuntimeNTPServers", "NTPMessage", NULL };
-        char *changed[4];
-        size_t n = 0;
-        char text[2048];
-
         if (!b->timesync_slot)
                 return;
-        for (size_t i = 0; names[i]; i++) {
-                timesync_property_text(b, names[i], text, sizeof(text));
-                if (strcmp(text, b->timesync_emitted[i]) == 0)
-                        continue;
-                snprintf(b->timesync_emitted[i], sizeof(b->timesync_emitted[i]), "%s", text);
-                changed[n++] = (char *) names[i];
-        }
-        changed[n] = NULL;
-        if (n > 0)
-                sd_bus_emit_properties_changed_strv(b->timesync_bus, TIMESYNC_PATH, TIMESYNC_INTERFACE, changed);
+        int r = bus_announcer_look(&b->timesync_announcer, b->timesync_bus, b);
+        if (r < 0)
+                log_debug_errno(r, "Cannot announce changed %s properties, ignoring", TIMESYNC_INTERFACE);
 }

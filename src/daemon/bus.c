@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bus-polkit.h"
+#include "bus-properties.h"
 #include "bus.h"
 #include "firewall.h"
 #include "log.h"
@@ -593,11 +594,18 @@ static int property_reference(sd_bus *bus, const char *path, const char *interfa
         return sd_bus_message_append(reply, "s", text);
 }
 
-static int append_source(sd_bus_message *reply, struct bus *b, const struct engine_source_info *s, int64_t now) {
+/* The seconds since the last reply age by themselves: for judging a change, the time of that
+ * reply stands in for them. */
+static uint64_t source_when(const struct engine_source_info *s, int64_t now, bool for_change) {
+        if (for_change)
+                return (uint64_t) s->last_rx_mono;
+        return s->last_rx_mono >= 0 ? (uint64_t) ((now - s->last_rx_mono) / 1000000000) : UINT64_MAX;
+}
+
+static int append_source(sd_bus_message *reply, struct bus *b, const struct engine_source_info *s, int64_t now,
+                         bool for_change) {
         struct peer *p = manager_find_peer(b->manager, s->id);
         char refid[32], tally[2] = { s->tally, 0 };
-        bool replied = s->last_rx_mono >= 0;
-        uint64_t when = replied ? (uint64_t) ((now - s->last_rx_mono) / 1000000000) : UINT64_MAX;
         ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
 
         int r = sd_bus_message_open_container(reply, 'r', "sa{sv}");
@@ -606,24 +614,32 @@ static int append_source(sd_bus_message *reply, struct bus *b, const struct engi
         if (r >= 0)
                 r = sd_bus_message_append(
                         reply, "a{sv}", 13, "address", "s", p ? p->address_text : "", "refid", "s", refid, "stratum", "y",
-                        s->stratum, "tally", "s", tally, "when", "t", when, "poll", "u", poll_seconds(s->poll), "reach",
-                        "y", s->reach, "delay", "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x",
-                        (int64_t) llround(s->offset * 1e9), "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9),
-                        "state", "s", engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b",
-                        s->noselect);
+                        s->stratum, "tally", "s", tally, "when", "t", source_when(s, now, for_change), "poll", "u",
+                        poll_seconds(s->poll), "reach", "y", s->reach, "delay", "t",
+                        (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x", (int64_t) llround(s->offset * 1e9),
+                        "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9), "state", "s",
+                        engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b", s->noselect);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int property_sources(sd_bus *bus, const char *path, const char *interface, const char *property,
-                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
-        struct bus *b = userdata;
+static int append_sources(sd_bus_message *reply, struct bus *b, bool for_change) {
         struct engine_source_info info[ENGINE_MAX_SOURCES];
         size_t n = engine_get_sources(b->manager->engine, info, ENGINE_MAX_SOURCES);
         int64_t now = now_monotonic_ns();
         int r = sd_bus_message_open_container(reply, 'a', "(sa{sv})");
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append_source(reply, b, &info[i], now);
+                r = append_source(reply, b, &info[i], now, for_change);
         return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_sources(sd_bus *bus, const char *path, const char *interface, const char *property,
+                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return append_sources(reply, userdata, false);
+}
+
+static int property_sources_for_change(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                       sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return append_sources(reply, userdata, true);
 }
 
 /* The firewall as it is now, read once per event loop iteration: a read is a round trip to the
@@ -671,31 +687,39 @@ static int property_settings(sd_bus *bus, const char *path, const char *interfac
         return -ENOENT;
 }
 
+#define CHANGE SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+#define INVALIDATE SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION
+#define CONST SD_BUS_VTABLE_PROPERTY_CONST
+
+#define MANAGER_PROPERTIES(X) \
+        X("Servers", "as", property_servers, NULL, CHANGE) \
+        X("Synchronized", "b", property_status, NULL, CHANGE) \
+        X("UnsynchronizedReason", "s", property_status, NULL, CHANGE) \
+        X("Stratum", "y", property_status, NULL, CHANGE) \
+        X("ReferenceId", "s", property_reference, NULL, CHANGE) \
+        X("SystemPeer", "s", property_reference, NULL, CHANGE) \
+        X("Offset", "x", property_status, NULL, CHANGE) \
+        X("Frequency", "d", property_status, NULL, CHANGE) \
+        X("RootDelay", "t", property_status, NULL, CHANGE) \
+        X("RootDispersion", "t", property_status, NULL, CHANGE) \
+        X("LeapStatus", "s", property_status, NULL, CHANGE) \
+        X("PollInterval", "u", property_status, NULL, CHANGE) \
+        X("Sources", "a(sa{sv})", property_sources, property_sources_for_change, INVALIDATE) \
+        X("RestrictRules", "as", property_restrict_rules, NULL, CHANGE) \
+        X("FirewallClient", "b", property_settings, NULL, CHANGE) \
+        X("FirewallServer", "b", property_settings, NULL, CHANGE) \
+        X("FirewallBackend", "s", property_settings, NULL, CHANGE) \
+        X("FirewallWarning", "s", property_settings, NULL, CHANGE) \
+        X("ServerMode", "b", property_settings, NULL, CHANGE) \
+        X("ClockControl", "s", property_settings, NULL, CONST) \
+        X("Online", "b", property_settings, NULL, CHANGE) \
+        X("OnlineReason", "s", property_settings, NULL, CHANGE)
+
+static const struct bus_property manager_properties[] = { MANAGER_PROPERTIES(BUS_TABLE_ROW) };
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_PROPERTY("Servers", "as", property_servers, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Synchronized", "b", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("UnsynchronizedReason", "s", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Stratum", "y", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ReferenceId", "s", property_reference, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("SystemPeer", "s", property_reference, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Offset", "x", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Frequency", "d", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RootDelay", "t", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("RootDispersion", "t", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("LeapStatus", "s", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("PollInterval", "u", property_status, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("Sources", "a(sa{sv})", property_sources, 0, SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-        SD_BUS_PROPERTY("RestrictRules", "as", property_restrict_rules, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirewallClient", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirewallServer", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirewallBackend", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("FirewallWarning", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ServerMode", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("ClockControl", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-        SD_BUS_PROPERTY("Online", "b", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-        SD_BUS_PROPERTY("OnlineReason", "s", property_settings, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-
+        MANAGER_PROPERTIES(BUS_VTABLE_ROW)
         SD_BUS_METHOD_WITH_ARGS("SetServers", SD_BUS_ARGS("as", specs, "b", runtime), SD_BUS_NO_RESULT,
                                 method_set_servers, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AddServer", SD_BUS_ARGS("s", spec, "b", runtime), SD_BUS_NO_RESULT,
@@ -722,111 +746,13 @@ static const sd_bus_vtable manager_vtable[] = {
 
 /* ---- PropertiesChanged, batched ---- */
 
-#define SNAPSHOT_PROPERTIES 22
-
-struct bus_snapshot {
-        bool valid;
-        char values[SNAPSHOT_PROPERTIES][1024];
-};
-
-static const char *const snapshot_names[SNAPSHOT_PROPERTIES] = {
-        "Servers", "Synchronized", "UnsynchronizedReason", "Stratum", "ReferenceId", "SystemPeer", "Offset",
-        "Frequency", "RootDelay", "RootDispersion", "LeapStatus", "PollInterval", "Sources", "RestrictRules",
-        "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning", "ServerMode", "Online", "OnlineReason", NULL,
-};
-
-/* A property's value as text, to compare with what was last announced. Sources leaves out
- * "when", which changes every second without news. st and fw are read once per announcement. */
-static void property_text(struct bus *b, const char *name, const struct engine_status *st,
-                          const struct firewall_state *fw, char *buf, size_t size) {
-        const struct config *c = &b->manager->config;
-        buf[0] = '\0';
-        if (strcmp(name, "Servers") == 0) {
-                size_t used = 0;
-                for (size_t i = 0; i < c->n_servers && used < size; i++) {
-                        char spec[CONFIG_MAX_LINE];
-                        config_server_format(&c->servers[i], spec, sizeof(spec));
-                        used += (size_t) snprintf(buf + used, size - used, "%s;", spec);
-                }
-        } else if (strcmp(name, "Synchronized") == 0)
-                snprintf(buf, size, "%d", st->synchronized);
-        else if (strcmp(name, "UnsynchronizedReason") == 0)
-                snprintf(buf, size, "%s", st->synchronized || !st->unsync_reason ? "" : st->unsync_reason);
-        else if (strcmp(name, "Stratum") == 0)
-                snprintf(buf, size, "%u", st->stratum);
-        else if (strcmp(name, "ReferenceId") == 0)
-                snprintf(buf, size, "%d %u", st->synchronized, st->refid);
-        else if (strcmp(name, "SystemPeer") == 0)
-                snprintf(buf, size, "%d %lld", st->synchronized, (long long) st->system_peer);
-        else if (strcmp(name, "Offset") == 0)
-                snprintf(buf, size, "%d %.9f", st->synchronized, st->offset);
-        else if (strcmp(name, "Frequency") == 0)
-                snprintf(buf, size, "%.3f", st->residual_frequency_ppm);
-        else if (strcmp(name, "RootDelay") == 0)
-                snprintf(buf, size, "%.9f", st->root_delay);
-        else if (strcmp(name, "RootDispersion") == 0)
-                snprintf(buf, size, "%lld %.9f", (long long) st->last_update_mono, st->root_dispersion);
-        else if (strcmp(name, "LeapStatus") == 0)
-                snprintf(buf, size, "%d %d", st->synchronized, st->leap);
-        else if (strcmp(name, "PollInterval") == 0)
-                snprintf(buf, size, "%d", st->poll);
-        else if (strcmp(name, "Sources") == 0) {
-                struct engine_source_info info[ENGINE_MAX_SOURCES];
-                size_t n = engine_get_sources(b->manager->engine, info, ENGINE_MAX_SOURCES), used = 0;
-                for (size_t i = 0; i < n && used < size; i++)
-                        used += (size_t) snprintf(buf + used, size - used, "%u %c %u %d %lld %u;", info[i].id, info[i].tally,
-                                                  info[i].reach, info[i].state, (long long) info[i].last_rx_mono,
-                                                  info[i].samples);
-        } else if (strcmp(name, "RestrictRules") == 0) {
-                /* A hash of the rules as text: they can be more than the buffer holds. */
-                uint32_t h = 2166136261u;
-                char text[RESTRICT_TEXT_MAX * 4];
-                for (size_t i = 0; i < b->manager->restricts.n; i++) {
-                        restrict_rule_format(&b->manager->restricts.rules[i], text, sizeof(text));
-                        for (const char *p = text; *p; p++)
-                                h = (h ^ (uint8_t) *p) * 16777619u;
-                        h = (h ^ '\n') * 16777619u;
-                }
-                snprintf(buf, size, "%zu %u", b->manager->restricts.n, h);
-        } else if (strncmp(name, "Firewall", 8) == 0) {
-                if (strcmp(name, "FirewallClient") == 0)
-                        snprintf(buf, size, "%d", fw->installed ? fw->client : true);
-                else if (strcmp(name, "FirewallServer") == 0)
-                        snprintf(buf, size, "%d", fw->installed && fw->server);
-                else if (strcmp(name, "FirewallBackend") == 0)
-                        snprintf(buf, size, "%s", fw->backend_name);
-                else
-                        snprintf(buf, size, "%s", fw->warning);
-        }
-        else if (strcmp(name, "ServerMode") == 0)
-                snprintf(buf, size, "%d", manager_serving_now(b->manager));
-        else if (strcmp(name, "Online") == 0)
-                snprintf(buf, size, "%d", b->manager->online);
-        else if (strcmp(name, "OnlineReason") == 0)
-                snprintf(buf, size, "%s", !b->manager->online && b->manager->offline_reason ? b->manager->offline_reason : "");
-}
-
 static int on_emit(sd_event_source *s, void *userdata) {
         struct bus *b = userdata;
-        char *changed[SNAPSHOT_PROPERTIES + 1];
-        size_t n = 0;
-        char value[1024];
-        struct engine_status st;
-        const struct firewall_state *fw = firewall_now(b);
-
-        status_of(b, &st);
-        for (size_t i = 0; snapshot_names[i]; i++) {
-                property_text(b, snapshot_names[i], &st, fw, value, sizeof(value));
-                if (b->emitted->valid && strcmp(value, b->emitted->values[i]) == 0)
-                        continue;
-                snprintf(b->emitted->values[i], sizeof(b->emitted->values[i]), "%s", value);
-                changed[n++] = (char *) snapshot_names[i];
-        }
-        bool first = !b->emitted->valid;
-        b->emitted->valid = true;
-        changed[n] = NULL;
-        if (n > 0 && !first)
-                sd_bus_emit_properties_changed_strv(b->bus, BUS_PATH, BUS_INTERFACE, changed);
+        if (!b->bus)
+                return 0;    /* reconnecting: whoever connects next reads the values anew */
+        int r = bus_announcer_look(&b->announcer, b->bus, b);
+        if (r < 0)
+                log_debug_errno(r, "Cannot announce changed properties, ignoring");
         bus_timesync_emit_changes(b);
         return 0;
 }
@@ -848,32 +774,119 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
         return 0;
 }
 
+/* ---- the connection, and getting it back ---- */
+
+#define BUS_RECONNECT_FIRST_USEC (500ULL * 1000)
+#define BUS_RECONNECT_MAX_USEC (10ULL * 1000000)
+
+static void bus_disconnect(struct bus *b);
+static int bus_connect(struct bus *b);
+
+static int on_reconnect(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct bus *b = userdata;
+        bus_disconnect(b);
+        int r = bus_connect(b);
+        if (r >= 0) {
+                log_info("Connected to the system bus again; %s is back", BUS_NAME);
+                b->reconnect_delay_usec = 0;
+                bus_properties_maybe_changed(b);
+                return 0;
+        }
+        bus_disconnect(b);
+        log_debug_errno(r, "Cannot connect to the system bus yet");
+        b->reconnect_delay_usec = b->reconnect_delay_usec * 2 > BUS_RECONNECT_MAX_USEC ? BUS_RECONNECT_MAX_USEC
+                                                                                        : b->reconnect_delay_usec * 2;
+        (void) sd_event_source_set_time_relative(s, b->reconnect_delay_usec);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* Time is kept and served without the bus; the bus comes back by itself (dbus-daemon restarted,
+ * or not there yet at start), and with it the names and objects. */
+static void bus_schedule_reconnect(struct bus *b) {
+        if (b->reconnect_delay_usec > 0)
+                return;              /* already on its way */
+        b->reconnect_delay_usec = BUS_RECONNECT_FIRST_USEC;
+        int r = b->reconnect_timer ? sd_event_source_set_time_relative(b->reconnect_timer, b->reconnect_delay_usec)
+                                   : sd_event_add_time_relative(b->manager->event, &b->reconnect_timer,
+                                                                CLOCK_MONOTONIC, b->reconnect_delay_usec, 0,
+                                                                on_reconnect, b);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(b->reconnect_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Cannot arm the reconnection to the system bus; running without the D-Bus API");
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        struct bus *b = userdata;
+        log_warning("Lost the system bus; keeping time, and connecting again");
+        /* Not here: this runs inside the dying connection's own dispatch. */
+        bus_schedule_reconnect(b);
+        return 0;
+}
+
+/* A connection of ours: on the event loop, and told when it goes away. */
+int bus_open_connection(struct bus *b, sd_bus **ret) {
+        sd_bus *bus = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, b->manager->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_match_signal(bus, NULL, "org.freedesktop.DBus.Local", "/org/freedesktop/DBus/Local",
+                                        "org.freedesktop.DBus.Local", "Disconnected", on_disconnected, b);
+        if (r < 0) {
+                sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
+static int bus_connect(struct bus *b) {
+        int r = bus_open_connection(b, &b->bus);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot connect to the system bus");
+        if ((r = sd_bus_add_object_vtable(b->bus, &b->manager_slot, BUS_PATH, BUS_INTERFACE, manager_vtable, b)) < 0 ||
+            (r = bus_timesync_add(b)) < 0)
+                return log_debug_errno(r, "Cannot set up the bus objects");
+        /* The names last: once one is ours, callers may arrive. */
+        r = sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, on_name_acquired, b);
+        if (r < 0)
+                return log_debug_errno(r, "Cannot request %s", BUS_NAME);
+        if (b->manager->firewall)
+                (void) firewall_set_bus(b->manager->firewall, b->bus);
+        return 0;
+}
+
+/* Forgets the connections; what they announced is new to whoever connects next. */
+static void bus_disconnect(struct bus *b) {
+        b->manager_slot = sd_bus_slot_unref(b->manager_slot);
+        b->timesync_slot = sd_bus_slot_unref(b->timesync_slot);
+        b->timesync_bus = sd_bus_flush_close_unref(b->timesync_bus);
+        b->bus = sd_bus_flush_close_unref(b->bus);
+        bus_announcer_reset(&b->announcer);
+        bus_announcer_reset(&b->timesync_announcer);
+}
+
 int bus_open(manager *m, struct bus **ret) {
         struct bus *b = calloc(1, sizeof(*b));
-        int r;
-        if (!b || !(b->emitted = calloc(1, sizeof(*b->emitted)))) {
-                free(b);
+        if (!b)
                 return -ENOMEM;
-        }
         b->manager = m;
-        r = sd_bus_open_system(&b->bus);
+        bus_announcer_init(&b->announcer, BUS_PATH, BUS_INTERFACE, manager_properties,
+                           sizeof(manager_properties) / sizeof(manager_properties[0]));
+        bus_timesync_init(b);
+        int r = sd_event_add_defer(m->event, &b->emit_defer, on_emit, b);
         if (r < 0) {
-                bus_free(b);
-                return log_error_errno(r, "Cannot connect to the system bus");
-        }
-        if ((r = sd_bus_attach_event(b->bus, m->event, SD_EVENT_PRIORITY_NORMAL)) < 0 ||
-            (r = sd_bus_add_object_vtable(b->bus, &b->manager_slot, BUS_PATH, BUS_INTERFACE, manager_vtable, b)) < 0 ||
-            (r = bus_timesync_add(b)) < 0 ||
-            (r = sd_event_add_defer(m->event, &b->emit_defer, on_emit, b)) < 0) {
                 bus_free(b);
                 return log_error_errno(r, "Cannot set up the bus objects");
         }
         sd_event_source_set_priority(b->emit_defer, SD_EVENT_PRIORITY_IDLE);
-        /* The names last: once one is ours, callers may arrive. */
-        r = sd_bus_request_name_async(b->bus, NULL, BUS_NAME, 0, on_name_acquired, b);
+        r = bus_connect(b);
         if (r < 0) {
-                bus_free(b);
-                return log_error_errno(r, "Cannot request %s", BUS_NAME);
+                bus_disconnect(b);
+                log_warning_errno(r, "No system bus yet; keeping time, and connecting later");
+                bus_schedule_reconnect(b);
         }
         *ret = b;
         return 0;
@@ -883,11 +896,10 @@ struct bus *bus_free(struct bus *b) {
         if (!b)
                 return NULL;
         sd_event_source_disable_unref(b->emit_defer);
-        sd_bus_slot_unref(b->manager_slot);
-        sd_bus_slot_unref(b->timesync_slot);
-        sd_bus_flush_close_unref(b->timesync_bus);
-        sd_bus_flush_close_unref(b->bus);
-        free(b->emitted);
+        sd_event_source_disable_unref(b->reconnect_timer);
+        bus_disconnect(b);
+        bus_announcer_done(&b->announcer);
+        bus_announcer_done(&b->timesync_announcer);
         free(b);
         return NULL;
 }

@@ -5,6 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-properties.h"
 #include "firewall.h"
 #include "manager.h"
 
@@ -17,22 +18,40 @@
 
 #define BUS_MAX_ARRAY 1024           /* elements accepted in an array argument before validating */
 
+/* systemd-timesyncd's NTPMessage: the last packet from the current server. */
+struct timesync_message {
+        uint32_t leap, version, mode, stratum;
+        int32_t precision;
+        uint64_t root_delay_usec, root_dispersion_usec;
+        uint8_t refid[4];
+        uint64_t origin_usec, recv_usec, trans_usec, dest_usec; /* realtime */
+        bool spike;
+        uint64_t packet_count, jitter_usec;
+};
+
 struct bus {
         manager *manager;
         sd_bus *bus;
         sd_bus *timesync_bus;        /* org.freedesktop.timesync1 on a connection of its own */
         sd_bus_slot *manager_slot, *timesync_slot;
         sd_event_source *emit_defer;
-        struct bus_snapshot *emitted; /* what the last PropertiesChanged said */
+        sd_event_source *reconnect_timer;
+        uint64_t reconnect_delay_usec; /* 0: connected, or not trying */
+        struct bus_announcer announcer; /* org.ntpsync1.Manager's properties as last announced */
         unsigned queries;
-        char timesync_emitted[3][2048]; /* timesync1 properties as last announced */
+        struct bus_announcer timesync_announcer;
+        struct timesync_message timesync_message; /* the last one received, as timesyncd keeps it */
+        uint32_t timesync_message_source;
+        int64_t timesync_message_rx_mono;
+        bool timesync_message_valid;
         struct firewall_state firewall; /* as read in event loop iteration firewall_iteration */
         uint64_t firewall_iteration;
         bool firewall_valid;
 };
 
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), puts the objects in place,
- * then asks for the names. */
+ * then asks for the names; without a bus now, or when it goes away later, connects again in
+ * the background. Fails only when out of memory. */
 int bus_open(manager *m, struct bus **ret);
 struct bus *bus_free(struct bus *b);
 
@@ -60,6 +79,10 @@ struct bus_change *bus_change_new(struct bus *b, bool runtime);
  * later) or a negative errno. */
 int bus_change_authorize(sd_bus_message *call, struct bus_change *c, const char *action, const char *const *details);
 
+/* A system bus connection on the event loop that reconnects all when it goes away. */
+int bus_open_connection(struct bus *b, sd_bus **ret);
+
 /* timesync1 compatibility (bus-timesync.c). */
+void bus_timesync_init(struct bus *b);
 int bus_timesync_add(struct bus *b);
 void bus_timesync_emit_changes(struct bus *b);

@@ -119,18 +119,13 @@ static int peer_add(struct msource *s, const struct net_address *a) {
         struct engine_source_config ec = {
                 .name = s->config.host,
                 .refid = net_address_refid(a),
-                .minpoll = s->config.minpoll,
-                .maxpoll = s->config.maxpoll,
                 /* A source added while running (SetServers, a pool replacement) starts with a
                  * burst, so that it counts at once. */
                 .iburst = s->config.iburst || m->started,
                 .prefer = s->config.prefer,
                 .noselect = s->config.noselect,
         };
-        if (ec.minpoll && !ec.maxpoll)
-                ec.maxpoll = ec.minpoll > 10 ? ec.minpoll : 10;
-        if (ec.maxpoll && !ec.minpoll)
-                ec.minpoll = ec.maxpoll < 6 ? ec.maxpoll : 6;
+        config_server_poll_range(&s->config, &ec.minpoll, &ec.maxpoll);
         int64_t id = engine_add_source(m->engine, &ec, now_monotonic_ns());
         if (id < 0) {
                 peer_free(p);

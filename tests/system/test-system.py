@@ -14,6 +14,7 @@ ntpsyncd observes there and says so; the host clock is never touched.
 Every step is a test method, in order (they share the booted container)."""
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 import unittest
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -199,6 +201,104 @@ class Container:
 
 def strings_of(output):
     return [m.group(1) for m in re.finditer(r'"((?:[^"\\]|\\.)*)"', output)]
+
+
+# ---- org.freedesktop.timesync1: ntpsyncd against systemd-timesyncd ----
+
+TIMESYNC = ["org.freedesktop.timesync1", "/org/freedesktop/timesync1"]
+TIMESYNC_INTERFACE = "org.freedesktop.timesync1.Manager"
+# timesyncd runs in a container only without these conditions; it gets no CAP_SYS_TIME there either.
+TIMESYNCD_DROPIN = "/etc/systemd/system/systemd-timesyncd.service.d/50-test.conf"
+# What an NTP timestamp of 0 becomes in timesyncd's microseconds since 1970: its receive and
+# transmit times before the first packet.
+NTP_ZERO_USEC = 2 ** 64 - 2208988800 * 10 ** 6
+# Fields whose values legitimately differ between the two programs, compared by type only:
+# Frequency (timesyncd reads the kernel's, ntpsyncd observes and estimates its own) and the jitter
+# of NTPMessage (each computes it its own way).
+BY_TYPE = {("Frequency",), ("NTPMessage", 15)}
+# Values that must be equal, not only alike: the servers, and what the server said of itself.
+EXACT = {("SystemNTPServers",), ("RuntimeNTPServers",), ("LinkNTPServers",), ("ServerAddress",),
+         ("NTPMessage", 0), ("NTPMessage", 1), ("NTPMessage", 2), ("NTPMessage", 3), ("NTPMessage", 4),
+         ("NTPMessage", 7), ("NTPMessage", 12)}
+# ntpsync has no fallback servers; timesyncd has Debian's pool names, and names one of them as
+# its server when it has no other, and polls it.
+NO_FALLBACK = {("FallbackNTPServers",)}
+NO_FALLBACK_NAME = {("FallbackNTPServers",), ("ServerName",), ("PollIntervalUSec",)}
+# ntpsyncd announces changes of the server lists, which change at runtime through org.ntpsync1;
+# timesyncd's change only at a restart (const) or never announce (false).
+ANNOTATIONS_ALLOWED = {"SystemNTPServers": ("const", None), "RuntimeNTPServers": ("false", None)}
+
+
+def shape(value, signature_type):
+    """What a value looks like without its magnitude: zero or not, empty or not, lengths."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "zero" if value == 0 else "nonzero"
+    if isinstance(value, str):
+        return "empty" if value == "" else "text"
+    if isinstance(value, list):
+        return [shape(v, None) for v in value]
+    return repr(type(value))
+
+
+def differences(ours, theirs, exempt):
+    """Each field of each property where the two disagree, as text."""
+    found = []
+    if set(ours) != set(theirs):
+        found.append("properties: %s vs %s" % (sorted(ours), sorted(theirs)))
+    for name in sorted(set(ours) & set(theirs)):
+        a, b = ours[name], theirs[name]
+        if (name,) in exempt:
+            continue
+        if a["type"] != b["type"]:
+            found.append("%s: type %s vs %s" % (name, a["type"], b["type"]))
+            continue
+        fields = list(enumerate(a["data"])) if a["type"].startswith("(") and a["type"] != "(iay)" else [(None, a["data"])]
+        for i, va in fields:
+            vb = b["data"] if i is None else b["data"][i]
+            key = (name,) if i is None else (name, i)
+            if key in BY_TYPE:
+                ok = type(va) is type(vb)
+            elif key in EXACT or (name,) in EXACT:
+                ok = va == vb
+            else:
+                ok = shape(va, None) == shape(vb, None)
+            if not ok:
+                found.append("%s%s: ntpsyncd %r, timesyncd %r" % (name, "" if i is None else "[%d]" % i, va, vb))
+    return found
+
+
+def interface_description(xml):
+    """timesync1.Manager's properties (type, access, change annotation) and methods (arguments)."""
+    root = ET.fromstring(xml)
+    iface = [i for i in root.findall("interface") if i.get("name") == TIMESYNC_INTERFACE]
+    if not iface:
+        return {}, {}, []
+    props = {}
+    for p in iface[0].findall("property"):
+        emits = [a.get("value") for a in p.findall("annotation")
+                 if a.get("name") == "org.freedesktop.DBus.Property.EmitsChangedSignal"]
+        props[p.get("name")] = (p.get("type"), p.get("access"), emits[0] if emits else None)
+    methods = {m.get("name"): [(a.get("type"), a.get("name"), a.get("direction")) for a in m.findall("arg")]
+               for m in iface[0].findall("method")}
+    return props, methods, sorted(i.get("name") for i in root.findall("interface"))
+
+
+def introspection_differences(ours, theirs):
+    (p1, m1, i1), (p2, m2, i2) = interface_description(ours), interface_description(theirs)
+    found = []
+    if i1 != i2:
+        found.append("interfaces on the object: %s vs %s" % (i1, i2))
+    if m1 != m2:
+        found.append("methods: %r vs %r" % (m1, m2))
+    for name in sorted(set(p1) | set(p2)):
+        a, b = p1.get(name), p2.get(name)
+        if a and b and a[:2] == b[:2] and ANNOTATIONS_ALLOWED.get(name) == (b[2], a[2]):
+            continue
+        if a != b:
+            found.append("introspection of %s: ntpsyncd %r, timesyncd %r" % (name, a, b))
+    return found
 
 
 class TestBootedSystem(unittest.TestCase):
@@ -497,6 +597,153 @@ class TestBootedSystem(unittest.TestCase):
         harness.log("systemd-analyze security: " + ", ".join("%s %.1f" % (u, scores[u]) for u in units))
         for unit in units[1:]:
             self.assertLess(scores[unit], scores["systemd-timesyncd.service"], unit)
+
+    # ---- timesync1, field by field against systemd-timesyncd ----
+
+    def timesync_snapshot(self):
+        """Introspection, every property, and whether timedatectl can show them."""
+        p = self.c.run(["busctl", "--json=short", "call"] + TIMESYNC + ["org.freedesktop.DBus.Properties", "GetAll",
+                                                                         "s", TIMESYNC_INTERFACE])
+        props = json.loads(p.stdout)["data"][0]
+        xml = self.c.run(["busctl", "introspect", "--xml-interface"] + TIMESYNC).stdout
+        status = self.c.run(["timedatectl", "timesync-status"], check=False)
+        show = self.c.run(["timedatectl", "show-timesync", "--all"], check=False)
+        return {"properties": props, "xml": xml, "status": status, "show": show}
+
+    def packets(self):
+        p = self.c.run(["busctl", "--json=short", "get-property"] + TIMESYNC + [TIMESYNC_INTERFACE, "NTPMessage"])
+        return json.loads(p.stdout)["data"][13]
+
+    def start_timesyncd(self, servers):
+        self.c.write("/etc/systemd/timesyncd.conf", "[Time]\nNTP=%s\n" % " ".join(servers))
+        self.c.run(["systemctl", "restart", "systemd-timesyncd.service"])
+        self.wait_active("systemd-timesyncd.service")
+
+    def start_ntpsyncd(self, servers):
+        self.c.write("/etc/ntpsyncd.conf", "".join("server %s iburst minpoll 4\n" % s for s in servers))
+        self.c.run(["rm", "-f", "/var/lib/ntpsyncd/settings.conf"])
+        self.c.run(["systemctl", "restart", "ntpsyncd.service"])
+        self.wait_active()
+        self.c.wait_for("org.freedesktop.timesync1 on the bus", lambda: self.c.run(
+            ["busctl", "status", TIMESYNC[0]], check=False).returncode == 0, 20)
+
+    def set_runtime(self, servers):
+        self.c.run(["busctl", "call"] + TIMESYNC + [TIMESYNC_INTERFACE, "SetRuntimeNTPServers", "as",
+                                                     str(len(servers))] + servers)
+
+    def state_snapshots(self, state, start):
+        """Runs the state's steps with timesyncd, then with ntpsyncd: both snapshots."""
+        out = {}
+        for name in ("timesyncd", "ntpsyncd"):
+            start(self.start_timesyncd if name == "timesyncd" else self.start_ntpsyncd)
+            out[name] = self.timesync_snapshot()
+            harness.log("%s, %s: %s" % (state, name, json.dumps(out[name]["properties"], sort_keys=True)))
+        return out["ntpsyncd"], out["timesyncd"]
+
+    def test_13_timesync1_as_timesyncd_in_every_state(self):
+        self.c.write(TIMESYNCD_DROPIN, "[Unit]\nConditionCapability=\nConditionVirtualization=\n")
+        self.c.run(["systemctl", "daemon-reload"])
+        unanswered = "192.0.2.99"
+
+        def before_first_packet(start):
+            start([unanswered])
+            time.sleep(4)
+
+        def synchronized(start):
+            start([CHRONYD])
+            self.c.wait_for("a packet from %s" % CHRONYD, lambda: self.packets() > 0, 40, interval=1)
+
+        def server_removed(start):
+            start([])
+            self.set_runtime([CHRONYD])
+            self.c.wait_for("a packet from %s" % CHRONYD, lambda: self.packets() > 0, 40, interval=1)
+            self.set_runtime([])
+            time.sleep(2)
+
+        def no_server(start):
+            start([])
+            time.sleep(3)
+
+        def offline(start):
+            self.c.run(["ip", "link", "set", "srv1", "down"])
+            try:
+                start([CHRONYD])
+                time.sleep(4)
+                if start == self.start_ntpsyncd:
+                    self.assertEqual(self.get_property("Online"), "b false")
+            finally:
+                self.c.run(["ip", "link", "set", "srv1", "up"])
+
+        states = [("before the first packet", before_first_packet, NO_FALLBACK, True),
+                  ("synchronized", synchronized, NO_FALLBACK, False),
+                  ("after the server was removed", server_removed, NO_FALLBACK_NAME, False),
+                  ("with no server at all", no_server, NO_FALLBACK_NAME, True),
+                  ("with Online false", offline, NO_FALLBACK, True)]
+        problems = []
+        try:
+            for state, steps, exempt, nothing_yet in states:
+                ours, theirs = self.state_snapshots(state, steps)
+                for who, snap in (("ntpsyncd", ours), ("timesyncd", theirs)):
+                    for what in ("status", "show"):
+                        if snap[what].returncode != 0:
+                            problems.append("%s, %s: timedatectl %s exits %d: %s" % (
+                                state, who, what, snap[what].returncode, snap[what].stderr.strip()))
+                problems += ["%s: %s" % (state, d) for d in differences(ours["properties"], theirs["properties"],
+                                                                       exempt)]
+                if nothing_yet:
+                    # No packet yet: the very values timesyncd gives.
+                    message = theirs["properties"]["NTPMessage"]["data"]
+                    self.assertEqual(message, [0, 0, 0, 0, 0, 0, 0, [0, 0, 0, 0], 0, NTP_ZERO_USEC, NTP_ZERO_USEC, 0,
+                                               False, 0, 0], "timesyncd's own nothing-yet value changed")
+                    if ours["properties"]["NTPMessage"]["data"] != message:
+                        problems.append("%s: NTPMessage %r, timesyncd %r" % (
+                            state, ours["properties"]["NTPMessage"]["data"], message))
+                problems += ["%s: %s" % (state, d) for d in introspection_differences(ours["xml"], theirs["xml"])]
+        finally:
+            self.c.run(["rm", "-f", TIMESYNCD_DROPIN])
+            self.c.run(["systemctl", "daemon-reload"])
+            self.start_ntpsyncd([CHRONYD])
+        self.assertEqual(problems, [], "\n".join(problems))
+
+    # ---- the system bus restarted ----
+
+    def test_14_survives_the_bus_going_away(self):
+        """dbus stopped and started again: ntpsyncd keeps its process, sources and discipline,
+        serves time while the bus is gone, and is back on the bus with all it had."""
+        self.start_ntpsyncd([CHRONYD])
+        self.c.run(["ntpsyncctl", "firewall", "enable", "server"])
+        # systemd starts a socket only while its service is stopped.
+        self.c.run(["systemctl", "stop", "ntpsyncd.service"])
+        self.c.run(["systemctl", "enable", "--now", "ntpsyncd.socket"])
+        self.c.run(["systemctl", "start", "ntpsyncd.service"])
+        self.wait_active()
+        self.wait_observing()
+        before = {name: self.get_property(name) for name in ("Servers", "Synchronized", "ServerMode", "ReferenceId")}
+        self.assertEqual(before["ServerMode"], "b true")
+        pid = self.c.show("ntpsyncd.service", "MainPID")["MainPID"]
+        cursor = self.c.run(["journalctl", "-n", "0", "--show-cursor", "--no-pager"]).stdout.strip().split()[-1]
+        try:
+            self.c.run(["systemctl", "stop", "dbus.socket", "dbus.service"])
+            p = self.probe_container(5)
+            self.assertEqual(p.returncode, 0, "no NTP answer while the bus was gone: %s" % p.stderr)
+            time.sleep(3)
+        finally:
+            self.c.run(["systemctl", "start", "dbus.socket", "dbus.service"])
+        self.c.wait_for("org.ntpsync1 back on the bus", lambda: self.c.run(
+            ["busctl", "status", "org.ntpsync1"], check=False).returncode == 0, 30)
+        self.c.wait_for("org.freedesktop.timesync1 back on the bus", lambda: self.c.run(
+            ["busctl", "status", TIMESYNC[0]], check=False).returncode == 0, 30)
+        self.assertEqual(self.c.show("ntpsyncd.service", "MainPID")["MainPID"], pid, "ntpsyncd was restarted")
+        self.assertEqual({name: self.get_property(name) for name in before}, before)
+        journal = self.c.journal("ntpsyncd.service", cursor)
+        self.assertIn("Lost the system bus", journal)
+        self.assertIn("Connected to the system bus again", journal)
+        p = self.probe_container(5)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # timedatectl reads it again.
+        self.assertEqual(self.c.run(["timedatectl", "timesync-status"], check=False).returncode, 0)
+        self.c.run(["systemctl", "disable", "--now", "ntpsyncd.socket"])
+        self.c.run(["ntpsyncctl", "firewall", "disable", "server"])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "poll.h"
 #include "unit-test.h"
 
 #define FILE_NAME "test.conf"
@@ -247,10 +248,10 @@ static void test_server_limit(void **state) {
                 snprintf(text + strlen(text), size - strlen(text), "server s%d.example.org\n", i);
         struct config *c = parse_ok(text);
         assert_int_equal(c->n_servers, CONFIG_MAX_SERVERS);
-        assert_string_equal(c->servers[CONFIG_MAX_SERVERS - 1].host, "s63.example.org");
+        assert_string_equal(c->servers[CONFIG_MAX_SERVERS - 1].host, "s127.example.org");
 
         snprintf(text + strlen(text), size - strlen(text), "pool one.too.many.example.org\n");
-        assert_error(text, CONFIG_MAX_SERVERS + 1, "more than 64 servers");
+        assert_error(text, CONFIG_MAX_SERVERS + 1, "more than 128 servers");
         free(text);
 }
 
@@ -304,7 +305,7 @@ static void test_restrict_limit(void **state) {
         assert_int_equal(c->n_restricts, CONFIG_MAX_RESTRICTS);
 
         snprintf(text + strlen(text), size - strlen(text), "restrict default kod\n");
-        assert_error(text, CONFIG_MAX_RESTRICTS + 1, "more than 128 restrict rules");
+        assert_error(text, CONFIG_MAX_RESTRICTS + 1, "more than 256 restrict rules");
         free(text);
 }
 
@@ -373,7 +374,7 @@ static void test_tos(void **state) {
         assert_int_equal(c->n_warnings, 2);
 
         assert_error("tos minsane 0\n", 1, "tos minsane takes a whole number");
-        assert_error("tos minsane 65\n", 1, "tos minsane takes a whole number");
+        assert_error("tos minsane 129\n", 1, "tos minsane takes a whole number");
         assert_error("tos minsane 2.5\n", 1, "tos minsane takes a whole number");
         assert_error("tos minsane\n", 1, "pairs");
         assert_error("tos\n", 1, "pairs");
@@ -383,11 +384,11 @@ static void test_tos(void **state) {
 static void test_minsources(void **state) {
         struct config *c = parse_ok("minsources 4\n");
         assert_int_equal(c->min_sources.value, 4);
-        c = parse_ok("minsources 64\ntos minsane 2\n");
+        c = parse_ok("minsources 128\ntos minsane 2\n");
         assert_int_equal(c->min_sources.value, 2);
         assert_origin(&c->min_sources.origin, FILE_NAME, 2);
         assert_error("minsources 0\n", 1, "minsources takes a whole number");
-        assert_error("minsources 65\n", 1, "minsources takes a whole number");
+        assert_error("minsources 129\n", 1, "minsources takes a whole number");
         assert_error("minsources\n", 1, "minsources takes one number");
         assert_error("minsources 1 2\n", 1, "minsources takes one number");
         assert_error("minsources many\n", 1, "minsources");
@@ -648,6 +649,42 @@ static void test_too_many_words(void **state) {
         for (int i = 0; i < 32; i++)
                 strcat(text, " kod");
         assert_error(text, 3, "too many words");
+}
+
+/* ---- poll limits ---- */
+
+static void assert_poll_range(const char *spec, int8_t min, int8_t max) {
+        struct config_server s;
+        int8_t lo, hi;
+        assert_int_equal(config_parse_server_spec(spec, &s, NULL), 0);
+        config_server_poll_range(&s, &lo, &hi);
+        assert_int_equal(lo, min);
+        assert_int_equal(hi, max);
+}
+
+/* As in ntpd, the bound that is not given keeps its default. */
+static void test_server_poll_range(void **state) {
+        assert_poll_range("server 192.0.2.1", 0, 0);
+        assert_poll_range("server 192.0.2.1 minpoll 4", 4, POLL_DEFAULT_MAX);
+        assert_poll_range("server 192.0.2.1 minpoll 12", 12, 12);
+        assert_poll_range("server 192.0.2.1 maxpoll 8", POLL_DEFAULT_MIN, 8);
+        assert_poll_range("server 192.0.2.1 maxpoll 4", 4, 4);
+        assert_poll_range("server 192.0.2.1 minpoll 5 maxpoll 7", 5, 7);
+}
+
+/* What the timesync1 object reports as PollIntervalMin/MaxUSec: what the sources really use. */
+static void test_poll_limits(void **state) {
+        struct config c = { .n_servers = 2 };
+        int8_t lo, hi;
+        assert_int_equal(config_parse_server_spec("server 192.0.2.1 minpoll 4", &c.servers[0], NULL), 0);
+        assert_int_equal(config_parse_server_spec("server 192.0.2.2 maxpoll 12", &c.servers[1], NULL), 0);
+        config_poll_limits(&c, &lo, &hi);
+        assert_int_equal(lo, 4);
+        assert_int_equal(hi, 12);
+        c.n_servers = 0;
+        config_poll_limits(&c, &lo, &hi);
+        assert_int_equal(lo, POLL_DEFAULT_MIN);
+        assert_int_equal(hi, POLL_DEFAULT_MAX);
 }
 
 /* ---- the D-Bus server spec ---- */
@@ -1454,6 +1491,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_server_every_option),
+                cmocka_unit_test(test_server_poll_range),
+                cmocka_unit_test(test_poll_limits),
                 cmocka_unit_test(test_server_option_errors),
                 cmocka_unit_test(test_server_options_without_effect),
                 cmocka_unit_test(test_pool),

@@ -275,7 +275,7 @@ static void test_duplicate_servers_and_limit(void **state) {
         assert_int_equal(cfg.n_servers, CONFIG_MAX_SERVERS);
         assert_int_equal(res.n_step_tickers_servers, 0);
         /* step-tickers' host is one more line beyond the limit */
-        assert_warning("/etc/ntp.conf:65: servers and pools beyond the 64th", "; 7 lines ignored");
+        assert_warning("/etc/ntp.conf:129: servers and pools beyond the 128th", "; 7 lines ignored");
 }
 
 /* ---- reference clocks ---- */
@@ -377,7 +377,7 @@ static void test_restrict_limit(void **state) {
         import_ok(text, NULL);
         free(text);
         assert_int_equal(cfg.n_restricts, CONFIG_MAX_RESTRICTS);
-        assert_warning("/etc/ntp.conf:129: restrict rules beyond the 128th", "; 2 lines ignored");
+        assert_warning("/etc/ntp.conf:257: restrict rules beyond the 256th", "; 2 lines ignored");
 }
 
 /* ---- tinker, tos, driftfile ---- */
