@@ -15,6 +15,9 @@
 #define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
 #define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
 #define DEFAULT_RUNTIME_DIR "/run/ntpsyncd"
+#ifndef NTPSYNC_VERSION
+#define NTPSYNC_VERSION "unknown"
+#endif
 
 static void help(void) {
         printf("Usage: ntpsyncd [OPTIONS]\n"
@@ -36,7 +39,8 @@ static void help(void) {
                "                       with a short burst, print it, and exit; never touches the clock\n"
                "  --json               with --query: one JSON object\n"
                "  --debug              log debug messages\n"
-               "  --help               this text\n");
+               "  --help               this text\n"
+               "  --version            the version\n");
 }
 
 static void print_line(void *userdata, const char *line) {
@@ -75,11 +79,10 @@ static int run_daemon(const struct manager_options *o) {
         int r = manager_new(o, &m);
         if (r < 0)
                 return 1;
-        /* Time is kept without the bus too (early boot, containers): it only lacks the API then. */
+        /* Time is kept without the bus too (early boot, containers, dbus-daemon restarting): it
+         * only lacks the API until the bus is there. */
         if (bus_open(m, &m->bus) < 0)
                 log_warning("Running without the D-Bus API");
-        else if (m->firewall)
-                (void) firewall_set_bus(m->firewall, m->bus->bus);
         /* CAP_NET_ADMIN stays with the firewall helper; the process that parses packets lets it go. */
         (void) firewall_drop_privileges();
         r = manager_start(m);
@@ -99,6 +102,7 @@ enum {
         ARG_QUERY,
         ARG_JSON,
         ARG_DEBUG,
+        ARG_VERSION,
 };
 
 int main(int argc, char *argv[]) {
@@ -112,6 +116,7 @@ int main(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
                 {}
         };
         struct manager_options o = {
@@ -140,6 +145,7 @@ int main(int argc, char *argv[]) {
                 case ARG_JSON: json = true; break;
                 case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
                 case 'h': help(); return 0;
+                case ARG_VERSION: printf("ntpsyncd " NTPSYNC_VERSION "\n"); return 0;
                 default: return 2;
                 }
         }

@@ -212,15 +212,34 @@ class PrivateBus:
         self.config = os.path.join(self.dir, "bus.conf")
         with open(self.config, "w") as f:
             f.write(BUS_CONFIG.format(socket=self.socket, policy=POLICY_FILE))
-        self.process = lab.start_process(name, ["dbus-daemon", "--nofork", "--nopidfile",
-                                                "--config-file=" + self.config])
+        self.name = name
+        self.starts = 0
+        self.conn = None
+        self._start()
+        self._cleanup = harness.register_cleanup("bus connection", self.close)
+
+    def _start(self):
+        self.starts += 1
+        self.process = self.lab.start_process("%s%d" % (self.name, self.starts),
+                                              ["dbus-daemon", "--nofork", "--nopidfile",
+                                               "--config-file=" + self.config])
         deadline = time.monotonic() + 10
         while not os.path.exists(self.socket):
             if not self.process.running() or time.monotonic() > deadline:
                 raise harness.SetupError("dbus-daemon did not start:\n" + self.process.stderr())
             time.sleep(0.05)
         self.conn = dbus.bus.BusConnection(self.address, mainloop=DBusGMainLoop())
-        self._cleanup = harness.register_cleanup("bus connection", self.close)
+
+    def stop(self):
+        """The bus goes away, as when dbus-daemon is restarted: every connection is cut."""
+        self.conn.close()
+        self.conn = None
+        self.process.stop()
+        if os.path.exists(self.socket):
+            os.unlink(self.socket)
+
+    def start(self):
+        self._start()
 
     def close(self):
         if self.conn is not None:
