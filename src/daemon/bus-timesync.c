@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus-change.h"
 #include "bus-properties.h"
 #include "bus.h"
 #include "log.h"
@@ -254,16 +255,14 @@ static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_b
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "More than %d servers", CONFIG_MAX_SERVERS);
                 else if (!config_host_is_valid(names[i]))
                         r = sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid NTP server name or address: %s",
-                                              bus_printable(names[i], (char[BUS_QUOTE_MAX * 4 + 4]) { 0 }));
+                                              BUS_QUOTE(names[i]));
                 else {
                         *s = (struct config_server) { .iburst = true };
                         snprintf(s->host, sizeof(s->host), "%s", names[i]);
                         c->overrides.n_servers++;
                 }
         }
-        for (size_t i = 0; names && names[i]; i++)
-                free(names[i]);
-        free(names);
+        bus_strv_free(names);
         if (r < 0) {
                 free(c);
                 return r;

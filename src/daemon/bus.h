@@ -49,38 +49,20 @@ struct bus {
         bool firewall_valid;
 };
 
+/* Something may have changed: PropertiesChanged goes out, once, from a defer source. */
+void bus_properties_maybe_changed(struct bus *b);
+
 /* Connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS when set), puts the objects in place,
  * then asks for the names; without a bus now, or when it goes away later, connects again in
  * the background. Fails only when out of memory. */
 int bus_open(manager *m, struct bus **ret);
 struct bus *bus_free(struct bus *b);
 
-#define BUS_QUOTE_MAX 160
-
-/* The caller's text made safe to put in an error message: control characters as \xNN, and cut
- * at BUS_QUOTE_MAX characters. Returns buf. */
-const char *bus_printable(const char *text, char buf[static BUS_QUOTE_MAX * 4 + 4]);
-
-/* Something may have changed: PropertiesChanged goes out, once, from a defer source. */
-void bus_properties_maybe_changed(struct bus *b);
-
-/* A change a method call asks for, made once polkit allows it. */
-struct bus_change {
-        struct bus *bus;
-        struct config_overrides overrides;
-        bool runtime;
-        int (*apply)(struct bus_change *c, sd_bus_error *error); /* NULL: apply the overrides */
-};
-
-struct bus_change *bus_change_new(struct bus *b, bool runtime);
-
-/* Validation is done: asks polkit for action with details (as polkit_check_async()), then
- * applies c, replies to call and announces what changed. Takes c. Returns 1 (the reply comes
- * later) or a negative errno. */
-int bus_change_authorize(sd_bus_message *call, struct bus_change *c, const char *action, const char *const *details);
-
 /* A system bus connection on the event loop that reconnects all when it goes away. */
 int bus_open_connection(struct bus *b, sd_bus **ret);
+
+/* org.ntpsync1.Manager's vtable on b->bus (bus-manager.c). */
+int bus_manager_add(struct bus *b);
 
 /* timesync1 compatibility (bus-timesync.c). */
 void bus_timesync_init(struct bus *b);
