@@ -12,7 +12,7 @@
 #include "ctl-import.h"
 #include "ctl-util.h"
 #include "drift.h"
-#include "files.h"
+#include "file-io.h"
 
 #define NOTE_MAX 1024
 

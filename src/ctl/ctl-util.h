@@ -3,12 +3,9 @@
 /* Small helpers shared by the ntpsyncctl sources. */
 
 #include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-
-#define ELEMENTSOF(array) (sizeof(array) / sizeof((array)[0]))
+#include "macro.h"
+#include "strv.h"
 
 /* What ntpsyncctl exits with; documented in --help. */
 enum ctl_exit_status {
@@ -18,19 +15,3 @@ enum ctl_exit_status {
         CTL_EXIT_UNREACHABLE = 3,  /* the daemon is not on the bus, or the bus is not there */
         CTL_EXIT_DENIED = 4,       /* not authorized */
 };
-
-static inline bool streq(const char *a, const char *b) {
-        return strcmp(a, b) == 0;
-}
-
-static inline void freep(void *p) {
-        free(*(void **) p);
-}
-
-static inline char **strv_free(char **l) {
-        if (l)
-                for (char **s = l; *s; s++)
-                        free(*s);
-        free(l);
-        return NULL;
-}

@@ -37,27 +37,14 @@ int bus_error_invalid(sd_bus_error *error, const char *fmt, ...) {
         return r;
 }
 
-void bus_strv_free(char **strv) {
-        for (size_t i = 0; strv && strv[i]; i++)
-                free(strv[i]);
-        free(strv);
-}
-
-size_t bus_strv_length(char **strv) {
-        size_t n = 0;
-        while (strv && strv[n])
-                n++;
-        return n;
-}
-
 static int read_strv_bounded(sd_bus_message *m, char ***ret, sd_bus_error *error) {
         char **strv = NULL;
         int r = sd_bus_message_read_strv(m, &strv);
         if (r < 0)
                 return r;
-        size_t n = bus_strv_length(strv);
+        size_t n = strv_length(strv);
         if (n > BUS_MAX_ARRAY) {
-                bus_strv_free(strv);
+                strv_free(strv);
                 return bus_error_invalid(error, "Too many elements (%zu)", n);
         }
         *ret = strv;
@@ -140,7 +127,7 @@ int bus_read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list, st
         if (r >= 0 && !c)
                 r = -ENOMEM;
         if (r < 0) {
-                bus_strv_free(list);
+                strv_free(list);
                 return r;
         }
         *ret_list = list;

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bus.h"
+#include "strv.h"
 
 #define BUS_QUOTE_MAX 160
 
@@ -45,9 +46,6 @@ int bus_error_invalid(sd_bus_error *error, const char *fmt, ...) __attribute__((
 /* The (as, b) arguments of SetServers and SetRestrictRules, and the change they are for. */
 int bus_read_list_call(sd_bus_message *call, struct bus *b, char ***ret_list, struct bus_change **ret_change,
                        sd_bus_error *error);
-
-void bus_strv_free(char **strv);
-size_t bus_strv_length(char **strv);
 
 /* "a, b, c", cut to fit size: for polkit details, which a rule only looks at. */
 void bus_join(char **strv, char *buf, size_t size);

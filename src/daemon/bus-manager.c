@@ -41,12 +41,12 @@ static int method_set_servers(sd_bus_message *call, void *userdata, sd_bus_error
         int r = bus_read_list_call(call, userdata, &specs, &c, error);
         if (r < 0)
                 return r;
-        if (bus_strv_length(specs) == 0)
+        if (strv_length(specs) == 0)
                 r = bus_error_invalid(error, "No servers given");
         if (r >= 0)
                 r = parse_specs(specs, &c->overrides, error);
         bus_join(specs, details, sizeof(details));
-        bus_strv_free(specs);
+        strv_free(specs);
         if (r < 0) {
                 free(c);
                 return r;
@@ -141,7 +141,7 @@ static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bu
         if (r < 0)
                 return r;
         struct config_overrides *o = &c->overrides;
-        if (bus_strv_length(rules) > CONFIG_MAX_RESTRICTS)
+        if (strv_length(rules) > CONFIG_MAX_RESTRICTS)
                 r = bus_error_invalid(error, "More than %d rules", CONFIG_MAX_RESTRICTS);
         for (size_t i = 0; r >= 0 && rules && rules[i]; i++) {
                 r = parse_rule(rules[i], &o->restricts[o->n_restricts], error);
@@ -151,7 +151,7 @@ static int method_set_restrict_rules(sd_bus_message *call, void *userdata, sd_bu
                         o->n_restricts++;
         }
         bus_join(rules, details, sizeof(details));
-        bus_strv_free(rules);
+        strv_free(rules);
         if (r < 0) {
                 free(c);
                 return r;

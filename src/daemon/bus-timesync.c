@@ -262,7 +262,7 @@ static int method_set_runtime_servers(sd_bus_message *call, void *userdata, sd_b
                         c->overrides.n_servers++;
                 }
         }
-        bus_strv_free(names);
+        strv_free(names);
         if (r < 0) {
                 free(c);
                 return r;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bus.h"
-#include "files.h"
+#include "file-io.h"
 #include "firewall.h"
 #include "log.h"
 #include "manager.h"

@@ -9,7 +9,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "drift.h"
-#include "files.h"
+#include "file-io.h"
 #include "log.h"
 #include "bus.h"
 #include "firewall.h"

@@ -3,7 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "files.h"
+#include "config-files.h"
+#include "file-io.h"
 #include "log.h"
 #include "settings.h"
 

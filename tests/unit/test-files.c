@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "files.h"
+#include "config-files.h"
+#include "file-io.h"
 #include "unit-test.h"
 
 #define PATH_SIZE 4096

@@ -1,0 +1,11 @@
+#pragma once
+
+/* The configuration files: a main file and the *.conf files in FILE.d. */
+
+#include "config.h"
+
+/* Loads main_path (missing is fine: the defaults stay) and then every *.conf in main_path.d in
+ * lexical order, into *ret. Symlinks are followed (configuration management makes them); a
+ * drop-in linked to /dev/null is masked. On error fills *ret_error with "FILE:LINE: ..." or "FILE: ..." and
+ * leaves *ret as it was. */
+int config_load(const char *main_path, struct config *ret, struct config_error *ret_error);
