@@ -14,41 +14,30 @@
 
 ssize_t read_small_file(const char *path, size_t max, bool follow, char **ret_text) {
         /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
         if (fd < 0)
                 return -errno;
         struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
-                close(fd);
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0)
                 return -EINVAL;
-        }
-        if ((size_t) st.st_size > max) {
-                close(fd);
+        if ((size_t) st.st_size > max)
                 return -EFBIG;
-        }
-        char *text = malloc(max + 1);
-        if (!text) {
-                close(fd);
+        _cleanup_free_ char *text = malloc(max + 1);
+        if (!text)
                 return -ENOMEM;
-        }
         size_t len = 0;
         for (;;) {
                 ssize_t n = read(fd, text + len, max - len);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0) {
-                        int r = -errno;
-                        free(text);
-                        close(fd);
-                        return r;
-                }
+                if (n < 0)
+                        return -errno;
                 len += (size_t) n;
                 if (n == 0 || len == max)
                         break;
         }
-        close(fd);
         text[len] = '\0';
-        *ret_text = text;
+        *ret_text = TAKE_PTR(text);
         return (ssize_t) len;
 }
 
@@ -80,22 +69,16 @@ static int fsync_directory(const char *dir) {
 }
 
 int write_file_atomic(const char *path, const char *text, size_t len, int mode) {
-        char *copy = strdup(path), *tmp = NULL;
+        _cleanup_free_ char *copy = strdup(path), *tmp = NULL;
         if (!copy)
                 return -ENOMEM;
         const char *dir = dirname(copy);
-        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base_name(path)) < 0) {
-                free(copy);
+        if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, base_name(path)) < 0)
                 return -ENOMEM;
-        }
 
         int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0) {
-                int r = -errno;
-                free(tmp);
-                free(copy);
-                return r;
-        }
+        if (fd < 0)
+                return -errno;
         int r = write_all(fd, text, len);
         if (r == 0 && fchmod(fd, (mode_t) mode) < 0)
                 r = -errno;
@@ -105,13 +88,11 @@ int write_file_atomic(const char *path, const char *text, size_t len, int mode) 
                 r = -errno;
         if (r == 0 && rename(tmp, path) < 0)
                 r = -errno;
-        if (r < 0)
+        if (r < 0) {
                 unlink(tmp);
-        else
-                r = fsync_directory(dir);
-        free(tmp);
-        free(copy);
-        return r;
+                return r;
+        }
+        return fsync_directory(dir);
 }
 
 void remove_stale_temporaries(const char *path) {
