@@ -58,9 +58,17 @@ static double clamp(double v, double lo, double hi) {
 /* Noise-sized corrections are spread over about one poll interval, so that they do not show as
  * frequency errors; corrections far above the noise go faster, down to the kernel's fastest. */
 static int choose_time_constant(double offset, double noise, double rate_sd, int poll) {
-        /* Until the frequency is known, offsets are mostly frequency error: correct them quickly. */
-        int tc = rate_sd > DISCIPLINE_SETTLED_FREQUENCY_SD ? poll - 4 : poll - 2;
+        bool settled = rate_sd <= DISCIPLINE_SETTLED_FREQUENCY_SD;
         double ratio = fabs(offset) / fmax(noise, 1e-9);
+
+        /* Until the frequency is known, an offset beyond its own uncertainty is frequency error that
+         * built up since the last update: real, and growing until the new frequency takes over.
+         * Spreading it out only makes it last (a 2 ms offset took 11 s to halve at poll 6). The
+         * kernel's fastest slew removes it in seconds, and costs the next estimate nothing: samples
+         * are kept in a frame that corrections do not disturb. */
+        if (!settled && ratio > 1)
+                return 0;
+        int tc = settled ? poll - 2 : poll - 4;
         if (ratio > 8)
                 tc -= 2 + (int) floor(log2(ratio / 8));
         return (int) clamp(tc, 0, DISCIPLINE_MAX_TIME_CONSTANT);

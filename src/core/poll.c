@@ -32,8 +32,23 @@ static bool unreachable(const struct poll_state *p) {
         return p->reach == 0 && p->sent >= 8;
 }
 
+/* A regular request opens a poll interval; so does the first request of a burst, whose others
+ * fill that interval instead of pushing the next poll back by the burst's length. */
+static bool opens_interval(const struct poll_state *p) {
+        return p->burst_left == 0 || p->burst_left == POLL_BURST_COUNT;
+}
+
+/* One interval after the request that opened it; never closer to the last request than a burst's
+ * spacing, for an interval shorter than the burst. */
+static int64_t next_regular_poll(const struct poll_state *p, int64_t now_mono, int64_t jitter_ns) {
+        int64_t due = p->interval_start_mono + poll_interval_ns(p->poll) + jitter_ns;
+        int64_t earliest = now_mono + POLL_BURST_INTERVAL_NS;
+        return due > earliest ? due : earliest;
+}
+
 void poll_sent(struct poll_state *p, int64_t now_mono, int64_t jitter_ns) {
-        p->last_sent_mono = now_mono;
+        if (opens_interval(p))
+                p->interval_start_mono = now_mono;
         p->reach <<= 1;
         p->sent++;
         if (p->burst_left > 0)
@@ -44,14 +59,14 @@ void poll_sent(struct poll_state *p, int64_t now_mono, int64_t jitter_ns) {
         if (p->burst_left > 0)
                 p->next_mono = now_mono + POLL_BURST_INTERVAL_NS;
         else
-                p->next_mono = now_mono + poll_interval_ns(p->poll) + jitter_ns;
+                p->next_mono = next_regular_poll(p, now_mono, jitter_ns);
 }
 
 /* A shorter interval takes effect now, not after the long wait already scheduled. */
 static void shorten_interval(struct poll_state *p, int8_t poll) {
         p->poll = poll;
         p->consistent = 0;
-        int64_t due = p->last_sent_mono + poll_interval_ns(poll);
+        int64_t due = p->interval_start_mono + poll_interval_ns(poll);
         if (p->sent > 0 && p->burst_left == 0 && due < p->next_mono)
                 p->next_mono = due;
 }

@@ -24,14 +24,17 @@ struct poll_state {
         unsigned burst_left;         /* requests still to send 2 s apart */
         unsigned consistent;         /* samples in a row that agreed with the estimate */
         unsigned sent;               /* requests sent in all */
-        int64_t last_sent_mono;
+        int64_t interval_start_mono; /* the request that opened the current poll interval: the last
+                                      * regular one, or the first of a burst */
         int64_t next_mono;
 };
 
 /* Normalizes the limits (defaults for 0/0, clamped, min ≤ max) and schedules the first poll now. */
 void poll_init(struct poll_state *p, int8_t minpoll, int8_t maxpoll, bool iburst, int64_t now_mono);
 
-/* A request goes out now; jitter_ns (0..) spreads the next one. */
+/* A request goes out now; jitter_ns (0..) spreads the next one. A burst stands for one poll: the
+ * poll after it is due one interval after the burst began, as ntpd schedules it, not one interval
+ * after the burst's last request. */
 void poll_sent(struct poll_state *p, int64_t now_mono, int64_t jitter_ns);
 
 /* A valid reply arrived. Returns true when the source had been unreachable. */

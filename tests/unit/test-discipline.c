@@ -370,6 +370,41 @@ static void test_noise_sized_offsets_slew_slower_than_large_ones(void **state) {
         assert_true(large.time_constant < small.time_constant);
 }
 
+/* While the frequency is still being learned (its standard deviation above
+ * DISCIPLINE_SETTLED_FREQUENCY_SD), an offset beyond its own uncertainty is frequency error that
+ * built up since the last update: it goes at the kernel's fastest rate, whatever the poll. */
+static void test_unsettled_frequency_removes_real_offsets_at_once(void **state) {
+        static const int polls[] = { 6, 8, 10 };
+        const double unsettled_sd = 10 * DISCIPLINE_SETTLED_FREQUENCY_SD;
+
+        for (size_t i = 0; i < ELEMENTSOF(polls); i++) {
+                struct discipline_config c = default_config();
+                struct discipline d = make(&c);
+                struct discipline_actions a;
+
+                /* 2 ms found with an uncertainty of 0.5 ms: four times the noise. */
+                discipline_update(&d, at(0), 2e-3, 5e-4, 0, unsettled_sd, polls[i], &a);
+                assert_int_equal(a.decision, DISCIPLINE_SLEW);
+                assert_int_equal(a.time_constant, 0);
+                assert_double_near(a.slew, 2e-3, 0);
+        }
+}
+
+/* Offsets within the noise are still spread out, settled or not, and a settled frequency keeps
+ * spreading moderate offsets over about a poll interval. */
+static void test_noise_sized_offsets_are_spread_while_unsettled(void **state) {
+        struct discipline_config c = default_config();
+        struct discipline d = make(&c);
+        struct discipline_actions a;
+
+        discipline_update(&d, at(0), 2e-4, 5e-4, 0, 10 * DISCIPLINE_SETTLED_FREQUENCY_SD, POLL, &a);
+        assert_int_equal(a.time_constant, POLL - 4);
+
+        d = make(&c);
+        discipline_update(&d, at(0), 2e-3, 5e-4, 0, DISCIPLINE_SETTLED_FREQUENCY_SD / 2, POLL, &a);
+        assert_int_equal(a.time_constant, POLL - 2);
+}
+
 static void test_observe_mode_never_changes_the_account(void **state) {
         struct discipline_config c = default_config();
         c.clock_control = false;
@@ -454,6 +489,8 @@ int main(void) {
                 cmocka_unit_test(test_a_new_slew_replaces_the_old_one_and_the_account_is_continuous),
                 cmocka_unit_test(test_frequency_relative_to_the_initial_one),
                 cmocka_unit_test(test_time_constant_within_kernel_limits),
+                cmocka_unit_test(test_unsettled_frequency_removes_real_offsets_at_once),
+                cmocka_unit_test(test_noise_sized_offsets_are_spread_while_unsettled),
                 cmocka_unit_test(test_noise_sized_offsets_slew_slower_than_large_ones),
                 cmocka_unit_test(test_observe_mode_never_changes_the_account),
                 cmocka_unit_test(test_reconfigure_keeps_the_account),

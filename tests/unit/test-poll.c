@@ -69,7 +69,9 @@ static void test_without_iburst_the_poll_interval_plus_jitter(void **state) {
         assert_int_equal(p.next_mono, 67 * SEC + 64 * SEC);
 }
 
-static void test_iburst_sends_a_burst_2s_apart_then_the_interval(void **state) {
+/* A burst stands for one poll, as in ntpd: the next poll is due one interval after the burst
+ * began, not one interval after its last request. */
+static void test_iburst_sends_a_burst_2s_apart_within_the_first_interval(void **state) {
         struct poll_state p;
         int64_t now = 100 * SEC;
 
@@ -83,8 +85,12 @@ static void test_iburst_sends_a_burst_2s_apart_then_the_interval(void **state) {
         assert_int_equal(POLL_BURST_INTERVAL_NS, 2 * SEC);
         assert_int_equal(p.burst_left, 0);
         assert_int_equal(p.sent, POLL_BURST_COUNT);
-        int64_t last = now + (int64_t) (POLL_BURST_COUNT - 1) * POLL_BURST_INTERVAL_NS;
-        assert_int_equal(p.next_mono, last + 64 * SEC + SEC);
+        assert_int_equal(p.next_mono, now + 64 * SEC + SEC);
+
+        /* From then on, one interval after each regular request. */
+        int64_t regular = p.next_mono;
+        poll_sent(&p, regular, 0);
+        assert_int_equal(p.next_mono, regular + 64 * SEC);
 }
 
 static void test_start_burst_later(void **state) {
@@ -98,7 +104,33 @@ static void test_start_burst_later(void **state) {
                 assert_int_equal(p.next_mono, 10 * SEC + (int64_t) i * POLL_BURST_INTERVAL_NS);
                 poll_sent(&p, p.next_mono, 0);
         }
-        assert_int_equal(p.next_mono, 10 * SEC + (POLL_BURST_COUNT - 1) * POLL_BURST_INTERVAL_NS + 64 * SEC);
+        assert_int_equal(p.next_mono, 10 * SEC + 64 * SEC);
+}
+
+/* An interval shorter than the burst itself (minpoll 3 is 8 s; a burst lasts 10 s): the next poll
+ * keeps the burst's spacing instead of falling due at once. */
+static void test_burst_longer_than_the_interval_keeps_its_spacing(void **state) {
+        struct poll_state p;
+
+        poll_init(&p, POLL_LIMIT_MIN, POLL_LIMIT_MIN, true, 0);
+        for (unsigned i = 0; i < POLL_BURST_COUNT; i++)
+                poll_sent(&p, p.next_mono, 0);
+        int64_t last = (int64_t) (POLL_BURST_COUNT - 1) * POLL_BURST_INTERVAL_NS;
+        assert_true(last > poll_interval_ns(POLL_LIMIT_MIN));
+        assert_int_equal(p.next_mono, last + POLL_BURST_INTERVAL_NS);
+}
+
+/* A shorter interval after a burst also counts from the burst's start. */
+static void test_reset_after_a_burst_counts_from_its_start(void **state) {
+        struct poll_state p;
+
+        poll_init(&p, 6, 10, true, 0);
+        p.poll = 8;
+        for (unsigned i = 0; i < POLL_BURST_COUNT; i++)
+                poll_sent(&p, p.next_mono, 0);
+        assert_int_equal(p.next_mono, 256 * SEC);
+        poll_reset_interval(&p);
+        assert_int_equal(p.next_mono, 64 * SEC);
 }
 
 static void test_reach_register_shifts(void **state) {
@@ -337,8 +369,10 @@ int main(void) {
                 cmocka_unit_test(test_interval_ns),
                 cmocka_unit_test(test_first_poll_is_now),
                 cmocka_unit_test(test_without_iburst_the_poll_interval_plus_jitter),
-                cmocka_unit_test(test_iburst_sends_a_burst_2s_apart_then_the_interval),
+                cmocka_unit_test(test_iburst_sends_a_burst_2s_apart_within_the_first_interval),
                 cmocka_unit_test(test_start_burst_later),
+                cmocka_unit_test(test_burst_longer_than_the_interval_keeps_its_spacing),
+                cmocka_unit_test(test_reset_after_a_burst_counts_from_its_start),
                 cmocka_unit_test(test_reach_register_shifts),
                 cmocka_unit_test(test_unreachable_after_8_silent_polls_grows_to_maxpoll),
                 cmocka_unit_test(test_reply_after_unreachable_returns_to_minpoll),
