@@ -131,3 +131,11 @@ void manager_network_changed(manager *m);
 void msource_resolve_now(struct msource *s);
 int peer_reopen(struct peer *p);
 void msource_free(struct msource *s);
+
+/* Applies a change of the settings (settings.h): the parts of `change` that are present,
+ * persisted or not. On failure nothing changed and *ret_error says why (-EINVAL: the result is
+ * not a valid configuration; other errors: the settings file could not be written). */
+int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error);
+
+/* Ends the runtime change of the server list: back to the persisted or configured servers. */
+int manager_drop_runtime_servers(manager *m, struct config_error *ret_error);

@@ -11,7 +11,6 @@
  * `ntpsyncd --check-config` shows layers 1 and 2 with the file and line of each setting. */
 
 #include "config.h"
-#include "manager.h"
 
 #define SETTINGS_FILE "settings.conf"
 #define SETTINGS_RUNTIME_LAYER "runtime" /* the file name layer 3's settings have as their origin */
@@ -23,10 +22,11 @@ void settings_load_persisted(const char *path, struct config_overrides *ret);
 int settings_build(const char *config_path, const char *settings_path, const struct config_overrides *persisted,
                    const struct config_overrides *runtime, struct config *ret, struct config_error *ret_error);
 
-/* Applies a change: the parts of `change` that are present, persisted or not. On failure nothing
- * changed and *ret_error says why (-EINVAL: the result is not a valid configuration; other
- * errors: the settings file could not be written). */
-int manager_change(manager *m, const struct config_overrides *change, bool runtime, struct config_error *ret_error);
+/* Copies the parts present in change into into. */
+void settings_merge(struct config_overrides *into, const struct config_overrides *change);
 
-/* Ends the runtime change of the server list: back to the persisted or configured servers. */
-int manager_drop_runtime_servers(manager *m, struct config_error *ret_error);
+/* A persisted change of a part ends the runtime change of that part: drops those parts from from. */
+void settings_drop(struct config_overrides *from, const struct config_overrides *change);
+
+/* Writes layer 2 to path, atomically. */
+int settings_save(const char *path, const struct config_overrides *o);
