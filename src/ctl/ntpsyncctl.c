@@ -12,9 +12,6 @@
 #include "ctl-util.h"
 #include "ctl-wait.h"
 
-#ifndef NTPSYNC_VERSION
-#define NTPSYNC_VERSION "unknown"
-#endif
 
 struct ctl {
         struct ctl_bus bus;

@@ -4,7 +4,7 @@
 #include "control.h"
 #include "mode6.h"
 
-#define VERSION_TEXT "ntpsyncd 0.1"
+#define VERSION_TEXT "ntpsyncd " NTPSYNC_VERSION
 
 static uint16_t association_id(uint32_t engine_id) {
         return (uint16_t) (engine_id % 65535u + 1u);

@@ -15,9 +15,6 @@
 #define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
 #define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
 #define DEFAULT_RUNTIME_DIR "/run/ntpsyncd"
-#ifndef NTPSYNC_VERSION
-#define NTPSYNC_VERSION "unknown"
-#endif
 
 static void help(void) {
         printf("Usage: ntpsyncd [OPTIONS]\n"
