@@ -6,140 +6,6 @@
 
 #include "sim.h"
 
-/* ---- random numbers ---- */
-
-static uint64_t splitmix64(uint64_t *state) {
-        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) {
-        return (x << k) | (x >> (64 - k));
-}
-
-void sim_rng_seed(struct sim_rng *r, uint64_t seed) {
-        /* splitmix64 never yields four zero words in a row, which xoshiro could not leave. */
-        for (size_t i = 0; i < 4; i++)
-                r->s[i] = splitmix64(&seed);
-}
-
-uint64_t sim_rng_next(struct sim_rng *r) {
-        uint64_t *s = r->s;
-        uint64_t result = rotl(s[1] * 5, 7) * 9;
-        uint64_t t = s[1] << 17;
-
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = rotl(s[3], 45);
-        return result;
-}
-
-double sim_rng_uniform(struct sim_rng *r) {
-        return (double) (sim_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-double sim_rng_exponential(struct sim_rng *r, double mean) {
-        return -mean * log1p(-sim_rng_uniform(r));
-}
-
-double sim_rng_gaussian(struct sim_rng *r) {
-        /* Box-Muller; 1 - u is in (0, 1], so the logarithm stays finite. */
-        double u1 = 1.0 - sim_rng_uniform(r);
-        double u2 = sim_rng_uniform(r);
-        return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
-uint64_t sim_rng_engine_u64(void *userdata) {
-        return sim_rng_next(userdata);
-}
-
-/* ---- the local clock ---- */
-
-static double clamp(double v, double lo, double hi) {
-        return v < lo ? lo : v > hi ? hi : v;
-}
-
-static double ppm_to_rate(double ppm) {
-        return clamp(ppm, -SIM_MAX_FREQUENCY_PPM, SIM_MAX_FREQUENCY_PPM) * 1e-6;
-}
-
-void sim_clock_init(struct sim_clock *c, const struct sim_clock_config *config, struct sim_rng *rng) {
-        *c = (struct sim_clock) {
-                .offset = config->initial_offset,
-                .free_offset = config->initial_offset,
-                .natural_frequency = config->frequency_error_ppm * 1e-6,
-                .wander = config->wander,
-                .setting = ppm_to_rate(config->initial_setting_ppm),
-                .initial_setting = ppm_to_rate(config->initial_setting_ppm),
-                .rng = rng,
-        };
-}
-
-double sim_clock_rate(const struct sim_clock *c) {
-        return c->natural_frequency + c->setting + c->pll_rate;
-}
-
-static void clock_integrate(struct sim_clock *c, int64_t dt_ns) {
-        double dt = ns_to_seconds(dt_ns);
-
-        c->offset += sim_clock_rate(c) * dt;
-        c->free_offset += (c->natural_frequency + c->initial_setting) * dt;
-}
-
-/* What the kernel does in second_overflow(): take the next chunk of the pending slew, to be spread
- * over the coming second, and what the oscillator does: wander a little. */
-static void clock_second_boundary(struct sim_clock *c) {
-        double chunk = ldexp(c->pll_remaining, -(SIM_SHIFT_PLL + c->time_constant));
-
-        c->pll_remaining -= chunk;
-        c->pll_rate = chunk;
-        if (c->wander > 0 && c->rng)
-                c->natural_frequency += c->wander * sim_rng_gaussian(c->rng);
-}
-
-void sim_clock_advance(struct sim_clock *c, int64_t t_ns) {
-        if (t_ns <= c->now_ns)
-                return;
-
-        for (;;) {
-                int64_t next_second = (c->now_ns / NS_PER_SEC + 1) * NS_PER_SEC;
-                if (next_second > t_ns)
-                        break;
-                clock_integrate(c, next_second - c->now_ns);
-                c->now_ns = next_second;
-                clock_second_boundary(c);
-        }
-        clock_integrate(c, t_ns - c->now_ns);
-        c->now_ns = t_ns;
-}
-
-void sim_clock_set_frequency(struct sim_clock *c, double ppm) {
-        c->setting = ppm_to_rate(ppm);
-}
-
-void sim_clock_slew(struct sim_clock *c, double offset, int time_constant) {
-        /* Like ADJ_OFFSET with STA_FREQHOLD: replaces the pending offset; the chunk of the current
-         * second was already decided at its start and stays. */
-        c->pll_remaining = clamp(offset, -SIM_MAX_PHASE, SIM_MAX_PHASE);
-        c->time_constant = (int) clamp(time_constant, 0, SIM_MAX_TIME_CONSTANT);
-}
-
-void sim_clock_step(struct sim_clock *c, double offset) {
-        c->offset += offset;
-        c->steps_total += offset;
-        c->pll_remaining = 0;
-        c->pll_rate = 0;
-}
-
-int64_t sim_clock_read_ns(const struct sim_clock *c, int64_t start_unix_ns) {
-        return start_unix_ns + c->now_ns + llround(c->offset * 1e9);
-}
-
 /* ---- the network ---- */
 
 bool sim_path_transit(const struct sim_path *p, struct sim_rng *rng, double *ret_delay) {
@@ -548,9 +414,9 @@ static int simulation_start(struct simulation *sim, const struct sim_scenario *s
                 .result = res,
         };
         /* Separate streams, so that what the engine draws does not change the network's luck. */
-        sim_rng_seed(&sim->network_rng, splitmix64(&seeds));
-        sim_rng_seed(&sim->clock_rng, splitmix64(&seeds));
-        sim_rng_seed(&sim->engine_rng, splitmix64(&seeds));
+        sim_rng_seed(&sim->network_rng, sim_splitmix64(&seeds));
+        sim_rng_seed(&sim->clock_rng, sim_splitmix64(&seeds));
+        sim_rng_seed(&sim->engine_rng, sim_splitmix64(&seeds));
 
         engine_config_init(&config);
         config.random_u64 = sim_rng_engine_u64;

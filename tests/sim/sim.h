@@ -4,67 +4,17 @@
  * servers. Everything here is deterministic for a given seed.
  *
  * True time is the virtual time itself (nanoseconds since the start of a run). The local clock
- * runs off it with an offset, a natural frequency error that wanders, and the kernel's way of
- * carrying out frequency changes, slews and steps. */
+ * (tests/model/sim-clock.h, shared with the engine's unit tests) runs off it with an offset, a
+ * natural frequency error that wanders, and the kernel's way of carrying out frequency changes,
+ * slews and steps. */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "engine.h"
-
-/* ---- random numbers: xoshiro256**, seeded through splitmix64 ---- */
-
-struct sim_rng {
-        uint64_t s[4];
-};
-
-void sim_rng_seed(struct sim_rng *r, uint64_t seed);
-uint64_t sim_rng_next(struct sim_rng *r);
-double sim_rng_uniform(struct sim_rng *r);          /* [0, 1) */
-double sim_rng_exponential(struct sim_rng *r, double mean);
-double sim_rng_gaussian(struct sim_rng *r);         /* mean 0, standard deviation 1 */
-uint64_t sim_rng_engine_u64(void *userdata);        /* engine_config.random_u64 */
-
-/* ---- the local clock ---- */
-
-#define SIM_MAX_FREQUENCY_PPM 500.0 /* kernel MAXFREQ */
-#define SIM_MAX_PHASE 0.5           /* kernel MAXPHASE, s */
-#define SIM_SHIFT_PLL 2             /* kernel SHIFT_PLL */
-#define SIM_MAX_TIME_CONSTANT 10    /* kernel MAXTC */
-
-struct sim_clock_config {
-        double initial_offset;       /* local - true at start, s */
-        double frequency_error_ppm;  /* natural rate error of the oscillator, positive = fast */
-        double wander;               /* random-walk of that rate, standard deviation per sqrt(s) */
-        double initial_setting_ppm;  /* kernel frequency setting at start */
-};
-
-struct sim_clock {
-        int64_t now_ns;              /* true time the state below refers to */
-        double offset;               /* local - true, s */
-        double free_offset;          /* what offset would be had nothing ever adjusted the clock */
-        double natural_frequency;    /* oscillator rate error, s/s; wanders every second */
-        double wander;
-        double setting;              /* kernel frequency (ADJ_FREQUENCY), s/s */
-        double initial_setting;      /* the setting at start, which the free-running clock keeps */
-        double pll_remaining;        /* kernel time_offset: slew still to do, s */
-        double pll_rate;             /* slew being applied during the current second, s/s */
-        int time_constant;
-        double steps_total;          /* sum of all steps, s, so that rates can leave them out */
-        struct sim_rng *rng;         /* for the wander; may be NULL when wander is 0 */
-};
-
-void sim_clock_init(struct sim_clock *c, const struct sim_clock_config *config, struct sim_rng *rng);
-/* Integrates the clock up to true time t_ns, applying the PLL chunk at every whole second. */
-void sim_clock_advance(struct sim_clock *c, int64_t t_ns);
-void sim_clock_set_frequency(struct sim_clock *c, double ppm);
-void sim_clock_slew(struct sim_clock *c, double offset, int time_constant);
-void sim_clock_step(struct sim_clock *c, double offset);
-/* Current rate error of the clock against true time, s/s, slew included. */
-double sim_clock_rate(const struct sim_clock *c);
-/* The local clock reading in ns since the Unix epoch, given the true epoch time of the start. */
-int64_t sim_clock_read_ns(const struct sim_clock *c, int64_t start_unix_ns);
+#include "sim-clock.h"
+#include "sim-rng.h"
 
 /* ---- the network ---- */
 

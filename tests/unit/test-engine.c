@@ -1,6 +1,6 @@
 /* Unit tests for engine, driven as a driver drives it: engine_run at each wakeup, every action
- * drained and carried out (SENDs answered by modelled servers, clock actions applied to a modelled
- * local clock), engine_request_sent and engine_receive with packets built by ntp_packet_write.
+ * drained and carried out (SENDs answered by modelled servers, clock actions applied to the
+ * simulator's model of the local clock), engine_request_sent and engine_receive with packets built by ntp_packet_write.
  * The random source is a fixed PRNG, so every run is the same. */
 
 #include <errno.h>
@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "ntp-packet.h"
 #include "ntp-time.h"
+#include "sim-clock.h"
 #include "unit-test.h"
 
 #define SEC INT64_C(1000000000)
@@ -25,16 +26,6 @@
 #define BIG_PACKET (NTP_MAX_PACKET_SIZE + 8)
 
 /* ---- the modelled world ---- */
-
-/* The local clock as the kernel runs it for the actions it was given: steps, a PLL slew with
- * frequency hold, an absolute frequency. The oscillator itself is perfect. */
-struct fake_clock {
-        double base;                 /* s, everything applied up to since */
-        double frequency_ppm;
-        double slew;                 /* s, still to apply at since */
-        int time_constant;
-        int64_t since;
-};
 
 struct server {
         bool answer;                 /* answer every request by itself */
@@ -63,9 +54,8 @@ struct harness {
         uint64_t rng;
         int64_t mono;
         int64_t true0;               /* true time at mono 0 */
-        double offset0;              /* s, what the local clock lacks at mono 0 */
         bool auto_request_sent;      /* call engine_request_sent for every SEND */
-        struct fake_clock clock;
+        struct sim_clock clock;      /* true time is mono; a perfect oscillator */
         struct server servers[MAX_IDS];
         struct request requests[MAX_IDS];
         struct pending_reply replies[MAX_IDS];
@@ -78,45 +68,36 @@ struct harness {
         unsigned stale_wakeups;      /* engine_next_wakeup at or before the last engine_run, nothing since */
 };
 
+/* The engine's random numbers (engine_config.random_u64): the models' splitmix64 over h->rng. */
 static uint64_t splitmix64(void *userdata) {
-        uint64_t *state = userdata;
-        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-
-static double clock_pll(const struct fake_clock *c, double elapsed) {
-        if (c->slew == 0 || elapsed <= 0)
-                return 0;
-        return c->slew * (1 - pow(1 - ldexp(1.0, -(2 + c->time_constant)), elapsed));
-}
-
-static double clock_correction(const struct fake_clock *c, int64_t mono) {
-        double elapsed = ns_to_seconds(mono - c->since);
-        return c->base + c->frequency_ppm * 1e-6 * elapsed + clock_pll(c, elapsed);
-}
-
-static void clock_fold(struct fake_clock *c, int64_t mono) {
-        double elapsed = ns_to_seconds(mono - c->since);
-        double applied = clock_pll(c, elapsed);
-        c->base += c->frequency_ppm * 1e-6 * elapsed + applied;
-        c->slew -= applied;
-        c->since = mono;
+        return sim_splitmix64(userdata);
 }
 
 static int64_t true_real(const struct harness *h, int64_t mono) {
         return h->true0 + mono;
 }
 
-static int64_t local_real(const struct harness *h, int64_t mono) {
-        return h->true0 + mono - (int64_t) llround(h->offset0 * 1e9) +
-               (int64_t) llround(clock_correction(&h->clock, mono) * 1e9);
+/* Brings the clock model to now, before it is read or adjusted. */
+static void clock_to_now(struct harness *h) {
+        /* The model only runs forwards: a test may not take h->mono back behind it. */
+        assert_true(h->mono >= h->clock.now_ns);
+        sim_clock_advance(&h->clock, h->mono);
+}
+
+static int64_t local_now(struct harness *h) {
+        clock_to_now(h);
+        return sim_clock_read_ns(&h->clock, h->true0);
+}
+
+/* Sets the local clock by offset now, as a STEP action or anyone else with settimeofday would. */
+static void step_clock(struct harness *h, double offset) {
+        clock_to_now(h);
+        sim_clock_step(&h->clock, offset);
 }
 
 /* The local clock's true offset now: what the engine should find. */
-static double true_offset(const struct harness *h) {
-        return ns_to_seconds(true_real(h, h->mono) - local_real(h, h->mono));
+static double true_offset(struct harness *h) {
+        return ns_to_seconds(true_real(h, h->mono) - local_now(h));
 }
 
 static uint64_t read_be64(const uint8_t *p) {
@@ -134,7 +115,8 @@ static void harness_init_at(struct harness *h, bool clock_control, int64_t true0
         h->config.random_userdata = &h->rng;
         h->rng = 42;
         h->true0 = true0;
-        h->offset0 = offset0;
+        /* offset0 is what the local clock lacks: it starts behind by that much. */
+        sim_clock_init(&h->clock, &(struct sim_clock_config) { .initial_offset = -offset0 }, NULL);
         h->auto_request_sent = true;
         h->last_run = -1;
 }
@@ -245,7 +227,7 @@ static void handle_send(struct harness *h, const struct engine_action *a) {
         h->requests[id] = (struct request) {
                 .sent = true,
                 .nonce = nonce,
-                .t1_real = local_real(h, h->mono),
+                .t1_real = local_now(h),
                 .mono = h->mono,
         };
         h->sends[id]++;
@@ -270,21 +252,19 @@ static void drain(struct harness *h) {
                         handle_send(h, &a);
                         break;
                 case ENGINE_ACTION_STEP:
-                        clock_fold(&h->clock, h->mono);
-                        h->clock.base += a.offset;
+                        step_clock(h, a.offset);
                         h->steps++;
                         h->last_step = a.offset;
                         break;
                 case ENGINE_ACTION_SLEW:
-                        clock_fold(&h->clock, h->mono);
-                        h->clock.slew = a.offset;
-                        h->clock.time_constant = a.time_constant;
+                        clock_to_now(h);
+                        sim_clock_slew(&h->clock, a.offset, a.time_constant);
                         h->slews++;
                         h->last_slew = a.offset;
                         break;
                 case ENGINE_ACTION_SET_FREQUENCY:
-                        clock_fold(&h->clock, h->mono);
-                        h->clock.frequency_ppm = a.frequency_ppm;
+                        clock_to_now(h);
+                        sim_clock_set_frequency(&h->clock, a.frequency_ppm);
                         h->frequencies++;
                         break;
                 case ENGINE_ACTION_SET_STATUS:
@@ -309,7 +289,7 @@ static void run(struct harness *h) {
 }
 
 static enum response_result deliver(struct harness *h, uint32_t id, const uint8_t *buf, size_t len) {
-        enum response_result r = engine_receive(h->e, id, buf, len, local_real(h, h->mono), h->mono);
+        enum response_result r = engine_receive(h->e, id, buf, len, local_now(h), h->mono);
         h->input_since_run = true;
         drain(h);
         return r;
@@ -1491,7 +1471,7 @@ static void test_external_clock_jump_is_stepped_back(void **state) {
 
         /* Someone sets the clock back by a second. After the stepout it is stepped back by what
          * the samples since then say, and stays right from then on. */
-        h.offset0 += 1.0;
+        step_clock(&h, -1.0);
         for (unsigned minute = 1; minute <= 120; minute++) {
                 advance(&h, h.mono + MINUTE);
                 if (h.steps == 0)
@@ -1522,7 +1502,7 @@ static void test_reply_to_a_request_sent_before_a_step(void **state) {
         advance(&h, 2 * HOUR);
 
         /* The clock jumps; from now on the test answers, each time after polling both at once. */
-        h.offset0 += 1.0;
+        step_clock(&h, -1.0);
         h.servers[a].answer = h.servers[b].answer = false;
         for (uint32_t id = 1; id < MAX_IDS; id++)
                 h.replies[id].pending = false;
@@ -1623,7 +1603,7 @@ static void era_measurement(int64_t true0, double offset0) {
         struct ntp_packet p = genuine_reply(&h, id);
 
         /* The local timestamps and the server's lie in different NTP eras. */
-        int64_t t1 = h.requests[id].t1_real, t4 = local_real(&h, h.mono);
+        int64_t t1 = h.requests[id].t1_real, t4 = local_now(&h);
         int64_t t2 = ntp_ts_to_unix_ns(p.receive_ts, true0), t3 = ntp_ts_to_unix_ns(p.transmit_ts, true0);
         bool local_before = t1 < UNIX_NTP_ERA_1 && t4 < UNIX_NTP_ERA_1;
         bool server_before = t2 < UNIX_NTP_ERA_1 && t3 < UNIX_NTP_ERA_1;
