@@ -5,10 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf-words.h"
 #include "config.h"
 #include "poll.h"
 
 #define MAX_WORDS 32
+
+/* A line of a file, and a D-Bus server spec: one tokenizer. A spec is a value, not a file's line
+ * (no quotes, no comment); a control character stays in its word, for the host check to name. */
+static const struct conf_words_syntax file_syntax = {
+        .words_max = MAX_WORDS,
+        .line_max = CONFIG_MAX_LINE - 1,
+        .continuation = true,
+};
+static const struct conf_words_syntax spec_syntax = { .words_max = MAX_WORDS, .control_characters = true };
 
 struct parser {
         struct config *config;
@@ -127,18 +137,6 @@ bool config_host_is_valid(const char *host) {
         return strstr(host, "..") == NULL;
 }
 
-/* ---- words ---- */
-
-static size_t split_words(char *line, char *words[], size_t max) {
-        size_t n = 0;
-        for (char *save = NULL, *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
-                if (n == max)
-                        return max + 1;
-                words[n++] = w;
-        }
-        return n;
-}
-
 /* ---- server and pool ---- */
 
 static int parse_poll_option(const char *value, int8_t *ret) {
@@ -221,23 +219,21 @@ static const char *parse_server_words(char *words[], size_t n, struct config_ser
 }
 
 int config_parse_server_spec(const char *spec, struct config_server *ret, const char **ret_error) {
-        char buf[CONFIG_MAX_LINE];
-        char *words[MAX_WORDS];
+        struct conf_words words;
+        struct conf_words_error words_error;
         const char *warning, *dummy;
 
         ret_error = ret_error ? ret_error : &dummy;
-        if (!spec || strnlen(spec, sizeof(buf)) >= sizeof(buf)) {
+        if (!spec || strnlen(spec, CONFIG_MAX_LINE) >= CONFIG_MAX_LINE) {
                 *ret_error = "spec missing or too long";
                 return -EINVAL;
         }
-        snprintf(buf, sizeof(buf), "%s", spec);
-        size_t n = split_words(buf, words, MAX_WORDS);
-        if (n > MAX_WORDS) {
-                *ret_error = "too many words";
+        if (conf_words_split(spec, &spec_syntax, &words, &words_error) < 0) {
+                *ret_error = conf_words_problem_to_string(words_error.problem);
                 return -EINVAL;
         }
         struct config_server s;
-        const char *error = parse_server_words(words, n, &s, &warning);
+        const char *error = parse_server_words(words.word, words.n, &s, &warning);
         if (error) {
                 *ret_error = error;
                 return -EINVAL;
@@ -286,12 +282,14 @@ static int directive_server(struct parser *p, char *words[], size_t n) {
 
 /* ---- the other directives ---- */
 
-static int directive_restrict(struct parser *p, const char *rest) {
+static int directive_restrict(struct parser *p, char *words[], size_t n) {
         struct config *c = p->config;
         struct config_restrict r;
         const char *error = NULL, *warning = NULL;
 
-        if (restrict_rule_parse(rest, &r.rule, &error, &warning) < 0)
+        if (n < 2)
+                return fail(p, "restrict needs an address or default");
+        if (restrict_rule_parse_words(words + 1, n - 1, &r.rule, &error, &warning) < 0)
                 return fail(p, "restrict: %s", error);
         if (warning)
                 warn(p, "restrict: %s", warning);
@@ -428,29 +426,16 @@ static bool is_ignored_directive(const char *w) {
         return false;
 }
 
-static int parse_line(struct parser *p, char *line) {
+static int parse_words(struct parser *p, char *words[], size_t n) {
         struct config *c = p->config;
-        char *hash = strchr(line, '#');
-        if (hash)
-                *hash = '\0';
-
-        /* restrict keeps its own words; take them before splitting. */
-        char *start = line + strspn(line, " \t\r");
-        if (strncmp(start, "restrict", 8) == 0 && (start[8] == ' ' || start[8] == '\t'))
-                return directive_restrict(p, start + 9);
-
-        char *words[MAX_WORDS];
-        size_t n = split_words(line, words, MAX_WORDS);
         if (n == 0)
                 return 0;
-        if (n > MAX_WORDS)
-                return fail(p, "too many words");
 
         const char *w = words[0];
         if (strcmp(w, "server") == 0 || strcmp(w, "pool") == 0 || strcmp(w, "peer") == 0)
                 return directive_server(p, words, n);
         if (strcmp(w, "restrict") == 0)
-                return fail(p, "restrict needs an address or default");
+                return directive_restrict(p, words, n);
         if (strcmp(w, "driftfile") == 0)
                 return directive_driftfile(p, words, n);
         if (strcmp(w, "tinker") == 0)
@@ -477,27 +462,30 @@ static int parse_line(struct parser *p, char *line) {
         return fail(p, "unknown directive \"%.64s\"", w);
 }
 
+/* A line the tokenizer refused: its line, where the problem is, and the column. */
+static int fail_words(struct parser *p, const struct conf_words_error *error) {
+        char what[CONFIG_MESSAGE_MAX];
+        conf_words_error_format(error, what, sizeof(what));
+        p->line = error->line;
+        return fail(p, "%s", what);
+}
+
 int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error) {
         struct parser p = { .config = c, .file = file ? file : "(input)", .error = ret_error };
-        char line[CONFIG_MAX_LINE];
-        size_t pos = 0;
+        struct conf_words_reader reader;
+        struct conf_words words;
+        struct conf_words_error error;
+        int r;
 
-        while (pos < len) {
-                p.line++;
-                const char *nl = memchr(text + pos, '\n', len - pos);
-                size_t line_len = (nl ? (size_t) (nl - text) : len) - pos;
-                if (memchr(text + pos, '\0', line_len))
-                        return fail(&p, "NUL byte in line");
-                if (line_len >= sizeof(line))
-                        return fail(&p, "line longer than %d characters", CONFIG_MAX_LINE - 1);
-                memcpy(line, text + pos, line_len);
-                line[line_len] = '\0';
-                int r = parse_line(&p, line);
+        conf_words_reader_init(&reader, text, len, &file_syntax);
+        while ((r = conf_words_read(&reader, &words, &error)) > 0) {
+                /* A continued line's settings come from the line it starts on. */
+                p.line = words.line;
+                r = parse_words(&p, words.word, words.n);
                 if (r < 0)
                         return r;
-                pos += line_len + (nl ? 1 : 0);
         }
-        return 0;
+        return r < 0 ? fail_words(&p, &error) : 0;
 }
 
 /* ---- dump ---- */

@@ -15,6 +15,8 @@
  *     firewall client on server off
  *     clear servers
  *
+ * Words are split as conf-words.h says: blanks between them, "..." for one that holds blanks or
+ * '#', '#' for a comment, a trailing backslash to continue on the next line.
  * `clear servers` and `clear restrict` empty the lists collected so far: the daemon's own
  * settings file, read after the files in /etc, starts with them to replace those lists.
  * Parsing is pure: the daemon reads the files and hands their text over. Every setting remembers
@@ -90,7 +92,7 @@ struct config {
 };
 
 struct config_error {
-        char message[CONFIG_MESSAGE_MAX]; /* "FILE:LINE: what is wrong" */
+        char message[CONFIG_MESSAGE_MAX]; /* "FILE:LINE: what is wrong", "... (column N)" for a malformed line */
 };
 
 void config_init(struct config *c);

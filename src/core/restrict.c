@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conf-words.h"
 #include "restrict.h"
 
 struct flag_name {
@@ -30,17 +31,9 @@ static const struct flag_name flag_names[] = {
         { "notrust", RESTRICT_NOTRUST, false },
 };
 
-#define MAX_WORDS 32
-
-static size_t split_words(char *text, char *words[], size_t max) {
-        size_t n = 0;
-        for (char *save = NULL, *w = strtok_r(text, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save)) {
-                if (n == max)
-                        return max + 1;
-                words[n++] = w;
-        }
-        return n;
-}
+/* A rule given alone (a D-Bus argument) is a value: no quotes, no comment; a control character
+ * stays in its word, for the address or flag check to refuse. */
+static const struct conf_words_syntax rule_syntax = { .words_max = 32, .control_characters = true };
 
 static size_t address_length(int family) {
         return family == AF_INET ? 4 : 16;
@@ -142,7 +135,7 @@ static const struct flag_name *find_flag(const char *word) {
         return NULL;
 }
 
-static int parse_target(char *words[], size_t n, size_t *i, struct restrict_rule *r, const char **ret_error) {
+static int parse_target(char *const *words, size_t n, size_t *i, struct restrict_rule *r, const char **ret_error) {
         int forced_family = 0;
 
         if (*i < n && (strcmp(words[*i], "-4") == 0 || strcmp(words[*i], "-6") == 0)) {
@@ -179,27 +172,15 @@ static int parse_target(char *words[], size_t n, size_t *i, struct restrict_rule
         return 0;
 }
 
-int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char **ret_error,
-                        const char **ret_warning) {
+int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, const char **ret_error,
+                              const char **ret_warning) {
         const char *error_dummy, *warning_dummy;
-        char buf[RESTRICT_TEXT_MAX * 4];
-        char *words[MAX_WORDS];
         struct restrict_rule r = { 0 };
         size_t i = 0;
 
         ret_error = ret_error ? ret_error : &error_dummy;
         ret_warning = ret_warning ? ret_warning : &warning_dummy;
         *ret_warning = NULL;
-        if (!text || strlen(text) >= sizeof(buf)) {
-                *ret_error = "rule missing or too long";
-                return -EINVAL;
-        }
-        strcpy(buf, text);
-        size_t n = split_words(buf, words, MAX_WORDS);
-        if (n > MAX_WORDS) {
-                *ret_error = "too many words";
-                return -EINVAL;
-        }
         int k = parse_target(words, n, &i, &r, ret_error);
         if (k < 0)
                 return k;
@@ -215,6 +196,26 @@ int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char 
         }
         *ret = r;
         return 0;
+}
+
+int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char **ret_error,
+                        const char **ret_warning) {
+        struct conf_words words;
+        struct conf_words_error error;
+
+        if (ret_warning)
+                *ret_warning = NULL;
+        if (!text || strnlen(text, RESTRICT_TEXT_MAX * 4) >= RESTRICT_TEXT_MAX * 4) {
+                if (ret_error)
+                        *ret_error = "rule missing or too long";
+                return -EINVAL;
+        }
+        if (conf_words_split(text, &rule_syntax, &words, &error) < 0) {
+                if (ret_error)
+                        *ret_error = conf_words_problem_to_string(error.problem);
+                return -EINVAL;
+        }
+        return restrict_rule_parse_words(words.word, words.n, ret, ret_error, ret_warning);
 }
 
 static void format_flags(uint32_t flags, char *buf, size_t size) {

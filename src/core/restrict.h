@@ -53,6 +53,10 @@ struct restrict_set {
 int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char **ret_error,
                         const char **ret_warning);
 
+/* The same for a rule already split into words (conf-words.h), as a restrict line's after its keyword. */
+int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, const char **ret_error,
+                              const char **ret_warning);
+
 /* The canonical text of a rule: "default …", "-6 default …", "192.0.2.0/24 …". */
 void restrict_rule_format(const struct restrict_rule *r, char *buf, size_t size);
 

@@ -651,6 +651,66 @@ static void test_too_many_words(void **state) {
         assert_error(text, 3, "too many words");
 }
 
+/* ---- quotes, continuation lines, the column of a malformed line ---- */
+
+static void test_quoted_words(void **state) {
+        struct config *c = parse_ok("driftfile \"/var/lib/ntpsyncd/my drift\"\n"
+                                    "server \"ntp.example.org\" iburst\n");
+        assert_string_equal(c->driftfile, "/var/lib/ntpsyncd/my drift");
+        assert_true(server(c, "ntp.example.org")->iburst);
+        /* A '#' in quotes is the word's. */
+        c = parse_ok("driftfile \"/var/lib/a#b\" # a comment\n");
+        assert_string_equal(c->driftfile, "/var/lib/a#b");
+        assert_error("driftfile \"\"\n", 1, "absolute path");
+        assert_error("server a.example.org\nserver \"b.example.org\n", 2, "unterminated quoted string (column 8)");
+}
+
+static void test_continuation_lines(void **state) {
+        struct config *c = parse_ok("server a.example.org \\\n"
+                                    "       iburst \\\n"
+                                    "       minpoll 5\n"
+                                    "restrict default kod \\\r\n"
+                                    "         nomodify\r\n"
+                                    "server b.example.org\n");
+        assert_true(server(c, "a.example.org")->iburst);
+        assert_int_equal(server(c, "a.example.org")->minpoll, 5);
+        assert_origin(&server(c, "a.example.org")->origin, FILE_NAME, 1);
+        assert_origin(&server(c, "b.example.org")->origin, FILE_NAME, 6);
+        assert_int_equal(c->restricts[0].rule.flags, RESTRICT_KOD | RESTRICT_NOMODIFY);
+        assert_origin(&c->restricts[0].origin, FILE_NAME, 4);
+        /* A backslash in a comment continues nothing. */
+        c = parse_ok("server a.example.org # \\\nserver b.example.org\n");
+        assert_int_equal(c->n_servers, 2);
+
+        /* A directive's error names the line it starts on, a malformed word's its own line. */
+        assert_error("\nserver a.example.org \\\n bogus\n", 2, "unknown server option");
+        assert_error("server a.example.org \\\n \"iburst\n", 2, "unterminated quoted string (column 2)");
+        assert_error("server a.example.org \\", 1, "the last line ends in a backslash, with no line to continue "
+                                                    "(column 22)");
+}
+
+static void test_error_columns(void **state) {
+        static const char nul[] = "server a.example.org\nserver b.exa\0mple.org\n";
+        assert_error_len(nul, sizeof(nul) - 1, 2, "NUL byte in line (column 13)");
+        assert_error("server a.example.org\x01\n", 1, "control character 0x01 (column 21)");
+        assert_error("\n\ndriftfile /var/lib/\x7f", 3, "control character 0x7f (column 20)");
+        /* In a comment, it is the comment's. */
+        parse_ok("server a.example.org # \x01\n");
+        /* VT and FF are blanks. */
+        struct config *c = parse_ok("server\va.example.org\fiburst\n");
+        assert_true(server(c, "a.example.org")->iburst);
+
+        /* 1023 characters and CRLF: the CR is the line's end, not one character too many. */
+        char text[CONFIG_MAX_LINE + 8];
+        memset(text, ' ', CONFIG_MAX_LINE - 1);
+        memcpy(text, "server a.example.org", 20);
+        strcpy(text + CONFIG_MAX_LINE - 1, "\r\n");
+        c = parse_ok(text);
+        assert_int_equal(c->n_servers, 1);
+        strcpy(text + CONFIG_MAX_LINE - 1, " \r\n");
+        assert_error(text, 1, "line longer than 1023 characters (column 1024)");
+}
+
 /* ---- poll limits ---- */
 
 static void assert_poll_range(const char *spec, int8_t min, int8_t max) {
@@ -767,6 +827,17 @@ static void test_spec_server_and_pool(void **state) {
         assert_spec_refused("server ntp.example.org bogus", "unknown server option");
         assert_spec_refused("server ntp.example.org # comment", "unknown server option");
         assert_spec_refused("server a.example.org b.example.org", "unknown server option");
+}
+
+static void test_spec_words(void **state) {
+        struct config_server s = spec_ok("pool\vpool.example.org\f");
+        assert_true(s.pool);
+        assert_string_equal(s.host, "pool.example.org");
+        /* A spec is one value, not a file's line: no quotes, no continuation, no second line. */
+        assert_spec_refused("server \"ntp.example.org\" iburst", "not a valid host");
+        assert_spec_refused("server ntp.example.org \\", "unknown server option");
+        assert_spec_refused("server ntp.example.org\niburst", "not a valid host");
+        assert_spec_refused("server ntp.example.org\x01", "not a valid host");
 }
 
 static void test_spec_invalid_hosts(void **state) {
@@ -1517,8 +1588,12 @@ int main(void) {
                 cmocka_unit_test(test_nul_byte),
                 cmocka_unit_test(test_overlong_line),
                 cmocka_unit_test(test_too_many_words),
+                cmocka_unit_test(test_quoted_words),
+                cmocka_unit_test(test_continuation_lines),
+                cmocka_unit_test(test_error_columns),
                 cmocka_unit_test(test_spec_bare_host),
                 cmocka_unit_test(test_spec_server_and_pool),
+                cmocka_unit_test(test_spec_words),
                 cmocka_unit_test(test_spec_invalid_hosts),
                 cmocka_unit_test(test_spec_addresses),
                 cmocka_unit_test(test_spec_error_text_is_optional),

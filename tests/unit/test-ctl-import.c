@@ -564,6 +564,28 @@ static void test_bad_input(void **state) {
         free(huge);
 }
 
+static void test_errors_name_the_column(void **state) {
+        assert_error("server a.example.org\n  \"unterminated\n", NULL, "/etc/ntp.conf:2: ",
+                     "unterminated quoted string (column 3)");
+        assert_error("server a.example.org \\\n iburst\n", NULL, "/etc/ntp.conf:1: ",
+                     "line ends in a backslash (column 22); ntp.conf has no continuation lines");
+        static const char with_nul[] = "server a.example.org\nserver b\0.example.org\n";
+        assert_error_len(with_nul, sizeof(with_nul) - 1, NULL, "/etc/ntp.conf:2: ", "NUL byte in line (column 9)");
+        assert_error("server ntp.example.org\n", "a.example.org\n\"b", "/etc/ntp/step-tickers:2: ",
+                     "unterminated quoted string (column 1)");
+
+        char many[IMPORT_WORDS_MAX * 2 + 16] = "keys";
+        for (int i = 1; i < IMPORT_WORDS_MAX; i++)
+                strcat(many, " x");
+        import_ok(many, NULL); /* as many words as there may be */
+        strcat(many, " y");
+        assert_error(many, NULL, "/etc/ntp.conf:1: ", "too many words");
+
+        /* A backslash that is not the line's last character is an ordinary one. */
+        import_ok("keys /etc/ntp/keys\\ # a comment\n", NULL);
+        assert_warning("/etc/ntp.conf:1: 'keys'", "");
+}
+
 static void test_lexical_forms(void **state) {
         import_ok("# comment\r\n"
                   "\tserver  \"a.example.org\"\tiburst   # trailing comment\r\n"
@@ -614,6 +636,7 @@ int main(void) {
                 cmocka_unit_test(test_step_tickers),
                 cmocka_unit_test(test_includefile),
                 cmocka_unit_test(test_bad_input),
+                cmocka_unit_test(test_errors_name_the_column),
                 cmocka_unit_test(test_lexical_forms),
                 cmocka_unit_test(test_long_lines_stay_within_ntpsyncd_limit),
         };

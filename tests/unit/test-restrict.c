@@ -256,6 +256,27 @@ static void test_too_long_or_too_many_words(void **state) {
         assert_refused(text, "");
 }
 
+static void test_words(void **state) {
+        struct restrict_rule r = parse_ok("default\vkod\f");
+        assert_true(r.is_default);
+        assert_int_equal(r.flags, RESTRICT_KOD);
+        /* A rule is one value, not a file's line: no quotes, no comment, no second line. */
+        assert_refused("\"default\" kod", "not an IPv4 or IPv6 address");
+        assert_refused("default # kod", "unknown restrict flag");
+        assert_refused("default\nkod", "not an IPv4 or IPv6 address");
+
+        /* A restrict line's words after its keyword. */
+        char address[] = "192.0.2.0", mask[] = "mask", netmask[] = "255.255.255.0", flag[] = "kod";
+        char *words[] = { address, mask, netmask, flag };
+        const char *error = NULL, *warning = "stale";
+        assert_int_equal(restrict_rule_parse_words(words, ELEMENTSOF(words), &r, &error, &warning), 0);
+        assert_int_equal(r.prefix, 24);
+        assert_int_equal(r.flags, RESTRICT_KOD);
+        assert_null(warning);
+        assert_int_equal(restrict_rule_parse_words(words, 0, &r, &error, NULL), -EINVAL);
+        assert_string_equal(error, "no address");
+}
+
 /* ---- canonical text ---- */
 
 static void assert_format(const char *text, const char *expected) {
@@ -675,6 +696,7 @@ int main(void) {
                 cmocka_unit_test(test_host_names_refused),
                 cmocka_unit_test(test_family_option_must_match),
                 cmocka_unit_test(test_too_long_or_too_many_words),
+                cmocka_unit_test(test_words),
                 cmocka_unit_test(test_format_round_trip),
                 cmocka_unit_test(test_format_small_buffers),
                 cmocka_unit_test(test_set_defaults),

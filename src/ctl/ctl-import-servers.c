@@ -1,0 +1,173 @@
+/* The import's server, pool and peer lines, and the model of servers that step-tickers adds to.
+ * See ctl-import-internal.h. */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "ctl-import-internal.h"
+#include "ctl-util.h"
+#include "poll.h"
+
+#define LOCAL_CLOCK "ntpd's local clock (server 127.127.1.0, fudge)"
+
+bool import_is_refclock_address(const char *host, unsigned *ret_driver) {
+        uint8_t a[4];
+        if (inet_pton(AF_INET, host, a) != 1 || a[0] != 127 || a[1] != 127)
+                return false;
+        *ret_driver = a[2];
+        return true;
+}
+
+int importer_warn_refclock(struct importer *imp, unsigned driver) {
+        if (driver != REFCLOCK_LOCAL_DRIVER)
+                return importer_warn(imp, WARN_LINES_IGNORED, "ntpsyncd has no reference clock drivers",
+                                     "a reference clock (server 127.127.T.U, fudge, refclock)");
+        int r = importer_warn(imp, WARN_LINES_IGNORED, "ntpsyncd has no local-clock driver", LOCAL_CLOCK);
+        if (r == 0)
+                importer_find_warning(imp, LOCAL_CLOCK)->local_clock = true;
+        return r;
+}
+
+static const char *const server_option_reasons[][3] = {
+        /* name, "value" if it takes one, why ntpsyncd does without */
+        { "burst", NULL, "ntpsyncd sends bursts only at start and on recovery, with iburst" },
+        { "true", NULL, "ntpsyncd never exempts a source from selection" },
+        { "preempt", NULL, "ntpsyncd keeps every configured source" },
+        { "key", "value", "ntpsyncd has no symmetric-key authentication" },
+        { "autokey", NULL, "ntpsyncd has no Autokey" },
+        { "nts", NULL, "ntpsyncd has no NTS" },
+        { "version", "value", "ntpsyncd speaks NTPv4" },
+        { "xleave", NULL, "ntpsyncd has no interleaved mode" },
+        { "mode", "value", "ntpsyncd has no reference clock drivers" },
+        { "ttl", "value", "ntpsyncd has no manycast or broadcast" },
+        { "bias", "value", "ntpsyncd has no per-source offset correction" },
+        { "-4", NULL, "ntpsyncd uses the addresses of either family that the name has" },
+        { "-6", NULL, "ntpsyncd uses the addresses of either family that the name has" },
+};
+
+static const char *const *find_server_option(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(server_option_reasons); i++)
+                if (streq(server_option_reasons[i][0], name))
+                        return server_option_reasons[i];
+        return NULL;
+}
+
+/* ntpd clamps minpoll and maxpoll into 3..17 as ntpsyncd's parser wants them; so do we. */
+static int read_poll_option(struct importer *imp, const char *name, const char *value, int8_t *ret) {
+        char *end = NULL;
+        errno = 0;
+        long v = value ? strtol(value, &end, 10) : 0;
+        if (!value || errno != 0 || end == value || *end != '\0')
+                return importer_fail(imp, "%s takes a number", name);
+        if (v < POLL_LIMIT_MIN || v > POLL_LIMIT_MAX) {
+                v = v < POLL_LIMIT_MIN ? POLL_LIMIT_MIN : POLL_LIMIT_MAX;
+                int r = importer_warn(imp, WARN_CHANGED, "as ntpd does", "server option '%s' is clamped into 3..17",
+                                      name);
+                if (r < 0)
+                        return r;
+        }
+        *ret = (int8_t) v;
+        return 0;
+}
+
+static int read_dropped_server_option(struct importer *imp, char **words, size_t n, size_t *i) {
+        char name[DISPLAY_SIZE];
+        const char *const *known = find_server_option(words[*i]);
+
+        import_display(words[*i], name, sizeof(name));
+        if (known && known[1]) {
+                if (*i + 1 >= n)
+                        return importer_fail(imp, "server option %s takes a value", name);
+                (*i)++;
+        }
+        return importer_warn(imp, WARN_PART_DROPPED, known ? known[2] : "ntpd has no such server option",
+                             "server option '%s'", name);
+}
+
+static int read_server_options(struct importer *imp, char **words, size_t n, struct config_server *s) {
+        for (size_t i = 0; i < n; i++) {
+                const char *w = words[i];
+                int r = 0;
+
+                if (streq(w, "iburst"))
+                        s->iburst = true;
+                else if (streq(w, "prefer"))
+                        s->prefer = true;
+                else if (streq(w, "noselect"))
+                        s->noselect = true;
+                else if (streq(w, "minpoll") || streq(w, "maxpoll")) {
+                        r = read_poll_option(imp, w, i + 1 < n ? words[i + 1] : NULL,
+                                             streq(w, "minpoll") ? &s->minpoll : &s->maxpoll);
+                        i++;
+                } else
+                        r = read_dropped_server_option(imp, words, n, &i);
+                if (r < 0)
+                        return r;
+        }
+        if (s->minpoll && s->maxpoll && s->minpoll > s->maxpoll) {
+                s->minpoll = s->maxpoll = 0;
+                return importer_warn(imp, WARN_CHANGED, "minpoll was above maxpoll; ntpsyncd's defaults apply",
+                                     "server options 'minpoll' and 'maxpoll'");
+        }
+        return 0;
+}
+
+struct server_item *importer_find_server(struct importer *imp, const char *host, bool any_kind, bool pool) {
+        for (size_t i = 0; i < imp->n_servers; i++) {
+                struct config_server *s = &imp->servers[i].server;
+                if ((any_kind || s->pool == pool) && strcasecmp(s->host, host) == 0)
+                        return &imp->servers[i];
+        }
+        return NULL;
+}
+
+/* ntpsyncd's parser refuses a host named twice, and takes at most CONFIG_MAX_SERVERS. */
+int importer_add_server(struct importer *imp, const struct config_server *s, const char *note) {
+        if (importer_find_server(imp, s->host, false, s->pool))
+                return importer_warn(imp, WARN_LINES_IGNORED, "ntpsyncd takes each once; the first is kept",
+                                     "a server or pool named again");
+        if (imp->n_servers >= CONFIG_MAX_SERVERS)
+                return importer_warn(imp, WARN_LINES_IGNORED, "ntpsyncd takes no more",
+                                     "servers and pools beyond the %dth", CONFIG_MAX_SERVERS);
+        imp->servers[imp->n_servers++] = (struct server_item) { .server = *s, .origin = imp->at, .note = note };
+        return 0;
+}
+
+/* server|pool|peer [-4|-6] HOST [options] */
+int importer_handle_server(struct importer *imp, char **words, size_t n) {
+        struct config_server s = { .pool = streq(words[0], "pool") };
+        bool peer = streq(words[0], "peer");
+        size_t i = 1;
+        unsigned driver;
+        int r;
+
+        for (; i < n && (streq(words[i], "-4") || streq(words[i], "-6")); i++)
+                if ((r = read_dropped_server_option(imp, words, n, &i)) < 0)
+                        return r;
+        if (i >= n)
+                return importer_fail(imp, "%s needs a host name or address", words[0]);
+        if (import_is_refclock_address(words[i], &driver))
+                return importer_warn_refclock(imp, driver);
+        if (!config_host_is_valid(words[i])) {
+                char host[DISPLAY_SIZE];
+                import_display(words[i], host, sizeof(host));
+                return importer_fail(imp, "%s: '%s' is not a valid host name or address", words[0], host);
+        }
+        snprintf(s.host, sizeof(s.host), "%s", words[i]);
+        if (s.pool)
+                s.maxsources = CONFIG_POOL_DEFAULT_SOURCES;
+        if ((r = read_server_options(imp, words + i + 1, n - i - 1, &s)) < 0)
+                return r;
+        if (peer && (r = importer_warn(imp, WARN_CHANGED,
+                                       "ntpsyncd has no symmetric mode; it polls the peer as a server",
+                                       "'peer' is carried over as 'server'")) < 0)
+                return r;
+        return importer_add_server(imp, &s, peer ? "was: peer" : NULL);
+}
+
