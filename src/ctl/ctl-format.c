@@ -31,8 +31,29 @@ static const char *on_off(bool b) {
         return b ? "on" : "off";
 }
 
-static const char *allowed_blocked(bool b) {
-        return b ? "allowed" : "blocked";
+/* A direction's firewall state in ntpsyncd's words (FirewallClientState, FirewallServerState);
+ * from a daemon that has only the booleans, what they said. */
+static const char *firewall_state(const struct manager_properties *p, enum manager_property state,
+                                  const char *value, enum manager_property flag, bool allowed) {
+        if (p->present[state] && value && value[0])
+                return value;
+        if (p->present[flag])
+                return allowed ? "allowed" : "blocked";
+        return NULL;
+}
+
+static void print_firewall_fields(FILE *f, const struct manager_properties *p, const char *client_label,
+                                  const char *server_label, const char *reason_label) {
+        const char *client = firewall_state(p, PROPERTY_FIREWALL_CLIENT_STATE, p->firewall_client_state,
+                                            PROPERTY_FIREWALL_CLIENT, p->firewall_client);
+        const char *server = firewall_state(p, PROPERTY_FIREWALL_SERVER_STATE, p->firewall_server_state,
+                                            PROPERTY_FIREWALL_SERVER, p->firewall_server);
+        if (client)
+                print_field(f, client_label, "%s", client);
+        if (server)
+                print_field(f, server_label, "%s", server);
+        if (p->present[PROPERTY_FIREWALL_REASON] && p->firewall_reason && p->firewall_reason[0])
+                print_field(f, reason_label, "%s", p->firewall_reason);
 }
 
 static const char *or_none(const char *s) {
@@ -71,10 +92,7 @@ static void print_clock(FILE *f, const struct manager_properties *p) {
 static void print_settings(FILE *f, const struct manager_properties *p) {
         if (p->present[PROPERTY_SERVER_MODE])
                 print_field(f, "Server mode", "%s", on_off(p->server_mode));
-        if (p->present[PROPERTY_FIREWALL_CLIENT])
-                print_field(f, "Firewall client", "%s", allowed_blocked(p->firewall_client));
-        if (p->present[PROPERTY_FIREWALL_SERVER])
-                print_field(f, "Firewall server", "%s", allowed_blocked(p->firewall_server));
+        print_firewall_fields(f, p, "Firewall client", "Firewall server", "Firewall reason");
         if (p->present[PROPERTY_FIREWALL_BACKEND])
                 print_field(f, "Firewall backend", "%s", p->firewall_backend);
         if (p->present[PROPERTY_CLOCK_CONTROL])
@@ -148,10 +166,7 @@ void print_sources_table(FILE *f, const struct source_list *sources) {
 }
 
 void print_firewall(FILE *f, const struct manager_properties *p) {
-        if (p->present[PROPERTY_FIREWALL_CLIENT])
-                print_field(f, "Client", "%s", allowed_blocked(p->firewall_client));
-        if (p->present[PROPERTY_FIREWALL_SERVER])
-                print_field(f, "Server", "%s", allowed_blocked(p->firewall_server));
+        print_firewall_fields(f, p, "Client", "Server", "Reason");
         if (p->present[PROPERTY_FIREWALL_BACKEND])
                 print_field(f, "Backend", "%s", p->firewall_backend);
         if (p->present[PROPERTY_FIREWALL_WARNING] && p->firewall_warning && p->firewall_warning[0])

@@ -33,6 +33,9 @@ static const struct typed_field manager_fields[_PROPERTY_MAX] = {
         MANAGER_FIELD(PROPERTY_FIREWALL_SERVER, "FirewallServer", "b", firewall_server),
         MANAGER_FIELD(PROPERTY_FIREWALL_BACKEND, "FirewallBackend", "s", firewall_backend),
         MANAGER_FIELD(PROPERTY_FIREWALL_WARNING, "FirewallWarning", "s", firewall_warning),
+        MANAGER_FIELD(PROPERTY_FIREWALL_CLIENT_STATE, "FirewallClientState", "s", firewall_client_state),
+        MANAGER_FIELD(PROPERTY_FIREWALL_SERVER_STATE, "FirewallServerState", "s", firewall_server_state),
+        MANAGER_FIELD(PROPERTY_FIREWALL_REASON, "FirewallReason", "s", firewall_reason),
         MANAGER_FIELD(PROPERTY_SERVER_MODE, "ServerMode", "b", server_mode),
         MANAGER_FIELD(PROPERTY_CLOCK_CONTROL, "ClockControl", "s", clock_control),
         MANAGER_FIELD(PROPERTY_ONLINE, "Online", "b", online),
@@ -240,6 +243,9 @@ void manager_properties_done(struct manager_properties *p) {
         free(p->unsynchronized_reason);
         free(p->online_reason);
         free(p->firewall_warning);
+        free(p->firewall_client_state);
+        free(p->firewall_server_state);
+        free(p->firewall_reason);
         free(p->reference_id);
         free(p->system_peer);
         free(p->leap_status);

@@ -53,6 +53,9 @@ enum manager_property {
         PROPERTY_FIREWALL_SERVER,
         PROPERTY_FIREWALL_BACKEND,
         PROPERTY_FIREWALL_WARNING,
+        PROPERTY_FIREWALL_CLIENT_STATE,
+        PROPERTY_FIREWALL_SERVER_STATE,
+        PROPERTY_FIREWALL_REASON,
         PROPERTY_SERVER_MODE,
         PROPERTY_CLOCK_CONTROL,
         PROPERTY_ONLINE,
@@ -81,6 +84,9 @@ struct manager_properties {
         bool firewall_server;
         char *firewall_backend;
         char *firewall_warning;
+        char *firewall_client_state;    /* "unmanaged", "open", "closed", "failed", "unknown" */
+        char *firewall_server_state;
+        char *firewall_reason;          /* why failed or unknown */
         bool server_mode;
         char *clock_control;
         bool online;

@@ -43,7 +43,8 @@ static void help(void) {
                "                              restrict add 192.0.2.0 mask 255.255.255.0 nomodify\n"
                "  restrict remove ADDRESS...\n"
                "                            remove the rule for ADDRESS, ADDRESS/PREFIX or ADDRESS mask MASK\n"
-               "  firewall [show]           whether the host firewall lets NTP traffic through\n"
+               "  firewall [show]           the firewall state for NTP client and server traffic:\n"
+               "                            unmanaged, open, closed, failed or unknown\n"
                "  firewall enable|disable client|server\n"
                "                            let NTP client (outgoing) or server (incoming) traffic\n"
                "                            through, or stop it\n"
@@ -347,7 +348,8 @@ static int verb_restrict(struct ctl *ctl, int argc, char **argv) {
 }
 
 static int show_firewall(struct ctl *ctl) {
-        static const char *const names[] = { "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning",
+        static const char *const names[] = { "FirewallClientState", "FirewallServerState", "FirewallReason",
+                                             "FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning",
                                              NULL };
         _cleanup_(manager_properties_done) struct manager_properties p = {};
 
@@ -371,6 +373,14 @@ static int change_firewall(struct ctl *ctl, bool enable, const char *direction) 
                 return status;
         if (!p.present[PROPERTY_FIREWALL_CLIENT] || !p.present[PROPERTY_FIREWALL_SERVER]) {
                 fputs("Failed to set firewall: ntpsyncd did not tell the current firewall state.\n", stderr);
+                return CTL_EXIT_FAILED;
+        }
+        /* The other direction's flag is kept: while it is unknown, there is nothing to keep. */
+        const char *other = streq(direction, "client") ? p.firewall_server_state : p.firewall_client_state;
+        if (other && streq(other, "unknown")) {
+                fprintf(stderr, "Failed to set firewall: the %s state is unknown (%s); try again once it is known.\n",
+                        streq(direction, "client") ? "server" : "client",
+                        p.firewall_reason && p.firewall_reason[0] ? p.firewall_reason : "no reason given");
                 return CTL_EXIT_FAILED;
         }
         bool client = streq(direction, "client") ? enable : p.firewall_client;

@@ -83,8 +83,11 @@ static void on_authorized(sd_bus_message *call, int allowed, const sd_bus_error 
                 sd_bus_reply_method_error(call, verdict);
                 return;
         }
+        c->call = call;
         int r = c->apply ? c->apply(c, &error) : bus_apply_overrides(c, &error);
-        if (r < 0)
+        if (r > 0)
+                ;    /* the apply answers the call itself, once what it waits for is done */
+        else if (r < 0)
                 sd_bus_reply_method_errno(call, r, &error);
         else
                 sd_bus_reply_method_return(call, NULL);

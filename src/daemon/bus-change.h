@@ -22,7 +22,10 @@ struct bus_change {
         struct bus *bus;
         struct config_overrides overrides;
         bool runtime;
-        int (*apply)(struct bus_change *c, sd_bus_error *error); /* NULL: apply the overrides */
+        sd_bus_message *call;        /* during apply: the call, for an apply that answers later */
+        /* NULL: apply the overrides. Returns < 0 (an error for the caller), 0 (done: the caller
+         * is told so) or 1 (the apply took a reference to call and answers it itself). */
+        int (*apply)(struct bus_change *c, sd_bus_error *error);
 };
 
 struct bus_change *bus_change_new(struct bus *b, bool runtime);

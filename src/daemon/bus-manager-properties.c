@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "bus-manager-properties.h"
-#include "firewall.h"
 #include "poll.h"
 
 int property_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -142,38 +141,9 @@ int property_sources_for_change(sd_bus *bus, const char *path, const char *inter
         return append_sources(reply, userdata, true);
 }
 
-/* The firewall as it is now, read once per event loop iteration: a read is a round trip to the
- * helper or to firewalld, and a GetAll, or a PropertiesChanged with the values, asks for the
- * four properties one by one. sd-event dispatches one event source per iteration, so nothing
- * changes the firewall between those getters. */
-static const struct firewall_state *firewall_now(struct bus *b) {
-        uint64_t iteration = 0;
-        (void) sd_event_get_iteration(b->manager->event, &iteration);
-        if (b->firewall_valid && b->firewall_iteration == iteration)
-                return &b->firewall;
-        if (!b->manager->firewall || firewall_read(b->manager->firewall, &b->firewall) < 0)
-                b->firewall = (struct firewall_state) { .backend_name = "none" };
-        b->firewall_iteration = iteration;
-        b->firewall_valid = true;
-        return &b->firewall;
-}
-
 int property_settings(sd_bus *bus, const char *path, const char *interface, const char *property,
                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
-        if (strncmp(property, "Firewall", 8) == 0) {
-                /* What the kernel or firewalld holds, read back, not what was asked for. */
-                const struct firewall_state *fw = firewall_now(b);
-                /* Nothing of ntpsync's installed: it blocks no client traffic and opens no port. */
-                if (strcmp(property, "FirewallClient") == 0)
-                        return sd_bus_message_append(reply, "b", fw->installed ? fw->client : true);
-                if (strcmp(property, "FirewallServer") == 0)
-                        return sd_bus_message_append(reply, "b", fw->installed && fw->server);
-                if (strcmp(property, "FirewallBackend") == 0)
-                        return sd_bus_message_append(reply, "s", fw->backend_name);
-                if (strcmp(property, "FirewallWarning") == 0)
-                        return sd_bus_message_append(reply, "s", fw->warning);
-        }
         if (strcmp(property, "ServerMode") == 0)
                 return sd_bus_message_append(reply, "b", manager_serving_now(b->manager));
         if (strcmp(property, "ClockControl") == 0)

@@ -5,6 +5,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include "bus-firewall.h"
 #include "bus-properties.h"
 #include "bus.h"
 
@@ -42,10 +43,7 @@ int property_settings(sd_bus *bus, const char *path, const char *interface, cons
         X("PollInterval", "u", property_status, NULL, CHANGE) \
         X("Sources", "a(sa{sv})", property_sources, property_sources_for_change, INVALIDATE) \
         X("RestrictRules", "as", property_restrict_rules, NULL, CHANGE) \
-        X("FirewallClient", "b", property_settings, NULL, CHANGE) \
-        X("FirewallServer", "b", property_settings, NULL, CHANGE) \
-        X("FirewallBackend", "s", property_settings, NULL, CHANGE) \
-        X("FirewallWarning", "s", property_settings, NULL, CHANGE) \
+        BUS_FIREWALL_PROPERTIES(X) \
         X("ServerMode", "b", property_settings, NULL, CHANGE) \
         X("ClockControl", "s", property_settings, NULL, CONST) \
         X("Online", "b", property_settings, NULL, CHANGE) \

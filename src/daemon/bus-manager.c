@@ -229,16 +229,68 @@ static int method_remove_restrict(sd_bus_message *call, void *userdata, sd_bus_e
 
 /* ---- firewall, server mode, control ---- */
 
-/* The kernel (or firewalld) first: if it refuses, nothing is persisted. */
-static int apply_firewall(struct bus_change *c, sd_bus_error *error) {
-        const char *why = NULL;
-        int r = manager_apply_firewall(c->bus->manager, c->overrides.firewall_client, c->overrides.firewall_server, &why);
+/* SetFirewall answers once the helper or firewalld did: the kernel (or firewalld) first, and
+ * if it refuses, nothing is persisted. Meanwhile the loop goes on serving and polling. */
+struct firewall_call {
+        struct bus *bus;
+        sd_bus_message *call;
+        bool client, server;
+};
+
+static int persist_firewall(struct firewall_call *f, sd_bus_error *error) {
+        struct bus_change *c = bus_change_new(f->bus, false);
+        if (!c)
+                return -ENOMEM;
+        c->overrides.has_firewall = true;
+        c->overrides.firewall_client = f->client;
+        c->overrides.firewall_server = f->server;
+        int r = bus_apply_overrides(c, error);
+        free(c);
+        return r;
+}
+
+static void on_firewall_applied(void *userdata, int r, const char *why) {
+        struct firewall_call *f = userdata;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        if (r == -ECANCELED) {
+                /* The daemon is stopping: the bus is gone already, and the caller with it. */
+                sd_bus_message_unref(f->call);
+                free(f);
+                return;
+        }
         if (r == -EOPNOTSUPP)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED, "No firewall backend: %s", why ? why : "none");
+                r = sd_bus_error_setf(&error, SD_BUS_ERROR_NOT_SUPPORTED, "%s", why ? why : "No firewall backend");
+        else if (r < 0)
+                r = sd_bus_error_setf(&error, SD_BUS_ERROR_FAILED, "The firewall was not changed: %s",
+                                      why ? why : strerror(-r));
+        else
+                r = persist_firewall(f, &error);
         if (r < 0)
-                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "The firewall was not changed: %s",
-                                         why ? why : strerror(-r));
-        return bus_apply_overrides(c, error);
+                sd_bus_reply_method_errno(f->call, r, &error);
+        else
+                sd_bus_reply_method_return(f->call, NULL);
+        sd_bus_error_free(&error);
+        bus_properties_maybe_changed(f->bus);
+        sd_bus_message_unref(f->call);
+        free(f);
+}
+
+static int apply_firewall(struct bus_change *c, sd_bus_error *error) {
+        struct firewall_call *f = malloc(sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        *f = (struct firewall_call) { .bus = c->bus, .call = sd_bus_message_ref(c->call),
+                                      .client = c->overrides.firewall_client, .server = c->overrides.firewall_server };
+        int r = manager_apply_firewall_async(c->bus->manager, f->client, f->server, on_firewall_applied, f);
+        if (r < 0) {
+                sd_bus_message_unref(f->call);
+                free(f);
+                if (r == -EOPNOTSUPP)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                                                 "No firewall backend: the firewall cannot be managed by this process");
+                return r;
+        }
+        return 1;
 }
 
 static int method_set_firewall(sd_bus_message *call, void *userdata, sd_bus_error *error) {

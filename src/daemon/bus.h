@@ -44,9 +44,6 @@ struct bus {
         uint32_t timesync_message_source;
         int64_t timesync_message_rx_mono;
         bool timesync_message_valid;
-        struct firewall_state firewall; /* as read in event loop iteration firewall_iteration */
-        uint64_t firewall_iteration;
-        bool firewall_valid;
 };
 
 /* Something may have changed: PropertiesChanged goes out, once, from a defer source. */

@@ -1,12 +1,19 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The firewalld backend: the "ntp" service (udp/123 in) in the default zone, in the runtime
  * configuration (org.fedoraproject.FirewallD1.zone) and the permanent one
  * (org.fedoraproject.FirewallD1.config.zone at the path config.getZoneByName() gives), so that
  * what ntpsyncd opened survives a `firewall-cmd --reload` and a reboot, as an administrator
  * who typed `firewall-cmd --add-service=ntp && firewall-cmd --permanent --add-service=ntp`
- * would expect. Calls are synchronous with a timeout: SetFirewall is rare and firewalld quick. */
+ * would expect.
+ *
+ * An operation is a sequence of calls (enum firewalld_step), each made when the previous one
+ * answered: with sd_bus_call_async() and FIREWALLD_TIMEOUT_USEC, so that a firewalld that hangs
+ * holds up nothing but the firewall state, or with sd_bus_call() for the blocking API. firewalld
+ * is followed from the bus: NameOwnerChanged (it starts, stops, restarts) and its own signals
+ * (Reloaded, a zone's services changing, the default zone changing) ask for a read-back.
+ * Whatever firewalld answers is checked: a reply of another type is an error, never a crash. */
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,45 +28,384 @@
 #define FWD_CONFIG_PATH "/org/fedoraproject/FirewallD1/config"
 #define FWD_CONFIG_IFACE "org.fedoraproject.FirewallD1.config"
 #define FWD_CONFIG_ZONE_IFACE "org.fedoraproject.FirewallD1.config.zone"
-#define FWD_TIMEOUT_USEC (10ULL * 1000000)
 
-static int set_error(char *error, size_t size, const char *what, const sd_bus_error *e, int r) {
-        snprintf(error, size, "firewalld %s: %s", what, e && e->message ? e->message : strerror(r < 0 ? -r : r));
-        return r < 0 ? r : -EIO;
+#define DBUS_NAME "org.freedesktop.DBus"
+#define DBUS_PATH "/org/freedesktop/DBus"
+
+/* ---- one call per step ---- */
+
+/* Whether the current step adds the service (else it removes it, or does not change anything). */
+static bool step_adds(const struct firewalld_call *c) {
+        return c->step == FIREWALLD_UNDO_RUNTIME ? !c->server : c->server;
 }
 
-static int call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_error *e,
-                sd_bus_message **reply, const char *types, ...) {
-        sd_bus_message *m = NULL;
-        int r = sd_bus_message_new_method_call(bus, &m, FWD_NAME, path, iface, method);
-        if (r < 0)
-                return r;
-        if (types && *types) {
-                va_list ap;
-                va_start(ap, types);
-                r = sd_bus_message_appendv(m, types, ap);
-                va_end(ap);
-                if (r < 0) {
-                        sd_bus_message_unref(m);
-                        return r;
-                }
+static const char *step_name(const struct firewalld_call *c) {
+        switch (c->step) {
+        case FIREWALLD_DEFAULT_ZONE:
+                return "getDefaultZone";
+        case FIREWALLD_ZONE_PATH:
+                return "config.getZoneByName";
+        case FIREWALLD_QUERY_RUNTIME:
+                return "zone.queryService";
+        case FIREWALLD_QUERY_PERMANENT:
+                return "config.zone.queryService";
+        case FIREWALLD_PANIC:
+                return "queryPanicMode";
+        case FIREWALLD_CHANGE_RUNTIME:
+        case FIREWALLD_UNDO_RUNTIME:
+                return step_adds(c) ? "zone.addService" : "zone.removeService";
+        case FIREWALLD_CHANGE_PERMANENT:
+                return step_adds(c) ? "config.zone.addService" : "config.zone.removeService";
+        case FIREWALLD_DONE:
+        default:
+                return "";
         }
-        r = sd_bus_call(bus, m, FWD_TIMEOUT_USEC, e, reply);
-        sd_bus_message_unref(m);
+}
+
+static int new_call(sd_bus *bus, const char *path, const char *iface, const char *method, sd_bus_message **ret) {
+        return sd_bus_message_new_method_call(bus, ret, FWD_NAME, path, iface, method);
+}
+
+/* The call of the current step. */
+static int step_message(struct firewall *f, sd_bus_message **ret) {
+        struct firewalld_call *c = &f->fwd;
+        sd_bus_message *m = NULL;
+        int r;
+        switch (c->step) {
+        case FIREWALLD_DEFAULT_ZONE:
+                return new_call(f->bus, FWD_PATH, FWD_IFACE, "getDefaultZone", ret);
+        case FIREWALLD_PANIC:
+                return new_call(f->bus, FWD_PATH, FWD_IFACE, "queryPanicMode", ret);
+        case FIREWALLD_ZONE_PATH:
+                r = new_call(f->bus, FWD_CONFIG_PATH, FWD_CONFIG_IFACE, "getZoneByName", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", c->zone);
+                break;
+        case FIREWALLD_QUERY_RUNTIME:
+                r = new_call(f->bus, FWD_PATH, FWD_ZONE_IFACE, "queryService", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", c->zone, FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_QUERY_PERMANENT:
+                r = new_call(f->bus, c->config_path, FWD_CONFIG_ZONE_IFACE, "queryService", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_CHANGE_RUNTIME:
+        case FIREWALLD_UNDO_RUNTIME:
+                r = new_call(f->bus, FWD_PATH, FWD_ZONE_IFACE, step_adds(c) ? "addService" : "removeService", &m);
+                if (r >= 0)
+                        r = step_adds(c) ? sd_bus_message_append(m, "ssi", c->zone, FIREWALLD_SERVICE, 0)
+                                         : sd_bus_message_append(m, "ss", c->zone, FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_CHANGE_PERMANENT:
+                r = new_call(f->bus, c->config_path, FWD_CONFIG_ZONE_IFACE, step_adds(c) ? "addService" : "removeService",
+                             &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_DONE:
+        default:
+                return -EINVAL;
+        }
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* The step that follows a successful one. */
+static enum firewalld_step next_step(const struct firewall *f) {
+        const struct firewalld_call *c = &f->fwd;
+        switch (c->step) {
+        case FIREWALLD_DEFAULT_ZONE:
+                return FIREWALLD_ZONE_PATH;
+        case FIREWALLD_ZONE_PATH:
+                return c->kind == FIREWALL_OP_REMOVE ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_QUERY_RUNTIME;
+        case FIREWALLD_QUERY_RUNTIME:
+                return FIREWALLD_QUERY_PERMANENT;
+        case FIREWALLD_QUERY_PERMANENT:
+                if (c->kind == FIREWALL_OP_READ)
+                        return FIREWALLD_PANIC;
+                if (c->runtime != c->server)
+                        return FIREWALLD_CHANGE_RUNTIME;
+                return c->permanent != c->server ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_DONE;
+        case FIREWALLD_CHANGE_RUNTIME:
+                if (c->kind == FIREWALL_OP_REMOVE)
+                        return f->changes.added_permanent ? FIREWALLD_ZONE_PATH : FIREWALLD_DONE;
+                return c->permanent != c->server ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_DONE;
+        case FIREWALLD_PANIC:
+        case FIREWALLD_CHANGE_PERMANENT:
+        case FIREWALLD_UNDO_RUNTIME:
+        case FIREWALLD_DONE:
+        default:
+                return FIREWALLD_DONE;
+        }
+}
+
+/* ---- answers ---- */
+
+static bool error_is(const sd_bus_error *e, const char *code) {
+        /* firewalld's error texts start with the code: "ALREADY_ENABLED: ntp". */
+        return e && e->message && strncmp(e->message, code, strlen(code)) == 0;
+}
+
+static int fail(struct firewall *f, const sd_bus_error *e, int r) {
+        struct firewalld_call *c = &f->fwd;
+        if (r >= 0)
+                r = -EIO;
+        if (e && sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) && e->message && strstr(e->message, "timed out"))
+                snprintf(f->error, sizeof(f->error), "firewalld did not answer %s within %llu s", step_name(c),
+                         FIREWALLD_TIMEOUT_USEC / 1000000);
+        else
+                snprintf(f->error, sizeof(f->error), "firewalld %s: %s", step_name(c),
+                         e && e->message ? e->message : strerror(-r));
+        c->result = r;
         return r;
 }
 
-/* firewalld's error texts start with the code: "ALREADY_ENABLED: ntp". */
-static bool error_is(const sd_bus_error *e, const char *code) {
-        return e && e->message && strncmp(e->message, code, strlen(code)) == 0;
+static int bad_reply(struct firewall *f, const char *what) {
+        struct firewalld_call *c = &f->fwd;
+        snprintf(f->error, sizeof(f->error), "firewalld %s: %s", step_name(c), what);
+        c->result = -EBADMSG;
+        return -EBADMSG;
 }
+
+static bool zone_name_ok(const char *z) {
+        if (!z || !*z || strlen(z) >= FIREWALL_ZONE_MAX)
+                return false;
+        for (; *z; z++)
+                if ((unsigned char) *z <= ' ' || (unsigned char) *z >= 0x7f)
+                        return false;
+        return true;
+}
+
+/* The value a successful step answered. */
+static int take_value(struct firewall *f, sd_bus_message *reply) {
+        struct firewalld_call *c = &f->fwd;
+        const char *s = NULL;
+        int b = 0, r = 0;
+        switch (c->step) {
+        case FIREWALLD_DEFAULT_ZONE:
+                if (sd_bus_message_read(reply, "s", &s) < 0 || !zone_name_ok(s))
+                        return bad_reply(f, "unusable default zone name");
+                snprintf(c->zone, sizeof(c->zone), "%s", s);
+                return 0;
+        case FIREWALLD_ZONE_PATH:
+                if (sd_bus_message_read(reply, "o", &s) < 0)
+                        return bad_reply(f, "not an object path");
+                free(c->config_path);
+                c->config_path = strdup(s);
+                return c->config_path ? 0 : -ENOMEM;
+        case FIREWALLD_QUERY_RUNTIME:
+        case FIREWALLD_QUERY_PERMANENT:
+        case FIREWALLD_PANIC:
+                r = sd_bus_message_read(reply, "b", &b);
+                if (r < 0 && c->step != FIREWALLD_PANIC)
+                        return bad_reply(f, "not a boolean");
+                if (c->step == FIREWALLD_QUERY_RUNTIME)
+                        c->runtime = b;
+                else if (c->step == FIREWALLD_QUERY_PERMANENT)
+                        c->permanent = b;
+                else
+                        c->panic = r >= 0 && b;
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+/* What a change step did; ALREADY_ENABLED/NOT_ENABLED: someone was quicker, the state is right. */
+static int take_change(struct firewall *f, const sd_bus_error *e, int r) {
+        struct firewalld_call *c = &f->fwd;
+        bool done = r >= 0;
+        if (!done && !error_is(e, step_adds(c) ? "ALREADY_ENABLED" : "NOT_ENABLED"))
+                return fail(f, e, r);
+        if (c->step == FIREWALLD_CHANGE_RUNTIME) {
+                c->runtime_changed = done;
+                if (c->kind == FIREWALL_OP_REMOVE)
+                        f->changes.added_runtime = false;
+        } else if (c->step == FIREWALLD_CHANGE_PERMANENT) {
+                if (c->kind == FIREWALL_OP_REMOVE)
+                        f->changes.added_permanent = false;
+                else if (c->server && done)
+                        f->changes.added_permanent = true;
+        }
+        return 0;
+}
+
+/* Takes the answer of the current step (r < 0: it failed, with e) and moves to the next one. */
+static void step_answered(struct firewall *f, sd_bus_message *reply, const sd_bus_error *e, int r) {
+        struct firewalld_call *c = &f->fwd;
+        bool change = c->step == FIREWALLD_CHANGE_RUNTIME || c->step == FIREWALLD_CHANGE_PERMANENT;
+
+        if (c->step == FIREWALLD_UNDO_RUNTIME) {
+                if (r < 0 && !error_is(e, step_adds(c) ? "ALREADY_ENABLED" : "NOT_ENABLED"))
+                        log_warning("firewalld: cannot undo the runtime change of service " FIREWALLD_SERVICE
+                                    " in zone %s: %s", c->zone, e && e->message ? e->message : strerror(-r));
+                c->step = FIREWALLD_DONE; /* with the error of the permanent change */
+                return;
+        }
+        if (change)
+                r = take_change(f, e, r);
+        else if (r < 0 && c->step != FIREWALLD_PANIC)
+                r = fail(f, e, r);
+        else if (r >= 0)
+                r = take_value(f, reply);
+        else
+                r = 0; /* panic mode unknown: not a reason to fail the read */
+
+        if (r < 0) {
+                c->result = r;
+                /* All or nothing: the runtime change is taken back when the permanent one failed. */
+                bool undo = c->kind == FIREWALL_OP_APPLY && c->step == FIREWALLD_CHANGE_PERMANENT && c->runtime_changed;
+                c->step = undo ? FIREWALLD_UNDO_RUNTIME : FIREWALLD_DONE;
+                return;
+        }
+        c->step = next_step(f);
+}
+
+static void readback_of(const struct firewalld_call *c, struct firewall_readback *rb) {
+        char text[256];
+        *rb = (struct firewall_readback) {
+                .installed = c->runtime,
+                .server = c->runtime,
+                .permanent = c->permanent,
+                .client = true, /* zones filter incoming traffic only */
+        };
+        snprintf(rb->zone, sizeof(rb->zone), "%s", c->zone);
+        if (c->panic)
+                firewall_warning_append(rb->warning, sizeof(rb->warning), "firewalld is in panic mode: all traffic is dropped");
+        if (c->runtime && !c->permanent) {
+                snprintf(text, sizeof(text), "firewalld: service " FIREWALLD_SERVICE " in zone %s is in the runtime "
+                         "configuration only (gone after a reload)", c->zone);
+                firewall_warning_append(rb->warning, sizeof(rb->warning), text);
+        } else if (!c->runtime && c->permanent) {
+                snprintf(text, sizeof(text), "firewalld: service " FIREWALLD_SERVICE " in zone %s is in the permanent "
+                         "configuration only (not active until a reload)", c->zone);
+                firewall_warning_append(rb->warning, sizeof(rb->warning), text);
+        }
+}
+
+/* The sequence is over: what it did, to firewall.c. */
+static void finish(struct firewall *f) {
+        struct firewalld_call *c = &f->fwd;
+        struct firewall_readback rb;
+        if (c->kind == FIREWALL_OP_APPLY && c->result >= 0) {
+                if (c->server && c->runtime_changed)
+                        f->changes.added_runtime = true;
+                if (!c->server)
+                        f->changes = (struct firewalld_changes) {};
+                snprintf(f->zone, sizeof(f->zone), "%s", c->zone);
+        }
+        if (c->kind == FIREWALL_OP_READ && c->result >= 0)
+                readback_of(c, &rb);
+        firewall_op_done(f, c->result, c->kind == FIREWALL_OP_READ && c->result >= 0 ? &rb : NULL);
+}
+
+void firewalld_call_done(struct firewalld_call *c) {
+        free(c->config_path);
+        *c = (struct firewalld_call) {};
+}
+
+/* ---- driving a sequence ---- */
+
+static int first_step(struct firewall *f) {
+        struct firewalld_call *c = &f->fwd;
+        firewalld_call_done(c);
+        c->kind = f->op;
+        c->server = f->op == FIREWALL_OP_APPLY && f->want.server;
+        c->step = FIREWALLD_DEFAULT_ZONE;
+        if (f->op == FIREWALL_OP_REMOVE) {
+                snprintf(c->zone, sizeof(c->zone), "%s", f->zone);
+                c->step = !f->zone[0]                ? FIREWALLD_DONE
+                          : f->changes.added_runtime   ? FIREWALLD_CHANGE_RUNTIME
+                          : f->changes.added_permanent ? FIREWALLD_ZONE_PATH
+                                                       : FIREWALLD_DONE;
+        }
+        return 0;
+}
+
+static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error);
+
+/* Makes the call of the current step, or ends the sequence. */
+static void issue(struct firewall *f) {
+        struct firewalld_call *c = &f->fwd;
+        while (c->step != FIREWALLD_DONE) {
+                sd_bus_message *m = NULL;
+                int r = step_message(f, &m);
+                if (r >= 0)
+                        r = sd_bus_call_async(f->bus, &f->call_slot, m, on_reply, f, FIREWALLD_TIMEOUT_USEC);
+                sd_bus_message_unref(m);
+                if (r >= 0) {
+                        firewall_call_deadline(f);
+                        return;
+                }
+                step_answered(f, NULL, NULL, r);
+        }
+        finish(f);
+}
+
+static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        struct firewall *f = userdata;
+        f->call_slot = sd_bus_slot_unref(f->call_slot);
+        if (sd_bus_message_is_method_error(reply, NULL)) {
+                int r = sd_bus_message_get_errno(reply);
+                step_answered(f, NULL, sd_bus_message_get_error(reply), r > 0 ? -r : -EIO);
+        } else
+                step_answered(f, reply, NULL, 0);
+        issue(f);
+        return 0;
+}
+
+int firewalld_start(struct firewall *f) {
+        if (!f->bus)
+                return -ENOTCONN;
+        first_step(f);
+        issue(f);
+        return 0;
+}
+
+int firewalld_run_sync(struct firewall *f) {
+        struct firewalld_call *c = &f->fwd;
+        if (!f->bus)
+                return -ENOTCONN;
+        first_step(f);
+        while (c->step != FIREWALLD_DONE) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_message *m = NULL, *reply = NULL;
+                int r = step_message(f, &m);
+                if (r >= 0)
+                        r = sd_bus_call(f->bus, m, FIREWALLD_TIMEOUT_USEC, &e, &reply);
+                step_answered(f, reply, &e, r);
+                sd_bus_message_unref(reply);
+                sd_bus_message_unref(m);
+                sd_bus_error_free(&e);
+        }
+        int result = c->result;
+        finish(f);
+        return result;
+}
+
+void firewalld_cancel(struct firewall *f) {
+        f->call_slot = sd_bus_slot_unref(f->call_slot);
+}
+
+void firewalld_timed_out(struct firewall *f) {
+        snprintf(f->error, sizeof(f->error), "firewalld did not answer %s within %llu s", step_name(&f->fwd),
+                 FIREWALLD_TIMEOUT_USEC / 1000000);
+        firewalld_cancel(f);
+}
+
+/* ---- firewalld coming and going, and its signals ---- */
 
 int firewalld_present(sd_bus *bus) {
         sd_bus_error e = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         int has = 0;
-        int r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
-                                   "NameHasOwner", &e, &reply, "s", FWD_NAME);
+        int r = sd_bus_call_method(bus, DBUS_NAME, DBUS_PATH, DBUS_NAME, "NameHasOwner", &e, &reply, "s", FWD_NAME);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "b", &has);
         sd_bus_message_unref(reply);
@@ -69,200 +415,93 @@ int firewalld_present(sd_bus *bus) {
         return has ? 1 : 0;
 }
 
-static int get_default_zone(sd_bus *bus, char *zone, size_t size, char *error, size_t error_size) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *z = NULL;
-        int r = call(bus, FWD_PATH, FWD_IFACE, "getDefaultZone", &e, &reply, NULL);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "s", &z);
-        if (r >= 0 && (!z || !*z || strlen(z) >= size || strpbrk(z, "\n\r\t "))) {
-                snprintf(error, error_size, "firewalld: unusable default zone name");
-                r = -EBADMSG;
-        } else if (r >= 0)
-                snprintf(zone, size, "%s", z);
-        else
-                r = set_error(error, error_size, "getDefaultZone", &e, r);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
-        return r;
+static void detected(struct firewall *f, int has) {
+        f->detecting = false;
+        f->detect_slot = sd_bus_slot_unref(f->detect_slot);
+        if (has > 0)
+                firewall_firewalld_appeared(f, false);
+        else if (f->backend == FIREWALL_BACKEND_FIREWALLD)
+                firewall_firewalld_vanished(f);
+        firewall_kick(f);
 }
 
-static int config_zone_path(sd_bus *bus, const char *zone, char **ret, char *error, size_t error_size) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *path = NULL;
-        int r = call(bus, FWD_CONFIG_PATH, FWD_CONFIG_IFACE, "getZoneByName", &e, &reply, "s", zone);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "o", &path);
-        if (r >= 0) {
-                *ret = strdup(path);
-                if (!*ret)
-                        r = -ENOMEM;
-        } else
-                r = set_error(error, error_size, "config.getZoneByName", &e, r);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
-        return r;
+static int on_detected(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        struct firewall *f = userdata;
+        int has = 0;
+        if (sd_bus_message_is_method_error(reply, NULL) || sd_bus_message_read(reply, "b", &has) < 0) {
+                log_debug("Cannot ask whether firewalld is running, assuming it is not");
+                has = 0;
+        }
+        detected(f, has);
+        return 0;
 }
 
-/* permanent: path is the config zone object; else zone is the runtime zone. */
-static int query(sd_bus *bus, const char *zone, const char *path, bool *ret, char *error, size_t error_size) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        int b = 0, r;
-        if (path)
-                r = call(bus, path, FWD_CONFIG_ZONE_IFACE, "queryService", &e, &reply, "s", FIREWALLD_SERVICE);
-        else
-                r = call(bus, FWD_PATH, FWD_ZONE_IFACE, "queryService", &e, &reply, "ss", zone, FIREWALLD_SERVICE);
-        if (r >= 0)
-                r = sd_bus_message_read(reply, "b", &b);
+void firewalld_detect_sync(struct firewall *f) {
+        if (!f->detecting)
+                return;
+        int r = firewalld_present(f->bus);
         if (r < 0)
-                r = set_error(error, error_size, path ? "config.zone.queryService" : "zone.queryService", &e, r);
-        else
-                *ret = b;
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
-        return r;
+                log_debug_errno(r, "Cannot ask whether firewalld is running, assuming it is not");
+        detected(f, r);
 }
 
-/* Adds or removes the service; 1 when this changed something, 0 when it was so already. */
-static int change(sd_bus *bus, const char *zone, const char *path, bool add, char *error, size_t error_size) {
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        int r;
-        if (path)
-                r = call(bus, path, FWD_CONFIG_ZONE_IFACE, add ? "addService" : "removeService", &e, NULL, "s",
-                         FIREWALLD_SERVICE);
-        else if (add)
-                r = call(bus, FWD_PATH, FWD_ZONE_IFACE, "addService", &e, NULL, "ssi", zone, FIREWALLD_SERVICE, 0);
-        else
-                r = call(bus, FWD_PATH, FWD_ZONE_IFACE, "removeService", &e, NULL, "ss", zone, FIREWALLD_SERVICE);
-        if (r >= 0)
-                r = 1;
-        else if (error_is(&e, add ? "ALREADY_ENABLED" : "NOT_ENABLED"))
-                r = 0; /* someone was quicker: the state is what we want */
-        else {
-                char what[64];
-                snprintf(what, sizeof(what), "%s%s", path ? "config.zone." : "zone.", add ? "addService" : "removeService");
-                r = set_error(error, error_size, what, &e, r);
-        }
-        sd_bus_error_free(&e);
-        return r;
-}
-
-/* The default zone, and whether the service is in it at runtime and permanently. ret_path (may be
- * NULL) gets the zone's configuration object, for the caller to free. */
-static int read_zone(sd_bus *bus, char *zone, size_t zone_size, char **ret_path, bool *ret_runtime,
-                     bool *ret_permanent, char *error, size_t error_size) {
-        char *path = NULL;
-        int r = get_default_zone(bus, zone, zone_size, error, error_size);
-        if (r >= 0)
-                r = config_zone_path(bus, zone, &path, error, error_size);
-        if (r >= 0)
-                r = query(bus, zone, NULL, ret_runtime, error, error_size);
-        if (r >= 0)
-                r = query(bus, zone, path, ret_permanent, error, error_size);
-        if (r >= 0 && ret_path) {
-                *ret_path = path;
-                path = NULL;
-        }
-        free(path);
-        return r;
-}
-
-int firewalld_apply(sd_bus *bus, bool server, char *zone, size_t zone_size, struct firewalld_changes *changes,
-                    char *error, size_t error_size) {
-        char z[FIREWALL_ZONE_MAX];
-        char *path = NULL;
-        bool runtime = false, permanent = false;
-        int r = read_zone(bus, z, sizeof(z), &path, &runtime, &permanent, error, error_size);
-        if (r < 0)
-                return r;
-
-        bool runtime_changed = false;
-        if (runtime != server) {
-                r = change(bus, z, NULL, server, error, error_size);
-                if (r < 0)
-                        goto finish;
-                runtime_changed = r > 0;
-        }
-        if (permanent != server) {
-                r = change(bus, z, path, server, error, error_size);
-                if (r < 0) {
-                        /* All or nothing: take the runtime change back. */
-                        char ignored[128];
-                        if (runtime_changed && change(bus, z, NULL, !server, ignored, sizeof(ignored)) < 0)
-                                log_warning("firewalld: cannot undo the runtime change of service " FIREWALLD_SERVICE
-                                            " in zone %s: %s", z, ignored);
-                        goto finish;
-                }
-                if (server && r > 0)
-                        changes->added_permanent = true;
-        }
-        if (server && runtime_changed)
-                changes->added_runtime = true;
-        if (!server)
-                changes->added_runtime = changes->added_permanent = false;
-        snprintf(zone, zone_size, "%s", z);
-        r = 0;
-finish:
-        free(path);
-        return r;
-}
-
-int firewalld_remove(sd_bus *bus, const char *zone, struct firewalld_changes *changes, char *error, size_t error_size) {
-        int r = 0;
-        if (!zone || !*zone || (!changes->added_runtime && !changes->added_permanent))
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        struct firewall *f = userdata;
+        const char *name, *old_owner, *new_owner;
+        if (sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 || strcmp(name, FWD_NAME) != 0)
                 return 0;
-        if (changes->added_runtime) {
-                r = change(bus, zone, NULL, false, error, error_size);
-                if (r < 0)
-                        return r;
-                changes->added_runtime = false;
-        }
-        if (changes->added_permanent) {
-                char *path = NULL;
-                r = config_zone_path(bus, zone, &path, error, error_size);
-                if (r >= 0)
-                        r = change(bus, zone, path, false, error, error_size);
-                free(path);
-                if (r < 0)
-                        return r;
-                changes->added_permanent = false;
-        }
+        /* This answers the question too. */
+        f->detecting = false;
+        f->detect_slot = sd_bus_slot_unref(f->detect_slot);
+        if (new_owner[0])
+                firewall_firewalld_appeared(f, true);
+        else
+                firewall_firewalld_vanished(f);
+        firewall_kick(f);
         return 0;
 }
 
-int firewalld_read(sd_bus *bus, struct firewall_state *st, char *error, size_t error_size) {
-        bool runtime = false, permanent = false;
-        int panic = 0;
-        int r = read_zone(bus, st->zone, sizeof(st->zone), NULL, &runtime, &permanent, error, error_size);
-        if (r < 0)
-                return r;
+/* firewalld's own interfaces only (org.fedoraproject.FirewallD1, .zone, .config, .config.zone,
+ * ...): Reloaded, DefaultZoneChanged, PanicModeEnabled, ServiceAdded, Updated, ... Not
+ * org.freedesktop.DBus.Properties and the like, which tell nothing about what it filters. */
+static bool firewalld_interface(const char *iface) {
+        size_t n = strlen(FWD_IFACE);
+        return iface && strncmp(iface, FWD_IFACE, n) == 0 && (iface[n] == 0 || iface[n] == '.');
+}
 
-        sd_bus_error e = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        if (call(bus, FWD_PATH, FWD_IFACE, "queryPanicMode", &e, &reply, NULL) >= 0)
-                (void) sd_bus_message_read(reply, "b", &panic);
-        sd_bus_message_unref(reply);
-        sd_bus_error_free(&e);
-
-        st->installed = runtime;
-        st->server = runtime;
-        st->permanent = permanent;
-        st->client = true;
-        char text[256];
-        if (panic)
-                firewall_warning_append(st->warning, sizeof(st->warning),
-                                        "firewalld is in panic mode: all traffic is dropped");
-        if (runtime && !permanent) {
-                snprintf(text, sizeof(text), "firewalld: service " FIREWALLD_SERVICE " in zone %s is in the runtime "
-                         "configuration only (gone after a reload)", st->zone);
-                firewall_warning_append(st->warning, sizeof(st->warning), text);
-        } else if (!runtime && permanent) {
-                snprintf(text, sizeof(text), "firewalld: service " FIREWALLD_SERVICE " in zone %s is in the permanent "
-                         "configuration only (not active until a reload)", st->zone);
-                firewall_warning_append(st->warning, sizeof(st->warning), text);
-        }
+static int on_firewalld_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        struct firewall *f = userdata;
+        const char *member = sd_bus_message_get_member(m);
+        if (!firewalld_interface(sd_bus_message_get_interface(m)))
+                return 0;
+        log_debug("firewalld: signal %s, reading the state again", member ? member : "?");
+        firewall_recheck(f);
         return 0;
+}
+
+int firewalld_watch(struct firewall *f, bool ask) {
+        int r = sd_bus_add_match_async(f->bus, &f->owner_slot,
+                                       "type='signal',sender='" DBUS_NAME "',path='" DBUS_PATH "',interface='" DBUS_NAME "',"
+                                       "member='NameOwnerChanged',arg0='" FWD_NAME "'",
+                                       on_owner_changed, NULL, f);
+        if (r >= 0)
+                r = sd_bus_add_match_async(f->bus, &f->signal_slot,
+                                           "type='signal',sender='" FWD_NAME "',path_namespace='" FWD_PATH "'",
+                                           on_firewalld_signal, NULL, f);
+        if (r >= 0 && ask)
+                r = sd_bus_call_method_async(f->bus, &f->detect_slot, DBUS_NAME, DBUS_PATH, DBUS_NAME, "NameHasOwner",
+                                             on_detected, f, "s", FWD_NAME);
+        if (r < 0) {
+                firewalld_unwatch(f);
+                return r;
+        }
+        f->detecting = ask;
+        return 0;
+}
+
+void firewalld_unwatch(struct firewall *f) {
+        f->detecting = false;
+        f->detect_slot = sd_bus_slot_unref(f->detect_slot);
+        f->owner_slot = sd_bus_slot_unref(f->owner_slot);
+        f->signal_slot = sd_bus_slot_unref(f->signal_slot);
 }

@@ -1,65 +1,30 @@
-/* The firewall state module: backend choice, the restrict → ranges compiler, and the daemon's
- * side of the privileged helper (see firewall-helper.h for the protocol, firewall-helper.c for
- * the helper, firewall-firewalld.c for firewalld).
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The firewall module's core: the backend, what is asked for, the operations in turn (one in
+ * flight), and the state that everybody reads without waiting (firewall.h).
  *
- * Why a separate executable and not a fork of the daemon: the helper's address space then holds
- * nothing of the daemon (no configuration, no bus connection, no packet buffers, none of the
- * resolver's threads, which make a fork without exec unsafe anyway), and libnftables — a large
- * parser — and jansson are linked into the helper only, never into the process that reads
- * packets from the network. The helper is started while the daemon still has CAP_NET_ADMIN;
- * the daemon then drops it (firewall_drop_privileges()). */
+ * Requests are generations: firewall_apply_async() records the want and bumps want_gen; the
+ * kick source applies the latest want when the backend is known and free, then reads back; once
+ * that read answered, done_gen catches up and the waiters of that generation and the ones
+ * before it are answered. The backends are firewall-helper-client.c and firewall-firewalld.c. */
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/capability.h>
-#include <sys/poll.h> /* not <poll.h>: src/core/poll.h is on the include path */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "firewall-config.h"
-#include "firewall-helper.h"
 #include "firewall-internal.h"
-#include "firewall.h"
 #include "log.h"
 
-#ifndef FIREWALL_HELPER_PATH
-#define FIREWALL_HELPER_PATH "/usr/libexec/ntpsyncd-firewall-helper"
-#endif
-#ifndef FIREWALL_HELPER_SOCKET
-#define FIREWALL_HELPER_SOCKET "/run/ntpsyncd-firewall.socket"
-#endif
+#define FIREWALL_READ_MAX_AGE_USEC (1ULL * 1000000)
+/* A firewalld call that sd-bus did not end in time (its connection closed under it). */
+#define FIREWALLD_BACKSTOP_USEC (FIREWALLD_TIMEOUT_USEC + 1000000ULL)
 
-_Static_assert(FIREWALL_MAX_RANGES == FWH_MAX_RANGES, "one limit");
-
-/* How long one helper request may take: a large foreign ruleset takes a while to list. */
-#define HELPER_TIMEOUT_MS 30000
-
-struct firewall {
-        sd_event *event;
-        sd_bus *bus;
-        enum firewall_backend backend;
-        char reason[FIREWALL_REASON_MAX];
-        char error[FWH_MESSAGE_MAX + 128];
-
-        /* nftables, through the helper */
-        int fd;
-        pid_t pid;
-        sd_event_source *hup_source;
-
-        /* firewalld */
-        char zone[FIREWALL_ZONE_MAX];
-        struct firewalld_changes changes;
-        bool applied, want_client, want_ignore;
+static const struct firewall_state state_none = {
+        .backend = FIREWALL_BACKEND_NONE,
+        .backend_name = "none",
+        .client_state = FIREWALL_UNMANAGED,
+        .server_state = FIREWALL_UNMANAGED,
 };
 
 const char *firewall_backend_to_string(enum firewall_backend b) {
@@ -89,441 +54,22 @@ void firewall_warning_append(char *buf, size_t size, const char *text) {
         snprintf(buf + len, size - len, "%s%s", len > 0 ? "; " : "", text);
 }
 
-/* ---- restrict rules → address ranges ---- */
-
-typedef unsigned __int128 u128;
-
-struct urange {
-        u128 start, end;
-};
-
-static u128 bytes_to_u128(const uint8_t *b, size_t len) {
-        u128 v = 0;
-        for (size_t i = 0; i < len; i++)
-                v = (v << 8) | b[i];
-        return v;
+bool firewall_unanswered(int r) {
+        return r == -ETIMEDOUT || r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE || r == -EHOSTUNREACH ||
+               r == -ENXIO || r == -ECANCELED;
 }
 
-static void u128_to_bytes(u128 v, uint8_t *b, size_t len) {
-        for (size_t i = len; i > 0; i--) {
-                b[i - 1] = (uint8_t) (v & 0xff);
-                v >>= 8;
+static uint64_t now_usec(const struct firewall *f) {
+        uint64_t t = 0;
+        if (sd_event_now(f->event, CLOCK_MONOTONIC, &t) < 0) {
+                struct timespec ts;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                t = (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
         }
+        return t;
 }
 
-static bool rule_range(const struct restrict_rule *r, unsigned bits, struct urange *ret) {
-        unsigned prefix = r->is_default ? 0 : r->prefix;
-        if (prefix > bits)
-                return false;
-        u128 all = bits == 128 ? ~(u128) 0 : (((u128) 1 << bits) - 1);
-        u128 host = prefix == 0 ? all : (prefix == bits ? 0 : (all >> prefix));
-        u128 a = bytes_to_u128(r->address, bits / 8);
-        *ret = (struct urange) { .start = a & ~host & all, .end = (a & ~host & all) | host };
-        return true;
-}
-
-/* Whether q is a more specific rule than p, as restrict_set_lookup() ranks them. */
-static bool more_specific(const struct restrict_rule *q, const struct restrict_rule *p) {
-        if (q->is_default)
-                return false;
-        return p->is_default || q->prefix > p->prefix;
-}
-
-/* pieces minus cut, into out (room for *n + 1: the cuts are prefixes, so at most one piece splits). */
-static size_t subtract(const struct urange *pieces, size_t n, struct urange cut, struct urange *out) {
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-                struct urange p = pieces[i];
-                if (cut.end < p.start || cut.start > p.end) {
-                        out[m++] = p;
-                        continue;
-                }
-                if (cut.start > p.start)
-                        out[m++] = (struct urange) { .start = p.start, .end = cut.start - 1 };
-                if (cut.end < p.end)
-                        out[m++] = (struct urange) { .start = cut.end + 1, .end = p.end };
-        }
-        return m;
-}
-
-static int cmp_urange(const void *a, const void *b) {
-        const struct urange *x = a, *y = b;
-        return x->start < y->start ? -1 : x->start > y->start ? 1 : 0;
-}
-
-static int compile_family(const struct restrict_set *s, int family, struct urange *out, size_t max, size_t *n_out) {
-        unsigned bits = family == AF_INET ? 32 : 128;
-        size_t n = 0;
-        /* Two buffers of s->n + 2 pieces: each cut adds at most one. */
-        struct urange *buf = calloc(2 * (s->n + 2), sizeof(*buf)), *pieces = buf, *next = buf + s->n + 2;
-        if (!buf)
-                return -ENOMEM;
-
-        for (size_t i = 0; i < s->n; i++) {
-                const struct restrict_rule *p = &s->rules[i];
-                /* An `ntpport` rule decides for clients on port 123 only: never a drop of its own. */
-                if (p->family != family || !(p->flags & RESTRICT_IGNORE) || (p->flags & RESTRICT_NTPPORT))
-                        continue;
-                size_t np = 1;
-                if (!rule_range(p, bits, &pieces[0]))
-                        continue;
-                for (size_t j = 0; j < s->n; j++) {
-                        const struct restrict_rule *q = &s->rules[j];
-                        struct urange qr;
-                        /* A more specific rule without `ignore` takes its addresses back. */
-                        if (j == i || q->family != family || (q->flags & RESTRICT_IGNORE) || !more_specific(q, p) ||
-                            !rule_range(q, bits, &qr))
-                                continue;
-                        np = subtract(pieces, np, qr, next);
-                        struct urange *t = pieces;
-                        pieces = next;
-                        next = t;
-                }
-                for (size_t k = 0; k < np; k++) {
-                        if (n >= max) {
-                                free(buf);
-                                return -E2BIG;
-                        }
-                        out[n++] = pieces[k];
-                }
-        }
-        free(buf);
-
-        /* Sort and merge overlapping or adjacent ranges: nftables refuses overlapping intervals. */
-        qsort(out, n, sizeof(*out), cmp_urange);
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (m > 0 && (out[i].start <= out[m - 1].end || out[i].start == out[m - 1].end + 1)) {
-                        if (out[i].end > out[m - 1].end)
-                                out[m - 1].end = out[i].end;
-                } else
-                        out[m++] = out[i];
-        }
-        *n_out = m;
-        return 0;
-}
-
-int firewall_compile_ignored(const struct restrict_set *s, struct firewall_range *ret, size_t max, size_t *ret_n) {
-        size_t n = 0;
-        if (!s || s->n > RESTRICT_MAX_RULES) {
-                *ret_n = 0;
-                return s ? -EINVAL : 0;
-        }
-        /* Before merging, one family can need up to n*(n+1) ranges; cap the work at what fits. */
-        size_t scratch_max = max * 4 + 16;
-        struct urange *scratch = calloc(scratch_max, sizeof(*scratch));
-        if (!scratch)
-                return -ENOMEM;
-        static const int families[] = { AF_INET, AF_INET6 };
-        for (size_t f = 0; f < 2; f++) {
-                size_t m = 0;
-                int r = compile_family(s, families[f], scratch, scratch_max, &m);
-                if (r < 0) {
-                        free(scratch);
-                        return r;
-                }
-                size_t len = families[f] == AF_INET ? 4 : 16;
-                for (size_t i = 0; i < m; i++) {
-                        if (n >= max) {
-                                free(scratch);
-                                return -E2BIG;
-                        }
-                        ret[n] = (struct firewall_range) { .family = families[f] };
-                        u128_to_bytes(scratch[i].start, ret[n].start, len);
-                        u128_to_bytes(scratch[i].end, ret[n].end, len);
-                        n++;
-                }
-        }
-        free(scratch);
-        *ret_n = n;
-        return 0;
-}
-
-/* ---- capabilities (raw syscalls: no libcap) ---- */
-
-static int caps_get(struct __user_cap_data_struct data[2]) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-        if (syscall(SYS_capget, &h, data) < 0)
-                return -errno;
-        return 0;
-}
-
-static int caps_set(struct __user_cap_data_struct data[2]) {
-        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-        if (syscall(SYS_capset, &h, data) < 0)
-                return -errno;
-        return 0;
-}
-
-#define CAP_BIT(c) (1u << ((c) % 32))
-#define CAP_IDX(c) ((c) / 32)
-
-static bool have_net_admin(void) {
-        struct __user_cap_data_struct d[2] = {};
-        if (caps_get(d) < 0)
-                return false;
-        return (d[CAP_IDX(CAP_NET_ADMIN)].permitted & CAP_BIT(CAP_NET_ADMIN)) != 0;
-}
-
-int firewall_drop_privileges(void) {
-        struct __user_cap_data_struct d[2] = {};
-        int r;
-
-        /* Nothing to drop (the usual case under systemd): no capset(), which the unit's system
-         * call filter refuses. */
-        if (!have_net_admin())
-                return 0;
-        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_ADMIN, 0, 0);
-        if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) < 0)
-                log_debug("Cannot drop CAP_NET_ADMIN from the bounding set (no CAP_SETPCAP): %s", strerror(errno));
-        r = caps_get(d);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read the process capabilities");
-        d[CAP_IDX(CAP_NET_ADMIN)].effective &= ~CAP_BIT(CAP_NET_ADMIN);
-        d[CAP_IDX(CAP_NET_ADMIN)].permitted &= ~CAP_BIT(CAP_NET_ADMIN);
-        d[CAP_IDX(CAP_NET_ADMIN)].inheritable &= ~CAP_BIT(CAP_NET_ADMIN);
-        r = caps_set(d);
-        if (r < 0)
-                return log_error_errno(r, "Cannot drop CAP_NET_ADMIN");
-        if (caps_get(d) < 0 || (d[CAP_IDX(CAP_NET_ADMIN)].permitted & CAP_BIT(CAP_NET_ADMIN)) ||
-            (d[CAP_IDX(CAP_NET_ADMIN)].effective & CAP_BIT(CAP_NET_ADMIN)))
-                return log_error_errno(-EPERM, "CAP_NET_ADMIN is still there after dropping it");
-        return 0;
-}
-
-/* ---- the helper ---- */
-
-static bool helper_wait(pid_t pid, int tries) {
-        for (int i = 0; i < tries; i++) {
-                int status;
-                pid_t p = waitpid(pid, &status, WNOHANG);
-                if (p == pid || (p < 0 && errno == ECHILD))
-                        return true;
-                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-                nanosleep(&ts, NULL);
-        }
-        return false;
-}
-
-/* Closes the socket, which ends the helper, and reaps it. Never blocks for long: after the
- * daemon dropped its capabilities it may not be allowed to kill a helper that runs as nobody,
- * and a helper stuck in the kernel exits at EOF once it gets out. */
-static void helper_reap(struct firewall *f, bool kill_it) {
-        f->hup_source = sd_event_source_disable_unref(f->hup_source);
-        if (f->fd >= 0) {
-                close(f->fd);
-                f->fd = -1;
-        }
-        if (f->pid <= 0)
-                return;
-        if (kill_it || !helper_wait(f->pid, 200)) {
-                (void) kill(f->pid, SIGKILL);
-                if (!helper_wait(f->pid, 200))
-                        log_warning("Firewall helper (PID %d) did not exit", (int) f->pid);
-        }
-        f->pid = 0;
-}
-
-static void helper_lost(struct firewall *f, const char *why) {
-        if (f->pid > 0)
-                log_error("Firewall helper (PID %d) %s; the firewall can no longer be changed by this process",
-                          (int) f->pid, why);
-        else
-                log_error("Firewall helper (ntpsyncd-firewall.socket) %s; the firewall can no longer be changed "
-                          "by this process", why);
-        helper_reap(f, true);
-        f->backend = FIREWALL_BACKEND_NONE;
-        snprintf(f->reason, sizeof(f->reason), "the firewall helper %s", why);
-}
-
-/* The helper never speaks unasked: anything on its socket between requests is EOF (it exited)
- * or a protocol violation. */
-static int on_helper_event(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        struct firewall *f = userdata;
-        helper_lost(f, (revents & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) ? "exited" : "sent something unasked");
-        return 0;
-}
-
-static int helper_spawn(struct firewall *f, const char *path) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return -errno;
-        /* Prepared before fork(): the child of a threaded process may only make plain syscalls. */
-        char *const argv[] = { (char *) "ntpsyncd-firewall-helper", NULL };
-        char *const envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        bool root = geteuid() == 0;
-        struct __user_cap_data_struct caps[2] = {};
-        if (!root && caps_get(caps) < 0) {
-                close(sv[0]);
-                close(sv[1]);
-                return -EPERM;
-        }
-        caps[CAP_IDX(CAP_NET_ADMIN)].inheritable |= CAP_BIT(CAP_NET_ADMIN);
-
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = -errno;
-                close(sv[0]);
-                close(sv[1]);
-                return r;
-        }
-        if (pid == 0) {
-                sigset_t none;
-                struct sigaction dfl = { .sa_handler = SIG_DFL };
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                for (int sig = 1; sig < NSIG; sig++)
-                        (void) sigaction(sig, &dfl, NULL);
-                if (sv[1] == FWH_FD) {
-                        if (fcntl(FWH_FD, F_SETFD, 0) < 0)
-                                _exit(126);
-                } else if (dup2(sv[1], FWH_FD) < 0)
-                        _exit(126);
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null >= 0 && null != STDIN_FILENO)
-                        (void) dup2(null, STDIN_FILENO);
-                (void) prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-                if (!root) {
-                        /* Not root: CAP_NET_ADMIN crosses exec only as an ambient capability. */
-                        (void) caps_set(caps);
-                        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0);
-                }
-                execve(path, argv, envp);
-                _exit(127);
-        }
-        close(sv[1]);
-        f->fd = sv[0];
-        f->pid = pid;
-        return 0;
-}
-
-/* Under systemd, ntpsyncd-firewall.socket starts one helper per connection (Accept=yes) with the
- * connection as its fd 3: the same protocol, and the daemon never holds CAP_NET_ADMIN at all. */
-static int helper_connect(struct firewall *f, const char *path) {
-        struct sockaddr_un a = { .sun_family = AF_UNIX };
-        if (strlen(path) >= sizeof(a.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(a.sun_path, path);
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        f->fd = fd;
-        f->pid = 0;
-        return 0;
-}
-
-static int helper_call(struct firewall *f, struct fwh_request *req, struct fwh_response *resp) {
-        if (f->fd < 0)
-                return -ENOTCONN;
-        req->magic = FWH_MAGIC;
-        req->version = FWH_VERSION;
-        ssize_t n = send(f->fd, req, sizeof(*req), MSG_NOSIGNAL);
-        if (n != (ssize_t) sizeof(*req)) {
-                helper_lost(f, "cannot be reached");
-                return -ENOTCONN;
-        }
-        struct pollfd p = { .fd = f->fd, .events = POLLIN };
-        int r;
-        do
-                r = poll(&p, 1, HELPER_TIMEOUT_MS);
-        while (r < 0 && errno == EINTR);
-        if (r <= 0) {
-                helper_lost(f, "did not answer");
-                return -ETIMEDOUT;
-        }
-        /* One byte more than expected tells a longer message from the right one. */
-        char buf[sizeof(struct fwh_response) + 1];
-        n = recv(f->fd, buf, sizeof(buf), MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno != EAGAIN)) {
-                helper_lost(f, "exited");
-                return -ENOTCONN;
-        }
-        if (n != (ssize_t) sizeof(*resp)) {
-                helper_lost(f, "answered with a malformed message");
-                return -EBADMSG;
-        }
-        memcpy(resp, buf, sizeof(*resp));
-        if (resp->magic != FWH_MAGIC || resp->version != FWH_VERSION || (resp->op != req->op && resp->op != 0) ||
-            resp->installed > 1 || resp->client > 1 || resp->server > 1 || resp->conntrack > 1 || resp->error > 0 ||
-            resp->error < -4095) {
-                helper_lost(f, "answered with a malformed message");
-                return -EBADMSG;
-        }
-        resp->message[sizeof(resp->message) - 1] = 0;
-        resp->warning[sizeof(resp->warning) - 1] = 0;
-        if (resp->error < 0)
-                snprintf(f->error, sizeof(f->error), "%s", resp->message[0] ? resp->message : strerror(-resp->error));
-        return resp->error;
-}
-
-/* HELLO, READ or REMOVE: a request without arguments, zero but for what helper_call() sets. The
- * firewall lives on the event loop's thread only, and a call ends before the next one starts. */
-static int helper_call_op(struct firewall *f, enum fwh_op op, struct fwh_response *resp) {
-        static struct fwh_request req;
-        req.op = op;
-        return helper_call(f, &req, resp);
-}
-
-/* Starts the helper ourselves while we hold CAP_NET_ADMIN; otherwise connects to the helper's
- * socket. 1 when there is a helper to talk to, 0 with f->reason set when there is none. */
-static int helper_open(struct firewall *f) {
-        const char *path = getenv(FIREWALL_HELPER_ENV);
-        if (!path || !*path)
-                path = FIREWALL_HELPER_PATH;
-        const char *socket_path = getenv(FIREWALL_SOCKET_ENV);
-        if (!socket_path || !*socket_path)
-                socket_path = FIREWALL_HELPER_SOCKET;
-
-        if (!have_net_admin()) {
-                int r = helper_connect(f, socket_path);
-                if (r < 0) {
-                        snprintf(f->reason, sizeof(f->reason),
-                                 "no CAP_NET_ADMIN to change the firewall, and no firewall helper at %s: %s",
-                                 socket_path, strerror(-r));
-                        return 0;
-                }
-                return 1;
-        }
-        if (access(path, X_OK) < 0) {
-                snprintf(f->reason, sizeof(f->reason), "firewall helper %s: %s", path, strerror(errno));
-                return 0;
-        }
-        int r = helper_spawn(f, path);
-        if (r < 0) {
-                snprintf(f->reason, sizeof(f->reason), "cannot start the firewall helper %s: %s", path, strerror(-r));
-                return 0;
-        }
-        return 1;
-}
-
-static int nft_start(struct firewall *f) {
-        if (helper_open(f) == 0)
-                return 0;
-        struct fwh_response resp = {};
-        int r = helper_call_op(f, FWH_OP_HELLO, &resp);
-        if (r < 0) {
-                snprintf(f->reason, sizeof(f->reason), "nftables unusable: %.200s", f->error[0] ? f->error : strerror(-r));
-                f->error[0] = 0;
-                helper_reap(f, false);
-                return 0;
-        }
-        if (f->event) {
-                r = sd_event_add_io(f->event, &f->hup_source, f->fd, EPOLLIN | EPOLLRDHUP, on_helper_event, f);
-                if (r < 0)
-                        log_debug("Cannot watch the firewall helper: %s", strerror(-r));
-                else
-                        (void) sd_event_source_set_description(f->hup_source, "firewall-helper");
-        }
-        f->backend = FIREWALL_BACKEND_NFTABLES;
-        return 0;
-}
-
-static void log_backend(struct firewall *f) {
+static void log_backend(const struct firewall *f) {
         switch (f->backend) {
         case FIREWALL_BACKEND_FIREWALLD:
                 log_info("Firewall: firewalld (the \"" FIREWALLD_SERVICE "\" service in the default zone)");
@@ -542,178 +88,571 @@ static void log_backend(struct firewall *f) {
         }
 }
 
+/* ---- the state ---- */
+
+static const char *pending_text(const struct firewall *f) {
+        if (f->detecting)
+                return "looking for firewalld on the system bus";
+        switch (f->backend) {
+        case FIREWALL_BACKEND_FIREWALLD:
+                return "waiting for firewalld to answer";
+        case FIREWALL_BACKEND_NFTABLES:
+                return "waiting for the firewall helper to answer";
+        case FIREWALL_BACKEND_NONE:
+        default:
+                return "waiting for a firewall backend";
+        }
+}
+
+static void compose_warning(const struct firewall *f, char *buf, size_t size) {
+        snprintf(buf, size, "%s", f->known ? f->rb.warning : "");
+        if (f->backend != FIREWALL_BACKEND_FIREWALLD || !f->applied)
+                return;
+        if (!f->applied_client)
+                firewall_warning_append(buf, size,
+                                        "firewalld zones do not filter outgoing traffic: NTP client traffic stays allowed");
+        if (f->applied_ignore)
+                firewall_warning_append(buf, size, "restrict ignore rules are enforced by ntpsyncd only, not by firewalld");
+}
+
+static void derive(const struct firewall *f, struct firewall_state *st) {
+        struct firewall_facts x = {
+                .backend = f->backend,
+                .managed = f->managed,
+                .want_client = f->want.client,
+                .want_server = f->want.server,
+                .apply = f->want_gen > f->done_gen ? FIREWALL_APPLY_PENDING : f->apply_status,
+                .pending = pending_text(f),
+                .apply_error = f->apply_error,
+                .known = f->known,
+                .read_error = f->read_error,
+                .installed = f->rb.installed,
+                .client = f->rb.client,
+                .server = f->rb.server,
+                .zone = f->rb.zone,
+        };
+        firewall_derive_state(&x, &st->client_state, &st->server_state, st->state_reason, sizeof(st->state_reason));
+}
+
+static bool state_equal(const struct firewall_state *a, const struct firewall_state *b) {
+        return a->backend == b->backend && a->client_state == b->client_state && a->server_state == b->server_state &&
+               a->pending == b->pending && a->known == b->known && a->installed == b->installed && a->client == b->client &&
+               a->server == b->server && a->conntrack == b->conntrack && a->permanent == b->permanent &&
+               a->n_ignored == b->n_ignored && a->ignored_packets == b->ignored_packets &&
+               a->helper_pid == b->helper_pid && streq(a->state_reason, b->state_reason) && streq(a->zone, b->zone) &&
+               streq(a->warning, b->warning) && streq(a->reason, b->reason);
+}
+
+void firewall_update_state(struct firewall *f) {
+        struct firewall_state st = {
+                .backend = f->backend,
+                .backend_name = firewall_backend_to_string(f->backend),
+                .known = f->known,
+                .installed = f->rb.installed,
+                .client = f->rb.client,
+                .server = f->rb.server,
+                .conntrack = f->rb.conntrack,
+                .permanent = f->rb.permanent,
+                .n_ignored = f->rb.n_ignored,
+                .ignored_packets = f->rb.ignored_packets,
+                .helper_pid = f->backend == FIREWALL_BACKEND_NFTABLES ? f->pid : 0,
+                .pending = f->managed && f->want_gen > f->done_gen,
+        };
+        snprintf(st.zone, sizeof(st.zone), "%s", f->rb.zone);
+        snprintf(st.reason, sizeof(st.reason), "%s", f->backend == FIREWALL_BACKEND_NONE ? f->reason : "");
+        compose_warning(f, st.warning, sizeof(st.warning));
+        derive(f, &st);
+        if (state_equal(&st, &f->state))
+                return;
+        f->state = st;
+        if (f->on_change)
+                f->on_change(f, f->on_change_userdata);
+}
+
+const struct firewall_state *firewall_get_state(const struct firewall *f) {
+        return f ? &f->state : &state_none;
+}
+
+void firewall_set_change_callback(struct firewall *f, firewall_changed_t callback, void *userdata) {
+        f->on_change = callback;
+        f->on_change_userdata = userdata;
+}
+
+/* ---- operations ---- */
+
+void firewall_kick(struct firewall *f) {
+        if (f->kick)
+                (void) sd_event_source_set_enabled(f->kick, SD_EVENT_ONESHOT);
+}
+
+static void op_deadline(struct firewall *f, uint64_t usec);
+
+static void hello_done(struct firewall *f, int r) {
+        if (r < 0) {
+                snprintf(f->reason, sizeof(f->reason), "nftables unusable: %.200s", f->error[0] ? f->error : strerror(-r));
+                f->error[0] = 0;
+                helper_reap(f, false);
+                f->backend = FIREWALL_BACKEND_NONE;
+        }
+        log_backend(f);
+}
+
+static void apply_done(struct firewall *f, int r) {
+        f->apply_r = r;
+        if (r >= 0) {
+                f->apply_status = FIREWALL_APPLY_OK;
+                f->apply_error[0] = 0;
+                f->applied = true;
+                f->applied_client = f->want.client;
+                f->applied_ignore = f->want.n_ranges > 0 || f->want.compile_error == -E2BIG;
+                /* Done once what it did is read back. */
+                f->read_for_gen = f->op_gen;
+                f->refresh_wanted = true;
+                return;
+        }
+        f->apply_status = firewall_unanswered(r) ? FIREWALL_APPLY_UNANSWERED : FIREWALL_APPLY_FAILED;
+        snprintf(f->apply_error, sizeof(f->apply_error), "%s", f->error[0] ? f->error : strerror(-r));
+        if (f->op_gen > f->done_gen)
+                f->done_gen = f->op_gen;
+}
+
+static void read_done(struct firewall *f, int r, const struct firewall_readback *rb) {
+        if (r >= 0 && rb) {
+                f->known = true;
+                f->rb = *rb;
+                f->read_error[0] = 0;
+        } else {
+                f->known = false;
+                snprintf(f->read_error, sizeof(f->read_error), "%s",
+                         f->error[0] ? f->error : r < 0 ? strerror(-r) : "nothing was read back");
+        }
+        f->read_usec = now_usec(f);
+        if (f->read_for_gen > f->done_gen)
+                f->done_gen = f->read_for_gen;
+        f->read_for_gen = 0;
+}
+
+void firewall_op_done(struct firewall *f, int r, const struct firewall_readback *rb) {
+        enum firewall_op op = f->op;
+        f->op = FIREWALL_OP_NONE;
+        if (f->op_timer)
+                (void) sd_event_source_set_enabled(f->op_timer, SD_EVENT_OFF);
+        switch (op) {
+        case FIREWALL_OP_HELLO:
+                hello_done(f, r);
+                break;
+        case FIREWALL_OP_APPLY:
+                apply_done(f, r);
+                break;
+        case FIREWALL_OP_READ:
+                read_done(f, r, rb);
+                break;
+        case FIREWALL_OP_REMOVE:
+        case FIREWALL_OP_NONE:
+        default:
+                break;
+        }
+        if (f->firewalld_waiting) {
+                f->firewalld_waiting = false;
+                firewall_firewalld_appeared(f, true);
+        }
+        firewall_update_state(f);
+        firewall_kick(f);
+}
+
+/* The operation in flight is dropped unanswered (the backend changed, or the blocking API needs
+ * the way free): an apply is made again, a read asked for again. */
+static void op_abort(struct firewall *f) {
+        enum firewall_op op = f->op;
+        if (op == FIREWALL_OP_NONE)
+                return;
+        firewalld_cancel(f);
+        f->op = FIREWALL_OP_NONE;
+        if (f->op_timer)
+                (void) sd_event_source_set_enabled(f->op_timer, SD_EVENT_OFF);
+        if (op == FIREWALL_OP_READ)
+                f->refresh_wanted = true;
+}
+
+static int on_op_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct firewall *f = userdata;
+        char why[64];
+        if (f->op == FIREWALL_OP_NONE)
+                return 0;
+        if (f->backend == FIREWALL_BACKEND_NFTABLES) {
+                snprintf(why, sizeof(why), "did not answer within %llu s", FIREWALL_HELPER_TIMEOUT_USEC / 1000000);
+                helper_lost(f, why);
+        } else
+                firewalld_timed_out(f);
+        firewall_op_done(f, -ETIMEDOUT, NULL);
+        return 0;
+}
+
+static void op_deadline(struct firewall *f, uint64_t usec) {
+        int r = f->op_timer ? sd_event_source_set_time_relative(f->op_timer, usec)
+                            : sd_event_add_time_relative(f->event, &f->op_timer, CLOCK_MONOTONIC, usec, 0, on_op_timeout, f);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->op_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_debug_errno(r, "Cannot arm the firewall's timeout, ignoring");
+}
+
+void firewall_call_deadline(struct firewall *f) {
+        op_deadline(f, FIREWALLD_BACKSTOP_USEC);
+}
+
+/* Without a backend, or with a want the backend cannot take: answered at once. */
+static int refuse(struct firewall *f) {
+        if (f->backend == FIREWALL_BACKEND_NONE) {
+                snprintf(f->error, sizeof(f->error), "no firewall backend: %s", f->reason);
+                return f->op == FIREWALL_OP_READ ? 0 : -EOPNOTSUPP;
+        }
+        if (f->op == FIREWALL_OP_APPLY && f->backend == FIREWALL_BACKEND_NFTABLES && f->want.compile_error < 0) {
+                snprintf(f->error, sizeof(f->error), "the restrict ignore rules need more than %d address ranges",
+                         FIREWALL_MAX_RANGES);
+                return f->want.compile_error;
+        }
+        return 1;
+}
+
+/* Starts op; with sync, waits for its end. Returns what it ended with (async: 0 once started). */
+static int op_start(struct firewall *f, enum firewall_op op, bool sync) {
+        f->op = op;
+        f->op_usec = now_usec(f);
+        f->error[0] = 0;
+        if (op == FIREWALL_OP_APPLY)
+                f->op_gen = f->want_gen;
+        int r = refuse(f);
+        if (r <= 0) {
+                firewall_op_done(f, r, NULL);
+                return r;
+        }
+        if (f->backend == FIREWALL_BACKEND_FIREWALLD)
+                return sync ? firewalld_run_sync(f) : firewalld_start(f);
+        if (!sync)
+                op_deadline(f, FIREWALL_HELPER_TIMEOUT_USEC);
+        r = helper_send(f);
+        if (r < 0) {
+                firewall_op_done(f, r, NULL);
+                return r;
+        }
+        return sync ? helper_finish_sync(f) : 0;
+}
+
+static void answer_waiters(struct firewall *f) {
+        struct firewall_waiter *ready = NULL, **p = &f->waiters;
+        /* Taken out first: a callback may ask again. */
+        while (*p) {
+                struct firewall_waiter *w = *p;
+                if (w->gen <= f->done_gen) {
+                        *p = w->next;
+                        w->next = ready;
+                        ready = w;
+                } else
+                        p = &w->next;
+        }
+        while (ready) {
+                struct firewall_waiter *w = ready;
+                ready = w->next;
+                w->done(w->userdata, f->apply_r, f->apply_r < 0 ? f->apply_error : "");
+                free(w);
+        }
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        struct firewall *f = userdata;
+        answer_waiters(f);
+        if (f->op != FIREWALL_OP_NONE || f->detecting)
+                return 0;
+        if (f->recheck_wanted) {
+                f->recheck_wanted = false;
+                /* A request the backend did not answer is made again; else what it holds is read. */
+                if (f->apply_status == FIREWALL_APPLY_UNANSWERED && f->want_gen == f->done_gen) {
+                        f->want_gen++;
+                        firewall_update_state(f);
+                } else
+                        f->refresh_wanted = true;
+        }
+        if (f->read_for_gen == 0 && f->want_gen > f->done_gen)
+                (void) op_start(f, FIREWALL_OP_APPLY, false);
+        else if (f->refresh_wanted) {
+                f->refresh_wanted = false;
+                (void) op_start(f, FIREWALL_OP_READ, false);
+        }
+        return 0;
+}
+
+/* For the blocking API: the question to dbus-daemon answered, the operation in flight ended. */
+static void settle(struct firewall *f) {
+        if (f->op != FIREWALL_OP_NONE && f->backend == FIREWALL_BACKEND_NFTABLES && f->fd >= 0)
+                (void) helper_finish_sync(f);
+        else
+                op_abort(f);
+        firewalld_detect_sync(f);
+}
+
+static int run_sync(struct firewall *f, enum firewall_op op) {
+        settle(f);
+        if (op == FIREWALL_OP_READ)
+                f->refresh_wanted = false;
+        return op_start(f, op, true);
+}
+
+/* ---- what is asked for ---- */
+
+void firewall_recheck(struct firewall *f) {
+        if (!f->managed)
+                return;
+        /* A read that a hanging firewalld took long ago may never be answered: asked again at once.
+         * A recent one goes on; the read after it sees what the signal told of. */
+        if (f->op == FIREWALL_OP_READ && f->backend == FIREWALL_BACKEND_FIREWALLD &&
+            now_usec(f) - f->op_usec > FIREWALL_READ_MAX_AGE_USEC)
+                op_abort(f);
+        f->recheck_wanted = true;
+        firewall_kick(f);
+}
+
+static int on_refresh_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct firewall *f = userdata;
+        firewall_recheck(f);
+        (void) sd_event_source_set_time_relative(s, FIREWALL_REFRESH_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
+
+static void arm_refresh(struct firewall *f, bool on) {
+        if (!f->refresh_timer && on &&
+            sd_event_add_time_relative(f->event, &f->refresh_timer, CLOCK_MONOTONIC, FIREWALL_REFRESH_USEC, 0,
+                                       on_refresh_timer, f) >= 0)
+                (void) sd_event_source_set_description(f->refresh_timer, "firewall-refresh");
+        if (f->refresh_timer)
+                (void) sd_event_source_set_enabled(f->refresh_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+static int compile_want(const struct firewall_request *req, struct firewall_want *ret) {
+        ret->client = req->client;
+        ret->server = req->server;
+        ret->compile_error = 0;
+        ret->n_ranges = 0;
+        int r = req->restricts ? firewall_compile_ignored(req->restricts, ret->ranges, FIREWALL_MAX_RANGES, &ret->n_ranges)
+                               : 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                ret->compile_error = r;
+                ret->n_ranges = 0;
+        }
+        return 0;
+}
+
+static bool want_equal(const struct firewall_want *a, const struct firewall_want *b) {
+        return a->client == b->client && a->server == b->server && a->compile_error == b->compile_error &&
+               a->n_ranges == b->n_ranges && memcmp(a->ranges, b->ranges, a->n_ranges * sizeof(a->ranges[0])) == 0;
+}
+
+/* Whether want is what was applied last, or is being applied. */
+static bool already_asked(const struct firewall *f, const struct firewall_want *want) {
+        bool pending = f->want_gen > f->done_gen;
+        return f->managed && want_equal(&f->want, want) && (pending || f->apply_status == FIREWALL_APPLY_OK);
+}
+
+static int add_waiter(struct firewall *f, firewall_applied_t done, void *userdata) {
+        struct firewall_waiter *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *w = (struct firewall_waiter) { .next = f->waiters, .gen = f->want_gen, .done = done, .userdata = userdata };
+        f->waiters = w;
+        return 0;
+}
+
+int firewall_apply_async(struct firewall *f, const struct firewall_request *want, uint32_t flags,
+                         firewall_applied_t done, void *userdata) {
+        struct firewall_want w = { .ranges = calloc(FIREWALL_MAX_RANGES, sizeof(struct firewall_range)) };
+        if (!w.ranges)
+                return -ENOMEM;
+        int r = compile_want(want, &w);
+        if (r < 0) {
+                free(w.ranges);
+                return r;
+        }
+        if (!(flags & FIREWALL_APPLY_IF_CHANGED) || !already_asked(f, &w)) {
+                struct firewall_range *old = f->want.ranges;
+                f->want = w;
+                w.ranges = old;
+                f->want_gen++;
+        }
+        free(w.ranges);
+        if (done && (r = add_waiter(f, done, userdata)) < 0)
+                return r;
+        f->managed = true;
+        arm_refresh(f, true);
+        firewall_update_state(f);
+        firewall_kick(f);
+        return 0;
+}
+
+void firewall_unmanage(struct firewall *f) {
+        if (!f || !f->managed)
+                return;
+        f->managed = false;
+        arm_refresh(f, false);
+        firewall_update_state(f);
+}
+
+void firewall_refresh(struct firewall *f, uint64_t max_age_usec) {
+        if (!f || !f->managed || f->refresh_wanted || f->op == FIREWALL_OP_READ || f->read_for_gen ||
+            f->want_gen > f->done_gen)
+                return;
+        if (max_age_usec > 0 && f->read_usec > 0 && now_usec(f) - f->read_usec < max_age_usec)
+                return;
+        f->refresh_wanted = true;
+        firewall_kick(f);
+}
+
+/* ---- the blocking API ---- */
+
+int firewall_apply(struct firewall *f, const struct firewall_request *want) {
+        int r = firewall_apply_async(f, want, 0, NULL, NULL);
+        if (r < 0)
+                return r;
+        r = run_sync(f, FIREWALL_OP_APPLY);
+        if (r >= 0)
+                (void) run_sync(f, FIREWALL_OP_READ);
+        return r;
+}
+
+int firewall_refresh_sync(struct firewall *f) {
+        return run_sync(f, FIREWALL_OP_READ);
+}
+
+int firewall_read(struct firewall *f, struct firewall_state *ret) {
+        *ret = *firewall_get_state(f);
+        firewall_refresh(f, FIREWALL_READ_MAX_AGE_USEC);
+        return 0;
+}
+
+int firewall_remove(struct firewall *f) {
+        int r = run_sync(f, FIREWALL_OP_REMOVE);
+        if (r >= 0)
+                f->applied = false;
+        return r;
+}
+
+/* ---- the backend ---- */
+
+void firewall_firewalld_appeared(struct firewall *f, bool fresh) {
+        if (f->backend == FIREWALL_BACKEND_FIREWALLD && f->firewalld_up && !fresh)
+                return;
+        if (f->backend != FIREWALL_BACKEND_FIREWALLD) {
+                /* The helper's answer first (a closed socket would leave it writing into nothing). */
+                if (f->op != FIREWALL_OP_NONE && f->backend == FIREWALL_BACKEND_NFTABLES) {
+                        f->firewalld_up = true;
+                        f->firewalld_waiting = true;
+                        return;
+                }
+                helper_reap(f, false);
+                f->backend = FIREWALL_BACKEND_FIREWALLD;
+                f->reason[0] = 0;
+                f->known = false;
+                snprintf(f->read_error, sizeof(f->read_error), "firewalld has not been read yet");
+                log_backend(f);
+        } else
+                op_abort(f); /* a restarted firewalld does not answer the old one's calls */
+        f->firewalld_up = true;
+        if (f->managed)
+                f->want_gen++; /* what is asked for is applied there (again) */
+        firewall_update_state(f);
+        firewall_kick(f);
+}
+
+void firewall_firewalld_vanished(struct firewall *f) {
+        f->firewalld_up = false;
+        f->firewalld_waiting = false;
+        if (f->backend != FIREWALL_BACKEND_FIREWALLD)
+                return;
+        if (f->op != FIREWALL_OP_NONE) {
+                firewalld_cancel(f);
+                snprintf(f->error, sizeof(f->error), "firewalld left the system bus");
+                firewall_op_done(f, -ENOTCONN, NULL);
+        }
+        f->known = false;
+        snprintf(f->read_error, sizeof(f->read_error), "firewalld is not running (it left the system bus)");
+        firewall_update_state(f);
+}
+
+int firewall_set_bus(struct firewall *f, sd_bus *bus) {
+        if (!bus || bus == f->bus)
+                return 0;
+        firewalld_unwatch(f);
+        if (f->backend == FIREWALL_BACKEND_FIREWALLD)
+                op_abort(f);
+        sd_bus_unref(f->bus);
+        f->bus = sd_bus_ref(bus);
+        int r = firewalld_watch(f, true);
+        if (r < 0)
+                log_warning_errno(r, "Cannot follow firewalld on the system bus");
+        firewall_update_state(f);
+        firewall_kick(f);
+        return r < 0 ? r : 0;
+}
+
 int firewall_new(sd_event *e, sd_bus *bus, struct firewall **ret) {
+        if (!e)
+                return -EINVAL;
         struct firewall *f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
         f->fd = -1;
         f->backend = FIREWALL_BACKEND_NONE;
-        f->event = e ? sd_event_ref(e) : NULL;
-
-        if (bus && firewalld_present(bus) > 0) {
-                f->bus = sd_bus_ref(bus);
-                f->backend = FIREWALL_BACKEND_FIREWALLD;
-        } else {
-                if (bus)
-                        f->bus = sd_bus_ref(bus);
-                int r = nft_start(f);
-                if (r < 0) {
-                        firewall_free(f);
-                        return r;
-                }
+        f->event = sd_event_ref(e);
+        f->state = state_none;
+        f->want.ranges = calloc(FIREWALL_MAX_RANGES, sizeof(struct firewall_range));
+        if (!f->want.ranges || sd_event_add_defer(e, &f->kick, on_kick, f) < 0) {
+                firewall_free(f);
+                return -ENOMEM;
         }
-        log_backend(f);
+        (void) sd_event_source_set_enabled(f->kick, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(f->kick, "firewall");
+
+        bool firewalld = bus && firewalld_present(bus) > 0;
+        if (bus) {
+                f->bus = sd_bus_ref(bus);
+                f->firewalld_up = firewalld;
+                if (firewalld_watch(f, false) < 0)
+                        log_debug("Cannot follow firewalld on the system bus, ignoring");
+        }
+        if (firewalld) {
+                f->backend = FIREWALL_BACKEND_FIREWALLD;
+                log_backend(f);
+        } else if (helper_open(f) > 0) {
+                f->backend = FIREWALL_BACKEND_NFTABLES;
+                (void) op_start(f, FIREWALL_OP_HELLO, false);
+        } else
+                log_backend(f);
+        firewall_update_state(f);
         *ret = f;
         return 0;
-}
-
-int firewall_set_bus(struct firewall *f, sd_bus *bus) {
-        if (!bus || f->backend == FIREWALL_BACKEND_FIREWALLD)
-                return 0;
-        if (f->bus != bus) {
-                sd_bus_unref(f->bus);
-                f->bus = sd_bus_ref(bus);
-        }
-        if (firewalld_present(bus) <= 0)
-                return 0;
-        helper_reap(f, false);
-        f->backend = FIREWALL_BACKEND_FIREWALLD;
-        f->reason[0] = 0;
-        log_backend(f);
-        return 1;
 }
 
 struct firewall *firewall_free(struct firewall *f) {
         if (!f)
                 return NULL;
+        /* Everybody still waiting learns that no answer comes. */
+        snprintf(f->apply_error, sizeof(f->apply_error), "the daemon is stopping");
+        f->apply_r = -ECANCELED;
+        f->done_gen = UINT64_MAX;
+        answer_waiters(f);
+        firewalld_unwatch(f);
+        firewalld_cancel(f);
+        firewalld_call_done(&f->fwd);
         helper_reap(f, false);
+        sd_event_source_disable_unref(f->op_timer);
+        sd_event_source_disable_unref(f->kick);
+        sd_event_source_disable_unref(f->refresh_timer);
         sd_bus_unref(f->bus);
         sd_event_unref(f->event);
+        free(f->want.ranges);
+        free(f->request);
         free(f);
         return NULL;
-}
-
-static int refuse_without_backend(struct firewall *f) {
-        snprintf(f->error, sizeof(f->error), "no firewall backend: %s", f->reason);
-        return -EOPNOTSUPP;
-}
-
-int firewall_apply(struct firewall *f, const struct firewall_request *want) {
-        int r;
-        f->error[0] = 0;
-        switch (f->backend) {
-        case FIREWALL_BACKEND_NONE:
-                return refuse_without_backend(f);
-
-        case FIREWALL_BACKEND_FIREWALLD: {
-                size_t n = 0;
-                struct firewall_range one;
-                /* firewalld gets no drops for `ignore` (the ACL enforces it); only whether there are any. */
-                int c = want->restricts ? firewall_compile_ignored(want->restricts, &one, 1, &n) : 0;
-                r = firewalld_apply(f->bus, want->server, f->zone, sizeof(f->zone), &f->changes, f->error,
-                                    sizeof(f->error));
-                if (r < 0)
-                        return r;
-                f->applied = true;
-                f->want_client = want->client;
-                f->want_ignore = n > 0 || c == -E2BIG;
-                return 0;
-        }
-
-        case FIREWALL_BACKEND_NFTABLES: {
-                struct fwh_request *req = calloc(1, sizeof(*req));
-                struct firewall_range *ranges = calloc(FWH_MAX_RANGES, sizeof(*ranges));
-                struct fwh_response resp = {};
-                size_t n = 0;
-                if (!req || !ranges) {
-                        free(req);
-                        free(ranges);
-                        return -ENOMEM;
-                }
-                r = want->restricts ? firewall_compile_ignored(want->restricts, ranges, FWH_MAX_RANGES, &n) : 0;
-                if (r < 0) {
-                        if (r == -E2BIG)
-                                snprintf(f->error, sizeof(f->error),
-                                         "the restrict ignore rules need more than %d address ranges", FWH_MAX_RANGES);
-                        free(req);
-                        free(ranges);
-                        return r;
-                }
-                req->op = FWH_OP_APPLY;
-                req->client = want->client;
-                req->server = want->server;
-                req->n_ranges = (uint32_t) n;
-                for (size_t i = 0; i < n; i++) {
-                        req->ranges[i].family = (uint8_t) ranges[i].family;
-                        memcpy(req->ranges[i].start, ranges[i].start, 16);
-                        memcpy(req->ranges[i].end, ranges[i].end, 16);
-                }
-                r = helper_call(f, req, &resp);
-                free(req);
-                free(ranges);
-                return r;
-        }
-        }
-        return -EOPNOTSUPP;
-}
-
-int firewall_read(struct firewall *f, struct firewall_state *ret) {
-        struct firewall_state st = { .backend = f->backend };
-        int r;
-        f->error[0] = 0;
-        switch (f->backend) {
-        case FIREWALL_BACKEND_NONE:
-                snprintf(st.reason, sizeof(st.reason), "%s", f->reason);
-                break;
-
-        case FIREWALL_BACKEND_FIREWALLD:
-                r = firewalld_read(f->bus, &st, f->error, sizeof(f->error));
-                if (r < 0)
-                        return r;
-                if (f->applied && !f->want_client)
-                        firewall_warning_append(st.warning, sizeof(st.warning),
-                                                "firewalld zones do not filter outgoing traffic: NTP client traffic stays allowed");
-                if (f->applied && f->want_ignore)
-                        firewall_warning_append(st.warning, sizeof(st.warning),
-                                                "restrict ignore rules are enforced by ntpsyncd only, not by firewalld");
-                break;
-
-        case FIREWALL_BACKEND_NFTABLES: {
-                struct fwh_response resp = {};
-                r = helper_call_op(f, FWH_OP_READ, &resp);
-                if (r < 0)
-                        return r;
-                st.installed = resp.installed;
-                st.client = resp.client;
-                st.server = resp.server;
-                st.conntrack = resp.conntrack;
-                st.n_ignored = resp.n_ignored;
-                st.ignored_packets = resp.ignored_packets;
-                st.helper_pid = f->pid;
-                snprintf(st.warning, sizeof(st.warning), "%s", resp.warning);
-                break;
-        }
-        }
-        st.backend_name = firewall_backend_to_string(st.backend);
-        *ret = st;
-        return 0;
-}
-
-int firewall_remove(struct firewall *f) {
-        f->error[0] = 0;
-        switch (f->backend) {
-        case FIREWALL_BACKEND_NONE:
-                return refuse_without_backend(f);
-        case FIREWALL_BACKEND_FIREWALLD: {
-                int r = firewalld_remove(f->bus, f->zone, &f->changes, f->error, sizeof(f->error));
-                if (r >= 0)
-                        f->applied = false;
-                return r;
-        }
-        case FIREWALL_BACKEND_NFTABLES: {
-                struct fwh_response resp = {};
-                return helper_call_op(f, FWH_OP_REMOVE, &resp);
-        }
-        }
-        return -EOPNOTSUPP;
 }

@@ -539,8 +539,8 @@ int manager_new(const struct manager_options *o, manager **ret) {
                 return r < 0 ? r : -ENOMEM;
         }
         /* Before any thread exists: the firewall helper is forked and executed from here. */
-        if (!m->query && firewall_new(m->event, NULL, &m->firewall) < 0)
-                log_warning("Firewall state cannot be managed");
+        if (!m->query)
+                (void) manager_firewall_new(m);
         *ret = m;
         return 0;
 }
@@ -556,7 +556,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
         netwatch_free(m->netwatch);
-        firewall_free(m->firewall);
+        manager_firewall_free(m);
         ntp_server_free(m->server);
         resolver_free(m->resolver);
         engine_free(m->engine);
@@ -568,34 +568,6 @@ manager *manager_free(manager *m) {
         free(m->synced_marker);
         free(m);
         return NULL;
-}
-
-static bool firewall_requested(const struct config *c) {
-        return c->firewall_client.origin.file[0] || c->firewall_server.origin.file[0];
-}
-
-static void log_firewall_warning(manager *m) {
-        struct firewall_state st;
-        if (!m->firewall || firewall_read(m->firewall, &st) < 0)
-                return;
-        if (strcmp(st.warning, m->firewall_warning) != 0 && st.warning[0])
-                log_warning("Firewall: %s", st.warning);
-        snprintf(m->firewall_warning, sizeof(m->firewall_warning), "%s", st.warning);
-}
-
-int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error) {
-        if (!m->firewall) {
-                *ret_error = "the firewall cannot be managed by this process";
-                return -EOPNOTSUPP;
-        }
-        struct firewall_request want = { .client = client, .server = server, .restricts = &m->restricts };
-        int r = firewall_apply(m->firewall, &want);
-        if (r < 0) {
-                *ret_error = firewall_last_error(m->firewall);
-                return r;
-        }
-        log_firewall_warning(m);
-        return 0;
 }
 
 /* Whether time is to be served: the `serve` setting, or when it is set nowhere, whether systemd
@@ -630,17 +602,13 @@ int manager_start(manager *m) {
         if (m->query)
                 return 0;
         apply_server_mode(m);
-        if (firewall_requested(&m->config)) {
-                const char *why;
-                if (manager_apply_firewall(m, m->config.firewall_client.value, m->config.firewall_server.value, &why) < 0)
-                        log_warning("Firewall state not re-applied: %s", why ? why : "unknown error");
-        }
         start_netwatch(m);
         if (m->netwatch)
                 manager_network_changed(m);
         m->started = true;
         log_info("Started, %zu sources configured, clock %s", m->config.n_servers, m->clock->name);
-        sd_notify(false, "READY=1");
+        /* READY=1 once the firewall the configuration asks for is in place (or soon after). */
+        manager_firewall_start(m);
         return 0;
 }
 
@@ -687,11 +655,7 @@ void manager_apply_config(manager *m, const struct config *c) {
         memcpy(&m->config, c, sizeof(*c));
         build_restricts(&m->restricts, &m->config);
         apply_server_mode(m);
-        if (firewall_requested(&m->config)) {
-                const char *why;
-                if (manager_apply_firewall(m, m->config.firewall_client.value, m->config.firewall_server.value, &why) < 0)
-                        log_warning("Firewall not updated: %s", why ? why : "unknown error");
-        }
+        manager_firewall_follow_config(m, false);
         update_pool_timer(m);
         engine_run(m->engine, now_monotonic_ns());
         manager_dispatch(m);
@@ -714,6 +678,8 @@ int manager_reload(manager *m) {
                 log_warning("%s", c->warnings[i]);
         manager_apply_config(m, c);
         free(c);
+        /* A reload applies the firewall again, changed or not (as restarting ntpd did). */
+        manager_firewall_follow_config(m, true);
         log_info("Configuration reloaded");
         sd_notify(false, "READY=1");
         return 0;

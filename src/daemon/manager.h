@@ -73,6 +73,9 @@ struct manager {
         struct netwatch *netwatch;
         struct firewall *firewall;
         char firewall_warning[1024]; /* as last logged */
+        char firewall_logged[1400];  /* the state line as last logged */
+        sd_event_source *ready_timer; /* READY=1 without the firewall's answer after a while */
+        bool ready_sent;
         bool online;
         const char *offline_reason;  /* when not online */
         enum clock_backend backend;
@@ -118,8 +121,30 @@ void manager_apply_servers(manager *m, const struct config *c);
 void manager_refresh_pools(manager *m);
 void manager_log_reachability(manager *m);
 
-/* Puts the firewall in the state asked for (only once the configuration or D-Bus asked for a
- * state: until then ntpsync leaves the firewall alone). -errno and *ret_error on failure. */
+/* ---- the firewall (manager-firewall.c); until a firewall line or SetFirewall asks for a
+ * state, ntpsync leaves the firewall alone ---- */
+
+int manager_firewall_new(manager *m);
+void manager_firewall_free(manager *m);
+/* What ntpsync knows about the firewall now (struct firewall_state, firewall.h); never waits. */
+const struct firewall_state *manager_firewall_state(const manager *m);
+/* At start: applies what the configuration asks for and sends READY=1 once that was answered
+ * (5 s at most); at once when nothing is asked for. */
+void manager_firewall_start(manager *m);
+/* After a configuration change: applies what it asks for when that changed (force: in any case,
+ * as a reload does), or lets the firewall go unmanaged when nothing asks any more. Never waits. */
+void manager_firewall_follow_config(manager *m, bool force);
+
+/* What SetFirewall asks for, applied without waiting: done(userdata, r, why) comes once the
+ * firewall answered and what it holds was read back (r 0), or refused or had no backend (r < 0,
+ * why in words: -EOPNOTSUPP no backend, -ETIMEDOUT/-ENOTCONN no answer, others refused), or with
+ * -ECANCELED from manager_free() while still pending (then touch nothing but userdata). Returns
+ * 0 when done will be called, or a negative errno when not (-EOPNOTSUPP: no firewall module,
+ * -ENOMEM). */
+typedef void (*manager_firewall_done_t)(void *userdata, int r, const char *why);
+int manager_apply_firewall_async(manager *m, bool client, bool server, manager_firewall_done_t done, void *userdata);
+/* The same, blocking until the firewall answered (up to its timeout): for the D-Bus layer until
+ * it uses manager_apply_firewall_async(). -errno and *ret_error on failure. */
 int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error);
 /* Whether time is served now: the `serve` setting, or when it is set nowhere, whether
  * ntpsyncd.socket passed sockets; false when the sockets could not be had (server->open_error). */

@@ -99,8 +99,12 @@ PROPERTIES = {
     "PollInterval": dbus.UInt32(64),
     "Sources": SOURCES,
     "RestrictRules": dbus.Array(RESTRICT_RULES, signature="s"),
+    # What ntpsyncd says where no firewall line and no SetFirewall asked for anything.
     "FirewallClient": dbus.Boolean(True),
     "FirewallServer": dbus.Boolean(False),
+    "FirewallClientState": dbus.String("unmanaged"),
+    "FirewallServerState": dbus.String("unmanaged"),
+    "FirewallReason": dbus.String(""),
     "FirewallBackend": dbus.String("nftables"),
     "FirewallWarning": dbus.String("table inet filter chain input drops udp port 123 (policy drop)"),
     "ServerMode": dbus.Boolean(False),
@@ -139,7 +143,9 @@ METHODS = [
              INVALID_ARGS)),
     ("RemoveRestrict", "sb", "", ""),
     ("SetFirewall", "bb", "",
-     f"self.UpdateProperties({MANAGER!r}, {{'FirewallClient': args[0], 'FirewallServer': args[1]}})\n"),
+     f"self.UpdateProperties({MANAGER!r}, {{'FirewallClient': args[0], 'FirewallServer': args[1], "
+     f"'FirewallClientState': 'open' if args[0] else 'closed', "
+     f"'FirewallServerState': 'open' if args[1] else 'closed'}})\n"),
     ("SetServerMode", "bb", "", ""),
     ("Query", "s", "xtys",
      raising("args[0] == 'nonexistent.invalid'", "'no reply from nonexistent.invalid'",
@@ -347,8 +353,8 @@ class NtpsyncctlTest(unittest.TestCase):
             "Root delay": "12.346 ms",
             "Root dispersion": "0.457 ms",
             "Server mode": "off",
-            "Firewall client": "allowed",
-            "Firewall server": "blocked",
+            "Firewall client": "unmanaged",
+            "Firewall server": "unmanaged",
             "Firewall backend": "nftables",
             "Clock control": "observe",
             "Online": "yes",
@@ -412,12 +418,48 @@ class NtpsyncctlTest(unittest.TestCase):
 
     def test_firewall_show(self):
         self.assertEqual(self.fields(self.ctl_ok("firewall")),
-                         {"Client": "allowed", "Server": "blocked", "Backend": "nftables",
+                         {"Client": "unmanaged", "Server": "unmanaged", "Backend": "nftables",
                           "Warning": "table inet filter chain input drops udp port 123 (policy drop)"})
         self.assertEqual(self.ctl_ok("firewall", "show"), self.ctl_ok("firewall"))
         self.assertEqual(self.ctl_json("firewall"),
-                         {"FirewallClient": True, "FirewallServer": False, "FirewallBackend": "nftables",
+                         {"FirewallClientState": "unmanaged", "FirewallServerState": "unmanaged", "FirewallReason": "",
+                          "FirewallClient": True, "FirewallServer": False, "FirewallBackend": "nftables",
                           "FirewallWarning": "table inet filter chain input drops udp port 123 (policy drop)"})
+
+    def test_firewall_never_says_blocked_when_unmanaged(self):
+        """Nothing asked for: the words are ntpsyncd's "unmanaged", never "blocked" or "allowed"."""
+        for args in (["status"], ["firewall"]):
+            out = self.ctl_ok(*args)
+            self.assertNotIn("blocked", out)
+            self.assertNotIn("allowed", out)
+            self.assertNotIn("Reason", out)
+        status = self.ctl_json("status")
+        self.assertEqual((status["FirewallClientState"], status["FirewallServerState"], status["FirewallReason"]),
+                         ("unmanaged", "unmanaged", ""))
+
+    def test_firewall_failed_and_unknown_say_why(self):
+        why = "no firewall backend: firewall helper /nonexistent: No such file or directory"
+        self.manager.set_properties(FirewallClient=dbus.Boolean(False), FirewallServer=dbus.Boolean(False),
+                                    FirewallClientState="failed", FirewallServerState="failed",
+                                    FirewallReason=why, FirewallBackend="none")
+        fields = self.fields(self.ctl_ok("status"))
+        self.assertEqual((fields["Firewall client"], fields["Firewall server"], fields["Firewall reason"],
+                          fields["Firewall backend"]), ("failed", "failed", why, "none"))
+        fields = self.fields(self.ctl_ok("firewall"))
+        self.assertEqual((fields["Client"], fields["Server"], fields["Reason"]), ("failed", "failed", why))
+        self.assertEqual(self.ctl_json("firewall")["FirewallReason"], why)
+        why = "firewalld did not answer getDefaultZone within 10 s"
+        self.manager.set_properties(FirewallClientState="unknown", FirewallServerState="unknown", FirewallReason=why,
+                                    FirewallBackend="firewalld")
+        fields = self.fields(self.ctl_ok("firewall"))
+        self.assertEqual((fields["Client"], fields["Server"], fields["Reason"], fields["Backend"]),
+                         ("unknown", "unknown", why, "firewalld"))
+
+    def test_firewall_from_a_daemon_without_states(self):
+        """An older ntpsyncd has only the booleans: they are shown as they were."""
+        self.manager.set_properties(FirewallClientState="", FirewallServerState="")
+        fields = self.fields(self.ctl_ok("firewall"))
+        self.assertEqual((fields["Client"], fields["Server"]), ("allowed", "blocked"))
 
     def test_server_mode_show(self):
         self.assertEqual(self.ctl_ok("server-mode"), "off\n")
@@ -473,6 +515,18 @@ class NtpsyncctlTest(unittest.TestCase):
             ("AddRestrict", ["-6 default ignore", True]),
             ("AddRestrict", ["--runtime", False]),
         ])
+
+    def test_firewall_change_refused_while_the_other_is_unknown(self):
+        self.manager.set_properties(FirewallClient=dbus.Boolean(False), FirewallClientState="unknown",
+                                    FirewallReason="waiting for firewalld to answer")
+        result = self.ctl("firewall", "enable", "server")
+        self.assert_exit(result, 1)
+        self.assertEqual(result.stderr, "Failed to set firewall: the client state is unknown (waiting for firewalld "
+                                        "to answer); try again once it is known.\n")
+        self.assertEqual(self.changing_calls(), [])
+        # The direction named may be unknown itself: it is set, the other one kept.
+        self.ctl_ok("firewall", "disable", "client")
+        self.assertEqual(self.changing_calls(), [("SetFirewall", [False, False])])
 
     def test_firewall_change_keeps_the_other_flag(self):
         # client allowed, server blocked

@@ -3,12 +3,18 @@
  *
  *   firewall-probe [--bus] COMMAND [OPTIONS] [COMMAND [OPTIONS]]...
  *
- *   --bus                      open the system bus (DBUS_SYSTEM_BUS_ADDRESS) for firewalld
+ *   --bus                      open the system bus (DBUS_SYSTEM_BUS_ADDRESS) for firewalld, on
+ *                              the event loop
  *   --bus-later                the same, but given with firewall_set_bus() after firewall_new()
  *   apply [--client on|off] [--server on|off] [--ignore PREFIX]... [--restrict RULE]...
  *                              firewall_apply(); PREFIX becomes the rule "PREFIX ignore", RULE is
  *                              any restrict rule ("default ignore", "192.0.2.0/24 nomodify")
- *   read                       firewall_read()
+ *   read                       firewall_refresh_sync(), then the state (firewall_get_state())
+ *   state                      the state as it is, without reading anything
+ *   apply-async [OPTIONS]      firewall_apply_async() (options as apply), then runs the event loop
+ *                              until it is answered; prints the answer and the state
+ *   run MS                     runs the event loop for MS milliseconds (signals, read-backs);
+ *                              prints how often the state changed
  *   remove                     firewall_remove()
  *   compile [--ignore P]... [--restrict R]...   firewall_compile_ignored() only
  *   drop-privileges            firewall_drop_privileges()
@@ -53,16 +59,32 @@ static void print_result(const char *command, int r, const struct firewall *f) {
         printf("}\n");
 }
 
-static void print_state(int r, const struct firewall *f, const struct firewall_state *s) {
+static void print_bool(const char *name, bool b) {
+        printf(", \"%s\": %s", name, b ? "true" : "false");
+}
+
+static void print_state(const char *command, int r, const struct firewall *f) {
+        const struct firewall_state *s = firewall_get_state(f);
         if (r < 0) {
-                print_result("read", r, f);
+                print_result(command, r, f);
                 return;
         }
-        printf("{\"command\": \"read\", \"result\": 0, \"backend\": ");
+        printf("{\"command\": ");
+        json_string(command);
+        printf(", \"result\": %d, \"backend\": ", r);
         json_string(s->backend_name);
-        printf(", \"installed\": %s, \"client\": %s, \"server\": %s, \"conntrack\": %s, \"permanent\": %s",
-               s->installed ? "true" : "false", s->client ? "true" : "false", s->server ? "true" : "false",
-               s->conntrack ? "true" : "false", s->permanent ? "true" : "false");
+        printf(", \"client_state\": ");
+        json_string(firewall_direction_state_to_string(s->client_state));
+        printf(", \"server_state\": ");
+        json_string(firewall_direction_state_to_string(s->server_state));
+        printf(", \"state_reason\": ");
+        json_string(s->state_reason);
+        print_bool("known", s->known);
+        print_bool("installed", s->installed);
+        print_bool("client", s->client);
+        print_bool("server", s->server);
+        print_bool("conntrack", s->conntrack);
+        print_bool("permanent", s->permanent);
         printf(", \"ignored\": %u, \"ignored_packets\": %llu, \"helper_pid\": %d, \"zone\": ", s->n_ignored,
                (unsigned long long) s->ignored_packets, (int) s->helper_pid);
         json_string(s->zone);
@@ -108,8 +130,8 @@ static void print_ranges(const struct firewall_range *r, size_t n, int result) {
 }
 
 static bool is_command(const char *s) {
-        static const char *const commands[] = { "apply", "read", "remove", "compile", "drop-privileges", "caps", "pause",
-                                               NULL };
+        static const char *const commands[] = { "apply", "apply-async", "read", "state", "run", "remove", "compile",
+                                               "drop-privileges", "caps", "pause", NULL };
         for (size_t i = 0; commands[i]; i++)
                 if (strcmp(s, commands[i]) == 0)
                         return true;
@@ -160,6 +182,52 @@ static int parse_request(int argc, char *argv[], int *i, struct firewall_request
         return 0;
 }
 
+struct answer {
+        bool done;
+        int r;
+        char why[1024];
+};
+
+static void on_applied(void *userdata, int r, const char *why) {
+        struct answer *a = userdata;
+        a->done = true;
+        a->r = r;
+        snprintf(a->why, sizeof(a->why), "%s", why);
+}
+
+static void on_changed(struct firewall *f, void *userdata) {
+        unsigned *changes = userdata;
+        (*changes)++;
+}
+
+/* Runs the loop until *done or for at most usec. */
+static void run_loop(sd_event *e, const bool *done, uint64_t usec) {
+        uint64_t start = 0, now = 0;
+        (void) sd_event_now(e, CLOCK_MONOTONIC, &start);
+        while (!(done && *done)) {
+                (void) sd_event_now(e, CLOCK_MONOTONIC, &now);
+                if (now - start >= usec)
+                        break;
+                if (sd_event_run(e, usec - (now - start)) < 0)
+                        break;
+        }
+}
+
+static int apply_async(sd_event *e, struct firewall *f, const struct firewall_request *req) {
+        struct answer a = {};
+        int r = firewall_apply_async(f, req, 0, on_applied, &a);
+        if (r < 0) {
+                print_result("apply-async", r, f);
+                return r;
+        }
+        run_loop(e, &a.done, 120ULL * 1000000);
+        printf("{\"command\": \"apply-async\", \"result\": %d, \"error\": ", a.done ? a.r : -ETIME);
+        json_string(a.done ? a.why : "no answer within 120 s");
+        printf("}\n");
+        print_state("state", 0, f);
+        return a.done ? a.r : -ETIME;
+}
+
 int main(int argc, char *argv[]) {
         sd_event *e = NULL;
         sd_bus *bus = NULL;
@@ -176,6 +244,8 @@ int main(int argc, char *argv[]) {
                 later = strcmp(argv[i], "--bus-later") == 0;
                 i++;
                 r = sd_bus_open_system(&bus);
+                if (r >= 0)
+                        r = sd_bus_attach_event(bus, e, SD_EVENT_PRIORITY_NORMAL);
                 if (r < 0) {
                         fprintf(stderr, "cannot open the system bus: %s\n", strerror(-r));
                         return 1;
@@ -186,6 +256,8 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "firewall_new: %s\n", strerror(-r));
                 return 1;
         }
+        unsigned changes = 0;
+        firewall_set_change_callback(f, on_changed, &changes);
         if (later)
                 (void) firewall_set_bus(f, bus);
         while (i < argc) {
@@ -198,6 +270,21 @@ int main(int argc, char *argv[]) {
                         }
                         r = firewall_apply(f, &req);
                         print_result(cmd, r, f);
+                } else if (strcmp(cmd, "apply-async") == 0) {
+                        if (parse_request(argc, argv, &i, &req, set) < 0) {
+                                status = 2;
+                                break;
+                        }
+                        r = apply_async(e, f, &req);
+                } else if (strcmp(cmd, "run") == 0) {
+                        unsigned long ms = i < argc ? strtoul(argv[i++], NULL, 10) : 0;
+                        unsigned before = changes;
+                        run_loop(e, NULL, (uint64_t) ms * 1000);
+                        printf("{\"command\": \"run\", \"result\": 0, \"changes\": %u}\n", changes - before);
+                        r = 0;
+                } else if (strcmp(cmd, "state") == 0) {
+                        print_state(cmd, 0, f);
+                        r = 0;
                 } else if (strcmp(cmd, "compile") == 0) {
                         struct firewall_range ranges[64];
                         size_t n = 0;
@@ -208,9 +295,8 @@ int main(int argc, char *argv[]) {
                         r = firewall_compile_ignored(set, ranges, 64, &n);
                         print_ranges(ranges, r < 0 ? 0 : n, r);
                 } else if (strcmp(cmd, "read") == 0) {
-                        struct firewall_state s;
-                        r = firewall_read(f, &s);
-                        print_state(r, f, &s);
+                        r = firewall_refresh_sync(f);
+                        print_state(cmd, r, f);
                 } else if (strcmp(cmd, "remove") == 0) {
                         r = firewall_remove(f);
                         print_result(cmd, r, f);

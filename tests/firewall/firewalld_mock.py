@@ -17,14 +17,18 @@ Errors as firewalld raises them: org.fedoraproject.FirewallD1.Exception with "AL
 
 Test controls (org.freedesktop.DBus.Mock on the main object): SetDefaultZone(s), SetPanicMode(b),
 SetServices(s zone, as runtime, as permanent), GetServices(s zone) -> (as runtime, as permanent),
-SetFailPermanent(b) (config.zone add/remove then fail with NotAuthorizedException).
-Every call is in GetMethodCalls() of the object it went to.
+SetFailPermanent(b) (config.zone add/remove then fail with NotAuthorizedException),
+SetHang(b) (a firewalld that hangs: every call of its interfaces is taken and never answered;
+the parameter {"Hang": true} hangs from the start). EmitSignal (dbusmock's own) sends firewalld's
+signals, e.g. EmitSignal("org.fedoraproject.FirewallD1", "Reloaded", "", []).
+Every answered call is in GetMethodCalls() of the object it went to.
 
 Run: python3 -m dbusmock --template tests/firewall/firewalld_mock.py (bus from
 DBUS_SYSTEM_BUS_ADDRESS).
 """
 
 import dbus
+import dbus.lowlevel
 
 import dbusmock.mockobject
 from dbusmock import MOCK_IFACE
@@ -104,7 +108,22 @@ ret = args[0] in main.fw_permanent[self.fw_zone]
 """
 
 
+# A firewalld that hangs: set by SetHang() or the parameter Hang.
+_hang = {"on": False}
+
+
+def _swallow(connection, message):
+    """Takes calls of firewalld's interfaces and never answers them while hanging; the mock's own
+    interface (and Introspectable, Properties) keep answering, so that a test can end the hang."""
+    if (_hang["on"] and message.get_type() == dbus.lowlevel.MESSAGE_TYPE_METHOD_CALL
+            and (message.get_interface() or "").startswith(MAIN_IFACE)):
+        return dbus.lowlevel.HANDLER_RESULT_HANDLED
+    return dbus.lowlevel.HANDLER_RESULT_NOT_YET_HANDLED
+
+
 def load(mock, parameters):
+    _hang["on"] = bool(parameters.get("Hang", False))
+    mock.connection.add_message_filter(_swallow)
     mock.fw_default_zone = parameters.get("DefaultZone", "public")
     mock.fw_panic = False
     mock.fw_fail_permanent = False
@@ -160,3 +179,8 @@ def SetServices(self, zone, runtime, permanent):
 def GetServices(self, zone):
     return (dbus.Array(self.fw_runtime[str(zone)], signature="s"),
             dbus.Array(self.fw_permanent[str(zone)], signature="s"))
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="b", out_signature="")
+def SetHang(self, hang):
+    _hang["on"] = bool(hang)

@@ -716,6 +716,102 @@ class Firewalld(unittest.TestCase):
         self.assertEqual(self.services("public"), (["ssh"], ["ssh"]))
         self.assertFalse(read["server"])
 
+    def probe_paused(self, args, during_pause):
+        """Runs the probe with a `pause` in args: during_pause() runs there; returns the results."""
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, NTPSYNCD_FIREWALL_HELPER=HELPER)
+        p = subprocess.Popen([PROBE, "--bus"] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, universal_newlines=True, env=env)
+        try:
+            results = []
+            while not results or results[-1]["command"] != "pause":
+                line = p.stdout.readline()
+                if not line:
+                    self.fail("probe ended early: " + p.stderr.read())
+                results.append(json.loads(line))
+            during_pause()
+            out, err = p.communicate("\n", timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check_sanitizers(err)
+        return results + [json.loads(line) for line in out.splitlines() if line.startswith("{")], p.returncode, err
+
+    def test_apply_async_states(self):
+        """Asked for asynchronously: answered once applied and read back, in the states' words."""
+        p, results = run_probe(["--bus", "state", "apply-async", "--client", "on", "--server", "on",
+                                "apply-async", "--client", "off", "--server", "off"],
+                               env={"DBUS_SYSTEM_BUS_ADDRESS": self.bus.address})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        before, applied, state, applied2, state2 = results
+        self.assertEqual((before["client_state"], before["server_state"], before["state_reason"], before["known"]),
+                         ("unmanaged", "unmanaged", "", False))
+        self.assertEqual((applied["result"], applied["error"]), (0, ""))
+        self.assertEqual((state["client_state"], state["server_state"], state["state_reason"], state["known"]),
+                         ("open", "open", "", True))
+        self.assertEqual(self.calls(self.MAIN, "addService"), [["public", "ntp", 0]])
+        self.assertEqual(self.calls(self.MAIN, "removeService"), [["public", "ntp"]])
+        # Client traffic cannot be closed with firewalld: said so, with the reason.
+        self.assertEqual(applied2["result"], 0)
+        self.assertEqual((state2["client_state"], state2["server_state"]), ("failed", "closed"))
+        self.assertEqual(state2["state_reason"],
+                         "firewalld zones do not filter outgoing traffic: NTP client traffic stays allowed")
+        self.assertEqual(self.services("public"), (["ssh"], ["ssh"]))
+
+    def test_refused_is_failed(self):
+        self.mock().SetFailPermanent(True)
+        p, results = run_probe(["--bus", "apply-async", "--server", "on"],
+                               env={"DBUS_SYSTEM_BUS_ADDRESS": self.bus.address})
+        self.assertEqual(p.returncode, 1, p.stderr)
+        applied, state = results
+        self.assertLess(applied["result"], 0)
+        self.assertIn("config.zone.addService: NOT_AUTHORIZED", applied["error"])
+        self.assertEqual((state["client_state"], state["server_state"]), ("failed", "failed"))
+        self.assertEqual(state["state_reason"], applied["error"])
+        self.assertEqual(self.services("public"), (["ssh"], ["ssh"]))
+
+    def test_hanging_firewalld_is_unknown(self):
+        """A firewalld that takes every call and never answers: the apply is answered after the
+        timeout, the state is "unknown" with the reason; a sign of life (Reloaded) retries."""
+        self.mock().SetHang(True)
+        self.addCleanup(self.mock().SetHang, False)
+        started = time.monotonic()
+
+        def recover():
+            self.mock().SetHang(False)
+            self.mock().EmitSignal("org.fedoraproject.FirewallD1", "Reloaded", "", [])
+
+        results, rc, err = self.probe_paused(["apply-async", "--server", "on", "pause", "run", "3000", "state"],
+                                             recover)
+        applied, state, _, run, after = results
+        self.assertLess(time.monotonic() - started, 60)
+        self.assertEqual(applied["result"], -110)  # -ETIMEDOUT
+        self.assertEqual(applied["error"], "firewalld did not answer getDefaultZone within 10 s")
+        self.assertEqual((state["client_state"], state["server_state"], state["state_reason"]),
+                         ("unknown", "unknown", "firewalld did not answer getDefaultZone within 10 s"))
+        # Reloaded: the request is made again, and this time answered.
+        self.assertGreater(run["changes"], 0, err)
+        self.assertEqual((after["client_state"], after["server_state"], after["state_reason"]), ("open", "open", ""))
+        self.assertEqual(self.services("public"), (["ntp", "ssh"], ["ntp", "ssh"]))
+
+    def test_signals_refresh(self):
+        """firewalld's own signals are followed: what someone else changed shows without asking."""
+        def change_behind_our_back():
+            self.mock().SetServices("public", ["ssh"], ["ntp", "ssh"])
+            self.mock().EmitSignal("org.fedoraproject.FirewallD1", "Reloaded", "", [])
+
+        results, rc, err = self.probe_paused(["apply-async", "--server", "on", "pause", "run", "2000", "state"],
+                                             change_behind_our_back)
+        applied, state, _, run, after = results
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(state["server_state"], "open")
+        self.assertGreater(run["changes"], 0, err)
+        self.assertEqual((after["server_state"], after["state_reason"]),
+                         ("failed", "firewalld: service ntp is not in zone public at runtime (removed since it was "
+                                    "applied)"))
+        self.assertEqual(after["warning"], "firewalld: service ntp in zone public is in the permanent configuration "
+                                           "only (not active until a reload)")
+
     def test_warnings(self):
         self.mock().SetServices("public", ["ntp", "ssh"], ["ssh"])
         read = self.probe("read")[0]

@@ -18,7 +18,14 @@ backend is nftables); callers are root (busctl, ntpsyncctl), whom ntpsyncd lets 
 polkit. nft(8) runs only inside D (ip netns exec); the host's ruleset is only listed, to check
 that no table inet ntpsync appeared there.
 
-The steps of TestFirewallDaemon build on each other (test_1 … test_5, in that order)."""
+The steps of TestFirewallDaemon build on each other (test_1 … test_6, in that order).
+
+What ntpsync reports per direction (FirewallClientState, FirewallServerState, FirewallReason,
+ntpsyncctl, the journal) is checked in every one of its states: "unmanaged" (TestNoFirewallLine),
+"open" and "closed" (TestFirewallDaemon), "failed" (TestFirewallFailed: no helper, and a table
+deleted behind the daemon's back), "unknown" (TestFirewalldHangs: a firewalld stand-in on the
+private bus that takes every call and never answers, while the daemon keeps serving NTP, polling
+its source and answering GetAll at once)."""
 
 import json
 import os
@@ -34,6 +41,12 @@ import harness  # noqa: E402
 
 SYNC_TIMEOUT = 60
 BUS_NAME, OBJECT_PATH, INTERFACE = "org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager"
+FIREWALLD = "org.fedoraproject.FirewallD1"
+FIREWALLD_MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firewall", "firewalld_mock.py")
+UNMANAGED_LINE = ("Firewall client: unmanaged, server: unmanaged (no firewall line and no SetFirewall: ntpsync "
+                  "leaves the firewall alone)")
+# Each GetAll must come back within this while the firewall hangs (its usual time is milliseconds).
+GETALL_LIMIT = 2.0
 NFT = shutil.which("nft") or ("/usr/sbin/nft" if os.path.exists("/usr/sbin/nft") else None)
 # table inet filter { chain input { type filter hook input priority 0; policy drop; } }, in a form
 # that nft 1.0.6 (Debian 12) takes on its command line
@@ -139,11 +152,11 @@ class World:
             self.daemon = None
             self.n = 0
 
-    def start(self):
+    def start(self, helper=None):
         self.n += 1
         self.daemon = self.lab.daemon(self.conf, self.state, name="ntpsyncd%d" % self.n,
                                       env={"DBUS_SYSTEM_BUS_ADDRESS": self.bus.address,
-                                           "NTPSYNCD_FIREWALL_HELPER": helper_path()})
+                                           "NTPSYNCD_FIREWALL_HELPER": helper or helper_path()})
         if not self.daemon.wait_ready(15):
             raise AssertionError("no READY=1:\n" + self.daemon.process.stderr())
         if not self.bus.wait_for_name(BUS_NAME, 10):
@@ -190,6 +203,37 @@ class World:
 
     def firewall_props(self):
         return self.props("FirewallClient", "FirewallServer", "FirewallBackend", "FirewallWarning")
+
+    def states(self):
+        """(FirewallClientState, FirewallServerState, FirewallReason)."""
+        p = self.props("FirewallClientState", "FirewallServerState", "FirewallReason")
+        return p["FirewallClientState"], p["FirewallServerState"], p["FirewallReason"]
+
+    def wait_props(self, predicate, timeout=10):
+        """Polls the Firewall* properties until predicate(props) holds: what ntpsync reads back
+        comes in the background, announced when it changes. Returns the last props."""
+        deadline = time.monotonic() + timeout
+        while True:
+            props = self.get_all()
+            if predicate(props) or time.monotonic() > deadline:
+                return props
+            time.sleep(0.2)
+
+    def get_all(self):
+        """Every property from one GetAll: one consistent view (Gets one by one may straddle a
+        change that the first one's background read-back brings)."""
+        p = self.bus.busctl("--json=short", "call", BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
+                            "GetAll", "s", INTERFACE)
+        if p.returncode != 0:
+            raise AssertionError("GetAll: %s" % p.stderr)
+        return {k: v["data"] for k, v in json.loads(p.stdout)["data"][0].items()}
+
+    def get_all_timed(self):
+        """GetAll of org.ntpsync1.Manager: (seconds it took, CompletedProcess)."""
+        started = time.monotonic()
+        p = self.bus.busctl("--timeout=30", "call", BUS_NAME, OBJECT_PATH, "org.freedesktop.DBus.Properties",
+                            "GetAll", "s", INTERFACE)
+        return time.monotonic() - started, p
 
     def ntpsyncctl(self, *args):
         return subprocess.run([ntpsyncctl_path()] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -256,6 +300,8 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertEqual(set_elements(w.d, "ignored4"), [])
         self.assertEqual(w.firewall_props(), {"FirewallClient": True, "FirewallServer": True,
                                               "FirewallBackend": "nftables", "FirewallWarning": ""})
+        self.assertEqual(w.states(), ("open", "open", ""))
+        self.assertIn("Firewall client: open, server: open", w.daemon.process.stderr())
         self.assertTrue(w.answers(w.c.server_v4), "ntpdig in C got no answer from D")
         self.assertTrue(w.answers(w.c.server_v6), "ntpdig in C got no answer from D over IPv6")
         rules, _ = our_rules(w.d)
@@ -272,6 +318,12 @@ class TestFirewallDaemon(unittest.TestCase):
         props = w.firewall_props()
         self.assertEqual((props["FirewallClient"], props["FirewallServer"], props["FirewallBackend"]),
                          (True, False, "nftables"))
+        self.assertEqual(w.states(), ("open", "closed", ""))
+        p = w.ntpsyncctl("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s*Firewall client: open$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Firewall server: closed$")
+        self.assertNotIn("Firewall reason", p.stdout)
         rules, _ = our_rules(w.d)
         self.assertEqual(sorted(rules), ["ntpsync client", "ntpsync client replies", "ntpsync ignore4",
                                          "ntpsync ignore6", "ntpsync server off"])
@@ -299,6 +351,7 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertEqual(set_elements(w.d, "ignored6"), [])
         props = w.firewall_props()
         self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (True, True))
+        self.assertEqual(w.states(), ("open", "open", ""))
         rules, _ = our_rules(w.d)
         self.assertEqual(sorted(rules), ALL_ON_RULES)
         self.assertEqual(packets(rules["ntpsync ignore4"]), 0)
@@ -331,6 +384,8 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertEqual(packets(rules["ntpsync ignore4"]), 0)
         self.assertEqual(w.firewall_props(), {"FirewallClient": True, "FirewallServer": True,
                                               "FirewallBackend": "nftables", "FirewallWarning": ""})
+        # READY=1 came once the table was applied and read back: the states are known at once.
+        self.assertEqual(w.states(), ("open", "open", ""))
         w.wait_synchronized()
 
     def test_5_foreign_table_warning(self):
@@ -338,9 +393,12 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertTrue(w.answers(w.c.server_v6), "no answer over IPv6 before the foreign table")
         w.d.run([NFT, FOREIGN_TABLE], check=True)
         foreign = nft(w.d, "list", "table", "inet", "filter")
-        props = w.firewall_props()
+        # Nothing tells the daemon of another table: a Get answers at once with what it knows and
+        # has it read back in the background; the next one has the warning.
+        props = w.wait_props(lambda p: p["FirewallWarning"] == FOREIGN_WARNING)
         # ntpsync's own part still allows it; what stands in the way is named.
         self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (True, True))
+        self.assertEqual((props["FirewallClientState"], props["FirewallServerState"]), ("open", "open"))
         self.assertEqual(props["FirewallWarning"], FOREIGN_WARNING)
         p = w.ntpsyncctl("firewall", "show")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -355,10 +413,33 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertEqual(nft(w.d, "list", "table", "inet", "filter"), foreign)
         # Gone again: nothing in the way, nothing printed.
         w.d.run([NFT, "delete", "table", "inet", "filter"], check=True)
-        self.assertEqual(w.firewall_props()["FirewallWarning"], "")
+        self.assertEqual(w.wait_props(lambda p: p["FirewallWarning"] == "")["FirewallWarning"], "")
         p = w.ntpsyncctl("firewall", "show")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("Warning", p.stdout)
+
+    def test_6_table_deleted_then_reload(self):
+        """What was applied and is gone now is "failed", with the reason; a reload applies it again."""
+        w = self.w
+        w.d.run([NFT, "delete", "table", "inet", "ntpsync"], check=True)
+        props = w.wait_props(lambda p: p["FirewallServerState"] != "open")
+        why = "table inet ntpsync is missing (deleted since it was applied)"
+        self.assertEqual((props["FirewallClientState"], props["FirewallServerState"], props["FirewallReason"]),
+                         ("failed", "failed", why))
+        self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (False, False))
+        p = w.ntpsyncctl("firewall")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s*Client: failed$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Server: failed$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Reason: %s$" % re.escape(why))
+        w.daemon.process.wait_for_stderr(re.escape("Firewall client: failed, server: failed (%s)" % why), 10)
+        self.assertIn("Firewall client: failed, server: failed (%s)" % why, w.daemon.process.stderr())
+        self.assertTrue(w.daemon.reload(), "reload not confirmed:\n" + w.daemon.process.stderr()[-3000:])
+        # Applied again in the background, then read back: open once more.
+        self.assertEqual(w.wait_props(lambda p: p["FirewallServerState"] == "open")["FirewallServerState"], "open")
+        self.assertEqual(w.states(), ("open", "open", ""))
+        self.assertTrue(has_ntpsync_table(w.d))
+        self.assertEqual(sorted(our_rules(w.d)[0]), ALL_ON_RULES)
 
 
 class TestNoFirewallLine(unittest.TestCase):
@@ -384,6 +465,10 @@ class TestNoFirewallLine(unittest.TestCase):
             self.assertEqual(props["FirewallBackend"], "nftables")
             # Nothing of ntpsync's installed: it blocks no client traffic and opens no port.
             self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (True, False))
+            # ... and says so: "unmanaged", never "blocked", in every place that tells.
+            self.assertEqual(w.states(), ("unmanaged", "unmanaged", ""))
+            self.assertIn(UNMANAGED_LINE, w.daemon.process.stderr())
+            self.check_ctl_unmanaged()
             self.assertTrue(w.daemon.reload(), "reload not confirmed:\n" + w.daemon.process.stderr()[-3000:])
             self.assertEqual(tables(w.d), [])
             # Changes that are not the firewall's: serving, and an ignore rule (runtime, persisted).
@@ -401,11 +486,158 @@ class TestNoFirewallLine(unittest.TestCase):
                 self.assertNotIn("firewall", f.read())
             w.start()
             self.assertEqual(tables(w.d), [])
+            self.assertEqual(w.states(), ("unmanaged", "unmanaged", ""))
             self.assertEqual(w.stop(), 0)
             self.assertEqual(tables(w.d), [])
         except BaseException:
             w.lab.dump_logs()
             raise
+
+    def check_ctl_unmanaged(self):
+        w = self.w
+        p = w.ntpsyncctl("status")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s*Firewall client: unmanaged$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Firewall server: unmanaged$")
+        self.assertNotIn("blocked", p.stdout)
+        self.assertNotIn("Firewall reason", p.stdout)
+        p = w.ntpsyncctl("firewall")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s*Client: unmanaged$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Server: unmanaged$")
+        self.assertNotIn("blocked", p.stdout)
+        for args in (["--json", "status"], ["--json", "firewall"]):
+            p = w.ntpsyncctl(*args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            data = json.loads(p.stdout)
+            self.assertEqual((data["FirewallClientState"], data["FirewallServerState"], data["FirewallReason"]),
+                             ("unmanaged", "unmanaged", ""), args)
+
+
+class TestFirewallFailed(unittest.TestCase):
+    """A firewall line, but no helper (and no firewalld): "failed", with the reason, everywhere;
+    SetFirewall says why too."""
+
+    MISSING = "/nonexistent/ntpsyncd-firewall-helper"
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_ntpsyncd()
+        require_firewall_tools()
+        cls.w = World("fwf", ["serve on", "firewall client on server on"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def test_helper_missing(self):
+        w = self.w
+        try:
+            w.start(helper=self.MISSING)
+            why = "no firewall backend: firewall helper %s: No such file or directory" % self.MISSING
+            self.assertEqual(w.firewall_props()["FirewallBackend"], "none")
+            self.assertEqual(w.states(), ("failed", "failed", why))
+            self.assertEqual((w.firewall_props()["FirewallClient"], w.firewall_props()["FirewallServer"]),
+                             (False, False))
+            self.assertIn("Firewall client: failed, server: failed (%s)" % why, w.daemon.process.stderr())
+            p = w.ntpsyncctl("status")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(p.stdout, r"(?m)^\s*Firewall client: failed$")
+            self.assertRegex(p.stdout, r"(?m)^\s*Firewall server: failed$")
+            self.assertRegex(p.stdout, r"(?m)^\s*Firewall reason: %s$" % re.escape(why))
+            p = w.ntpsyncctl("--json", "firewall")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            data = json.loads(p.stdout)
+            self.assertEqual((data["FirewallClientState"], data["FirewallServerState"], data["FirewallReason"]),
+                             ("failed", "failed", why))
+            p = w.call("SetFirewall", "bb", "true", "true")
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(why, p.stderr)
+            self.assertEqual(tables(w.d), [])
+            self.assertEqual(w.stop(), 0)
+        except BaseException:
+            w.lab.dump_logs()
+            raise
+
+
+class TestFirewalldHangs(unittest.TestCase):
+    """firewalld's name owned on the private bus by a stand-in (tests/firewall/firewalld_mock.py
+    with {"Hang": true}) that takes every call and never answers: ntpsyncd keeps serving NTP,
+    polling its source and answering GetAll, reports "unknown" with the reason, and applies once
+    firewalld shows signs of life (Reloaded)."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_ntpsyncd()
+        require_firewall_tools()
+        try:
+            import dbusmock  # noqa: F401
+        except ImportError as e:
+            raise unittest.SkipTest("needs python3-dbusmock: %s" % e)
+        cls.w = World("fwh", ["serve on", "firewall client on server on"])
+        with cls.w.lab.closed_on_failure():
+            cls.firewalld = cls.w.lab.start_process(
+                "firewalld-hangs", [harness.PYTHON3, "-m", "dbusmock", "--template", FIREWALLD_MOCK,
+                                    "--parameters", '{"Hang": true}'],
+                env={"DBUS_SYSTEM_BUS_ADDRESS": cls.w.bus.address, "PYTHONDONTWRITEBYTECODE": "1"})
+            if not cls.w.bus.wait_for_name(FIREWALLD, 15):
+                raise AssertionError("the firewalld stand-in did not come up:\n" + cls.firewalld.stderr())
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.w.lab.dump_logs()
+        finally:
+            cls.w.close()
+
+    def mock(self, method, signature, *args):
+        p = self.w.bus.busctl("call", FIREWALLD, "/org/fedoraproject/FirewallD1", "org.freedesktop.DBus.Mock",
+                              method, signature, *args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_keeps_serving_and_answering(self):
+        w = self.w
+        started = time.monotonic()
+        w.start()
+        # READY=1 does not wait for a firewalld that does not answer (5 s at most).
+        self.assertLess(time.monotonic() - started, 12)
+        self.assertEqual(w.firewall_props()["FirewallBackend"], "firewalld")
+        client, server, why = w.states()
+        self.assertEqual((client, server), ("unknown", "unknown"))
+        self.assertIn(why, ("waiting for firewalld to answer", "firewalld did not answer getDefaultZone within 10 s"))
+        # The source is polled while firewalld hangs (the first calls are still waiting for it).
+        w.wait_synchronized()
+        # GetAll at once, NTP served; each GetAll has what ntpsync knows read back again, so a
+        # call to firewalld is waiting most of the time.
+        timed = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            took, p = w.get_all_timed()
+            self.assertEqual(p.returncode, 0, p.stderr)
+            timed.append(took)
+            self.assertLess(took, GETALL_LIMIT, "GetAll took %.1f s while firewalld hangs" % took)
+            self.assertTrue(w.answers(w.c.server_v4), "D stopped answering NTP clients while firewalld hangs")
+            time.sleep(0.5)
+        harness.log("GetAll while firewalld hangs: %d calls, at most %.3f s" % (len(timed), max(timed)))
+        why = "firewalld did not answer getDefaultZone within 10 s"
+        props = w.wait_props(lambda p: p["FirewallReason"] == why, timeout=15)
+        self.assertEqual((props["FirewallClientState"], props["FirewallServerState"], props["FirewallReason"]),
+                         ("unknown", "unknown", why))
+        self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (False, False))
+        self.assertIn("Firewall client: unknown, server: unknown (%s)" % why, w.daemon.process.stderr())
+        p = w.ntpsyncctl("firewall")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?m)^\s*Client: unknown$")
+        self.assertRegex(p.stdout, r"(?m)^\s*Reason: %s$" % re.escape(why))
+        # firewalld comes back to life and says so: the request is made again, and answered.
+        self.mock("SetHang", "b", "false")
+        self.mock("EmitSignal", "sssav", FIREWALLD, "Reloaded", "", "0")
+        props = w.wait_props(lambda p: p["FirewallServerState"] == "open", timeout=15)
+        self.assertEqual((props["FirewallClientState"], props["FirewallServerState"], props["FirewallReason"]),
+                         ("open", "open", ""))
+        self.assertEqual((props["FirewallClient"], props["FirewallServer"]), (True, True))
+        self.assertTrue(w.daemon.process.running())
+        self.assertEqual(w.stop(), 0)
 
 
 if __name__ == "__main__":
