@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Idle cost of a client with four sources, ntpsyncd next to chronyd in the same run: resident
 # memory (PSS and private, from /proc/PID/smaps_rollup) and wake-ups per minute (voluntary context
 # switches while idle).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds ntpsync three ways, runs the tests of each, and ends with one line "N passed, N failed"
 # (meson test results of all builds, plus one result per fuzzing run); exits non-zero on any failure.
 #

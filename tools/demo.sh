@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A live demonstration of ntpsyncd against a real NTP server, with nothing leaving the machine and
 # the machine's clock untouched:
 #

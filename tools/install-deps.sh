@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 packages that ntpsync needs to build and test. Run as root; running it
 # again is harmless. Used by the README's commands and by .ci/run.
 set -euo pipefail

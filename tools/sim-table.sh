@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds ntpsync and runs every scenario of the simulator over seeds 1-20 (SEEDS=A-B to change):
 # the real engine in virtual time against a modelled clock, network and servers, with how fast it
 # synchronizes and how closely it then holds the clock. Needs tools/install-deps.sh's packages.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The words of the ntp.conf dialect. See conf-words.h. */
 
 #include <errno.h>

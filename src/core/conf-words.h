@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The words of the ntp.conf dialect, for every parser of it (ntpsyncd's configuration, restrict

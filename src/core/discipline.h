@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The clock discipline: turns the combined estimate of the sources into clock actions, and keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The drift file: one number, the frequency correction in ppm, as ntpd writes it. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The sans-I/O NTP client engine: sources, their filters, selection and the clock discipline.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Leap seconds happen only at the end of June or December (UTC). A leap announced in any other

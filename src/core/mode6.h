@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* NTP mode 6 (control messages, RFC 9327 and ntpd's ntp_control.c), read-only: enough for ntpq

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "ntp-checks.h"
 
 static const char *const result_names[_RESPONSE_MAX] = {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The response tests of RFC 5905 §8 and the KoD rules, each a named check with its own reason. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The NTP packet (RFC 5905 §7.3) with extension fields (RFC 7822) and an optional trailing MAC.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* NTP time formats and their conversion to and from nanoseconds since the Unix epoch.

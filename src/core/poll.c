@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "poll.h"
 
 static int8_t clamp_poll(int v) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Poll scheduling for one source: the interval between minpoll and maxpoll, adapted to how well

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Per-client rate limiting as ntpd's `restrict ... limited` with `discard minimum M average A`:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Source selection (RFC 5905 §11.2): the intersection algorithm finds the largest group of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Answering NTP clients: the access policy of the restrict rules, rate limiting, and the mode 4

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Big-endian (network order) integers at any address in a datagram: what the NTP and mode 6 wire

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The connection to ntpsyncd on the system bus, method calls, and what their failures mean for

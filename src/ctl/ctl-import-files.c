@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The files of `ntpsyncctl import-ntpconf`. See ctl-import-files.h. The reading and the atomic
  * writing are the daemon's own (files.c), so that both treat files alike. */
 

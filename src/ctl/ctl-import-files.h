@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* `ntpsyncctl import-ntpconf`: reads ntpd's files, has ctl-import.c translate them, checks the

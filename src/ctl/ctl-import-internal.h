@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* What the parts of the ntp.conf import share (see ctl-import.h for what it does):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The import of ntp.conf: which directive goes where, and the ones without a file of their own
  * (tinker, tos, driftfile, fudge, includefile). See ctl-import-internal.h. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The import's restrict lines: ntpd's rules as written, less what ntpsyncd does not have, each
  * checked with ntpsyncd's own rule parser. See ctl-import-internal.h. */
 

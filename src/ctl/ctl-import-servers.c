@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The import's server, pool and peer lines, and the model of servers that step-tickers adds to.
  * See ctl-import-internal.h. */
 

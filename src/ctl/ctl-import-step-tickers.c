@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The import of /etc/ntp/step-tickers: the hosts ntpdate stepped the clock from at boot.
  * See ctl-import-internal.h. */
 

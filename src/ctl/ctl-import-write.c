@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The import's result as text: the ntpsyncd configuration, and the warnings. See
  * ctl-import-internal.h. */
 

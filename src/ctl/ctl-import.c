@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ntp.conf and step-tickers → ntpsyncd configuration: the whole, and what its parts share. See
  * ctl-import.h, and ctl-import-internal.h for the parts. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The migration from ntpd: the texts of an ntp.conf and an /etc/ntp/step-tickers in, the

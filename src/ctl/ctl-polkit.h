@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* A polkit text agent (pkttyagent) for the duration of a call that may need authorization, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The org.ntpsync1.Manager properties, read from one GetAll reply. Properties this client does

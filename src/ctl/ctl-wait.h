@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* `ntpsyncctl wait-sync`: waits until ntpsyncd says it is synchronized. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ntpsyncctl: a thin client of ntpsyncd's org.ntpsync1.Manager D-Bus interface. */
 
 #include <stdarg.h>

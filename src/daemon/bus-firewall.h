@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* org.ntpsync1.Manager's Firewall* properties, read from the state the firewall module keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* org.ntpsync1.Manager's properties, one row each: the vtable (bus-manager.c) and the change

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Asking polkit, without blocking the loop, whether the sender of a method call may do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* One table per D-Bus interface: each row names a property, its signature, its getter and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* org.freedesktop.timesync1.Manager at /org/freedesktop/timesync1, with systemd-timesyncd's
  * signatures, so that `timedatectl timesync-status` and `timedatectl show-timesync` describe
  * ntpsyncd. Served when the configuration allows (timesync1 on, the default) and the name is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* org.ntpsync1.Manager at /org/ntpsync1 (dbus/org.ntpsync1.Manager.xml), and the compatible

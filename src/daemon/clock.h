@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Clock backends. `kernel` disciplines CLOCK_REALTIME through clock_adjtime(); `observe` only

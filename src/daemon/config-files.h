@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The configuration files: a main file and the *.conf files in FILE.d. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The read-only mode 6 view of the daemon: the system variables and one association per source,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ntpsyncd-firewall-helper: the only part of ntpsync that keeps CAP_NET_ADMIN.
  *
  * ntpsyncd starts it (fork + exec, see firewall.c) with one end of a SOCK_SEQPACKET socketpair

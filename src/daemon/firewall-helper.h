@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The protocol between ntpsyncd and ntpsyncd-firewall-helper, the small process that keeps

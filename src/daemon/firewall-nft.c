@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The nftables side of ntpsyncd-firewall-helper: builds `table inet ntpsync` from a validated
  * request, replaces it in one transaction, removes it, and reads the ruleset back (JSON through
  * libnftables, parsed with jansson) — our table to see what holds, the other tables' base

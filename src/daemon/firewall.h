@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The host firewall state for NTP: whether NTP client traffic (to port 123 and its replies) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Logging: to the journal with structured fields when stderr is connected to it (JOURNAL_STREAM),

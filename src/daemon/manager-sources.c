@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Configured servers and pools: resolving their names, opening a socket per address, handing
  * each to the engine, and replacing pool members that stop being useful. */
 

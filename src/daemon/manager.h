@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The manager owns the configuration, the engine, the sockets and the timers on sd-event, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* UDP sockets toward one NTP server: connected (the kernel drops datagrams from anyone else),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The netlink watcher: see netwatch.h. Messages from the kernel are untrusted input like any
  * other: each is checked for its family header and attribute lengths before it counts. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Watching the kernel's network configuration: a route netlink socket (libnl-3) on sd-event that

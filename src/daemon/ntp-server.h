@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Serving time on UDP port 123: sockets from systemd socket activation (sd_listen_fds) or bound

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Name resolution that never blocks the event loop: getaddrinfo() runs in a short-lived thread

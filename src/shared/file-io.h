@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Small files read whole and written atomically (temporary file, fsync, rename, directory

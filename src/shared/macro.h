@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* Small helpers every part of ntpsync may use: cleanup attributes, array sizes, ownership. */

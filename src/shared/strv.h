@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* NULL-terminated arrays of strings, as sd-bus reads them (sd_bus_message_read_strv). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* firewall-probe: runs the firewall module (src/daemon/firewall.c) as the daemon would, with
  * requests from the command line, and prints one JSON object per command on stdout.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the tokenizer of the ntp.conf dialect (conf-words) with any text. The first byte chooses
  * the syntax (continuation lines, control characters kept, the most words), the second the longest
  * line; the rest is a file, read line by line, and its first line is also split as a value.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the configuration parser, the restrict rule parser and the D-Bus server spec parser
  * with any text. Besides the sanitizers it checks what they promise: an error names FILE:LINE,
  * what was accepted stays within the model's bounds, and a canonical form parses back to the

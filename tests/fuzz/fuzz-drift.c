@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the drift file parser: whatever it accepts is a finite frequency within ±500 ppm that
  * its own writer reproduces. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the engine's receive path with one source: the engine sends its request, the driver says
  * when it left, and the fuzz input arrives as the reply.
  *

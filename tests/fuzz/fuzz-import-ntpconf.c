@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the ntp.conf import (ntpsyncctl import-ntpconf) with any text: the input is ntp.conf,
  * and after a line "---" step-tickers; an includefile line reads ntp.conf again (so nesting and
  * its limit are exercised). Besides the sanitizers it checks what the import promises: an error

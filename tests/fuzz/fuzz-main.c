@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Runs LLVMFuzzerTestOneInput once over every file named on the command line, or found in a
  * directory named there: the seed corpus as a regression test, for builds without libFuzzer.
  * Each input gets a buffer of exactly its size, so that a sanitizer sees any read past its end. */

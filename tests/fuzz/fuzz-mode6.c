@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the mode 6 responder: any datagram, as a request, against a fixed view of two systems
  * (synchronized with three associations, and unsynchronized with none). Besides the sanitizers it
  * checks what every answer must be: each datagram a response (R bit) in mode 6 with the request's

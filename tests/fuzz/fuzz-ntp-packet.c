@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the packet codec and the response checks: any datagram, as a reply to a fixed request.
  * Besides the sanitizers, it checks what the two promise: a parsed header writes back to the same
  * 48 bytes, a packet passes or is a KoD only when every check holds, and a rejected packet leaves

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzzes the server's decision about one datagram: restrict rules, rate limiting, the reply.
  *
  * Input: two control bytes, then the datagram.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* What every fuzz target includes. Built with -fsanitize=fuzzer, libFuzzer calls

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Prepares the peer NTP implementations that the integration tests run against, and checks
 # the tools they need. Idempotent: a second run only checks.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A test responder: answers NTP mode 6 requests on a UDP port with src/core/mode6 over a fixed
  * view of three associations, so that tests/mode6/test-ntpq.py can check what a real ntpq shows.
  * Times are kept relative to the real clock at each request: association 101 last heard from 37 s

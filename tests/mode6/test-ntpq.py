@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """NTPsec's ntpq against src/core/mode6.
 
 tests/mode6/mode6-responder answers mode 6 with mode6_handle() over a fixed view of three

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A test probe for src/daemon/netwatch: runs the watcher on sd-event and prints one JSON line on
  * stdout when it starts ("ready") and one per callback ("change"), with what the change says and
  * the answers of the query API for the addresses given on the command line. Used by

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The netlink watcher (src/daemon/netwatch) against the real kernel.
 
 tests/netwatch/netwatch-probe runs the watcher and prints one JSON line per callback, with the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs ntpsync-sim as a user would: the scenario list, one JSON run, and bad arguments.
 # Usage: check-cli.sh NTPSYNC_SIM PYTHON3
 set -eu

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ntpsync-sim: runs one scenario of the simulator, for one seed or a range of them. */
 
 #include <errno.h>

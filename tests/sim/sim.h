@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* The simulator: the core engine in virtual time, against a modelled local clock, network and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the simulator: its models on their own ("model"), and the engine's accuracy in the
  * scenarios ("scenarios"). Pass one of the two group names to run only that group. */
 

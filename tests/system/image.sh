@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Prints the path of a Debian 12 root file system for the booted-system test, made with
 # debootstrap the first time and kept in a cache (rebuilt when the package list below changes).
 # The tree is never booted itself: test-system.py boots a copy of it.

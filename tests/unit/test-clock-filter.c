@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for clock-filter: the weighted line through a source's samples, how it favours
  * near-minimum round trips, the frequency prior, the ring, and how surprising a new sample is. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for conf-words, the tokenizer of the ntp.conf dialect: blanks, comments, quotes and
  * the empty word, continuation lines (and their refusal), CRLF, the line numbers of a file, each
  * error with its line and column (NUL, control characters, an unterminated quote, too many words,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for config: every directive and option of the ntp.conf dialect, comments, blank
  * lines, CRLF and tabs, errors that name FILE:LINE, the limits (line length, words, servers,
  * restrict rules), the D-Bus server spec, its canonical text, and the dump with origins. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ctl-import (ntpsyncctl import-ntpconf without I/O): each directive's mapping,
  * each kind of warning and that it comes once per directive, option, flag or variable with the
  * number of lines, the VMware KB example without a warning, step-tickers, includefile, errors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for discipline: step, slew, stepout and panic decisions, the frequency, and the
  * correction account that models what the kernel does with the actions. */
 

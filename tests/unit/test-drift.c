@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for drift: the drift file's one number, what is accepted and what is refused (the
  * file is untrusted input), and that what drift_format() writes reads back. */
 

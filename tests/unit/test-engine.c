@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for engine, driven as a driver drives it: engine_run at each wakeup, every action
  * drained and carried out (SENDs answered by modelled servers, clock actions applied to the
  * simulator's model of the local clock), engine_request_sent and engine_receive with packets built by ntp_packet_write.

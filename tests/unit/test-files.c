@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for the daemon's files: read_small_file() (no symlinks, no FIFOs or directories,
  * a size limit), write_file_atomic() (content, mode, symlinks replaced not followed, no
  * temporary files left, old file kept on failure, never partial when killed at any moment), and

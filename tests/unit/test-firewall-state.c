@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for firewall_derive_state() (src/daemon/firewall-state.c): what ntpsync says per
  * direction — unmanaged, open, closed, failed, unknown — and why, from what was asked, how
  * applying went and what was read back; and the words of firewall_direction_state_to_string(). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for leap: civil dates in UTC, the months a leap second may be announced in, and the
  * day on which the kernel is told. */
 

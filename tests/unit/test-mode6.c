@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for mode6: request checks, every refused opcode, READSTAT, READVAR (system, one
  * association, selected variables), the text format, fragmentation, and bad input. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ntp-checks: every RFC 5905 response test and the KoD rules, each with its reason. */
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ntp-packet: the header codec, every parse error, extension fields, MACs, refids. */
 
 #include <stdlib.h>

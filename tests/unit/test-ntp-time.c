@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ntp-time: wire timestamps, era folding, short format and log2 fields. */
 
 #include "ntp-time.h"

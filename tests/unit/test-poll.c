@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for poll: limits, bursts, the reach register, backoff while unreachable, adaptation
  * of the interval to how consistent samples are, and the RATE kiss. */
 

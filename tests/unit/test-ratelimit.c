@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ratelimit: a newcomer passes, the minimum spacing, the leaky bucket's burst
  * allowance and its recovery, a flood from a million spoofed addresses that must neither grow the
  * table nor lock out a legitimate client, the kiss-o'-death budget per client and in all, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for restrict: the rule syntax (flags, defaults, masks, prefixes, what is refused),
  * the canonical text of a rule, and the rule set (defaults, add/replace/remove, most specific
  * match, IPv4-mapped IPv6, a full set). */

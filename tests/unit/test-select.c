@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for select: intersection (falsetickers), clustering (outliers), the system peer,
  * the combined offset and the leap vote. */
 

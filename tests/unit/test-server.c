@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for server: the mode 4 (and mode 2) reply field by field, synchronized, unsynchronized
  * and with a local stratum; which modes are answered; mode 6 for the local administrator; what each
  * restrict flag does to a request (ignore, noserve, nopeer, noquery, version, ntpport, limited,

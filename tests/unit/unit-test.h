@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 /* What every unit test includes: cmocka, and the signed and floating-point assertions that
