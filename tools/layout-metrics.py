@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Measures the layout of the C sources: files and lines per folder, the largest files, the
 longest functions, and the cycles in the graph of includes between modules (a module is a .c
-file with its .h). Reads the tree only.
+file with its .h, and NAME-internal.h with NAME's). Reads the tree only.
 
     tools/layout-metrics.py [SOURCE_ROOT]     (default: the clone this script is in)
 """
@@ -50,8 +50,11 @@ def functions(text):
 
 
 def module_of(path):
-    base = os.path.basename(path)
-    return os.path.join(os.path.relpath(os.path.dirname(path), ROOT), os.path.splitext(base)[0])
+    """A .c file with its .h; NAME-internal.h, the private half of module NAME, belongs to it."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem.endswith("-internal"):
+        stem = stem[:-len("-internal")]
+    return os.path.join(os.path.relpath(os.path.dirname(path), ROOT), stem)
 
 
 def include_graph(files):

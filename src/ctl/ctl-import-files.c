@@ -12,7 +12,7 @@
 #include "ctl-import-files.h"
 #include "ctl-import.h"
 #include "ctl-util.h"
-#include "drift.h"
+#include "core/drift.h"
 #include "file-io.h"
 
 #define NOTE_MAX 1024

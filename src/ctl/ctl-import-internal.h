@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "ctl-import.h"
 
 #define DISPLAY_MAX 200               /* a path or word shown in a message or comment, escaped */

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "ctl-import-internal.h"
 #include "ctl-util.h"
-#include "restrict.h"
+#include "core/restrict.h"
 
 static bool is_address(const char *w) {
         char buf[INET6_ADDRSTRLEN + 8];

@@ -10,10 +10,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "ctl-import-internal.h"
 #include "ctl-util.h"
-#include "poll.h"
+#include "core/poll.h"
 
 #define LOCAL_CLOCK "ntpd's local clock (server 127.127.1.0, fudge)"
 

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "ctl-import-internal.h"
 
 /* One host a word. A host that is a server or pool already gets iburst, which is what ntpsyncd

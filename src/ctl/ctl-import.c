@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf-words.h"
-#include "config.h"
+#include "core/conf-words.h"
+#include "core/config.h"
 #include "ctl-import-internal.h"
 #include "ctl-util.h"
 

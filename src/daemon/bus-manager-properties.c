@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "bus-manager-properties.h"
-#include "poll.h"
+#include "core/poll.h"
 
 int property_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {

@@ -446,6 +446,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
+void bus_manager_init(struct bus *b) {
+        bus_announcer_init(&b->announcer, BUS_PATH, BUS_INTERFACE, bus_manager_properties, bus_manager_n_properties);
+}
+
 int bus_manager_add(struct bus *b) {
         return sd_bus_add_object_vtable(b->bus, &b->manager_slot, BUS_PATH, BUS_INTERFACE, manager_vtable, b);
 }

@@ -14,7 +14,7 @@
 #include "bus-properties.h"
 #include "bus.h"
 #include "log.h"
-#include "poll.h"
+#include "core/poll.h"
 #include "settings.h"
 
 #define TIMESYNC_NAME "org.freedesktop.timesync1"

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "bus-manager-properties.h"
 #include "bus.h"
 #include "firewall.h"
 #include "log.h"
@@ -21,6 +20,10 @@ static int on_emit(sd_event_source *s, void *userdata) {
                 log_debug_errno(r, "Cannot announce changed properties, ignoring");
         bus_timesync_emit_changes(b);
         return 0;
+}
+
+static void on_manager_changed(void *userdata) {
+        bus_properties_maybe_changed(userdata);
 }
 
 void bus_properties_maybe_changed(struct bus *b) {
@@ -139,8 +142,10 @@ int bus_open(manager *m, struct bus **ret) {
         if (!b)
                 return -ENOMEM;
         b->manager = m;
-        bus_announcer_init(&b->announcer, BUS_PATH, BUS_INTERFACE, bus_manager_properties, bus_manager_n_properties);
+        bus_manager_init(b);
         bus_timesync_init(b);
+        m->on_changed = on_manager_changed;
+        m->on_changed_userdata = b;
         int r = sd_event_add_defer(m->event, &b->emit_defer, on_emit, b);
         if (r < 0) {
                 bus_free(b);
@@ -160,6 +165,7 @@ int bus_open(manager *m, struct bus **ret) {
 struct bus *bus_free(struct bus *b) {
         if (!b)
                 return NULL;
+        b->manager->on_changed = NULL;
         sd_event_source_disable_unref(b->emit_defer);
         sd_event_source_disable_unref(b->reconnect_timer);
         bus_disconnect(b);

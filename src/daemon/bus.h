@@ -7,7 +7,6 @@
 #include <systemd/sd-bus.h>
 
 #include "bus-properties.h"
-#include "firewall.h"
 #include "manager.h"
 
 #define BUS_NAME "org.ntpsync1"
@@ -59,7 +58,8 @@ struct bus *bus_free(struct bus *b);
 /* A system bus connection on the event loop that reconnects all when it goes away. */
 int bus_open_connection(struct bus *b, sd_bus **ret);
 
-/* org.ntpsync1.Manager's vtable on b->bus (bus-manager.c). */
+/* org.ntpsync1.Manager (bus-manager.c): its announcements set up once, its vtable on b->bus. */
+void bus_manager_init(struct bus *b);
 int bus_manager_add(struct bus *b);
 
 /* timesync1 compatibility (bus-timesync.c). */

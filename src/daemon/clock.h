@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "ntp-packet.h"
+#include "core/ntp-packet.h"
 
 enum clock_backend {
         CLOCK_BACKEND_KERNEL,

@@ -3,7 +3,7 @@
 
 /* The configuration files: a main file and the *.conf files in FILE.d. */
 
-#include "config.h"
+#include "core/config.h"
 
 /* Loads main_path (missing is fine: the defaults stay) and then every *.conf in main_path.d in
  * lexical order, into *ret. Symlinks are followed (configuration management makes them); a

@@ -3,7 +3,7 @@
 #include <sys/utsname.h>
 
 #include "control.h"
-#include "mode6.h"
+#include "core/mode6.h"
 
 #define VERSION_TEXT "ntpsyncd " NTPSYNC_VERSION
 

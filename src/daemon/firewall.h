@@ -49,7 +49,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "restrict.h"
+#include "core/restrict.h"
 
 #define FIREWALL_WARNING_MAX 1024
 #define FIREWALL_REASON_MAX 256

@@ -79,14 +79,15 @@ static int run_daemon(const struct manager_options *o) {
                 return 1;
         /* Time is kept without the bus too (early boot, containers, dbus-daemon restarting): it
          * only lacks the API until the bus is there. */
-        if (bus_open(m, &m->bus) < 0)
+        struct bus *bus = NULL;
+        if (bus_open(m, &bus) < 0)
                 log_warning("Running without the D-Bus API");
         /* CAP_NET_ADMIN stays with the firewall helper; the process that parses packets lets it go. */
         (void) firewall_drop_privileges();
         r = manager_start(m);
         if (r >= 0)
                 r = sd_event_loop(m->event);
-        m->bus = bus_free(m->bus);
+        bus_free(bus);
         manager_free(m);
         return r < 0 ? 1 : 0;
 }

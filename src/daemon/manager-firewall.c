@@ -9,7 +9,6 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
-#include "bus.h"
 #include "firewall.h"
 #include "log.h"
 #include "macro.h"
@@ -73,7 +72,7 @@ static void on_firewall_changed(struct firewall *f, void *userdata) {
         /* During an apply the warning is the old one: it is judged once read back. */
         if (!st->pending)
                 log_warning_text(m, st, false);
-        bus_properties_maybe_changed(m->bus);
+        manager_notify_changed(m);
 }
 
 int manager_firewall_new(manager *m) {

@@ -9,14 +9,12 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
-#include "drift.h"
+#include "core/drift.h"
 #include "file-io.h"
 #include "log.h"
-#include "bus.h"
 #include "firewall.h"
 #include "manager.h"
 #include "netwatch.h"
-#include "ntp-server.h"
 #include "settings.h"
 
 static uint64_t random_u64(void *userdata) {
@@ -224,7 +222,7 @@ static void report(manager *m) {
         char status[512];
 
         engine_get_status(m->engine, now_monotonic_ns(), &st);
-        bus_properties_maybe_changed(m->bus);
+        manager_notify_changed(m);
         if (!m->query)
                 log_transitions(m, &st);
         manager_log_reachability(m);
@@ -233,6 +231,11 @@ static void report(manager *m) {
                 return;
         snprintf(m->last_status, sizeof(m->last_status), "%s", status);
         sd_notifyf(false, "STATUS=%s", status);
+}
+
+void manager_notify_changed(manager *m) {
+        if (m->on_changed)
+                m->on_changed(m->on_changed_userdata);
 }
 
 void manager_dispatch(manager *m) {
@@ -535,7 +538,7 @@ int manager_new(const struct manager_options *o, manager **ret) {
         }
         m->engine = engine_new(&ec);
         if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0 ||
-            (!m->query && (r = ntp_server_new(m, &m->server)) < 0)) {
+            (!m->query && (r = manager_serving_new(m)) < 0)) {
                 manager_free(m);
                 return r < 0 ? r : -ENOMEM;
         }
@@ -558,7 +561,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->watchdog_timer);
         netwatch_free(m->netwatch);
         manager_firewall_free(m);
-        ntp_server_free(m->server);
+        manager_serving_free(m);
         resolver_free(m->resolver);
         engine_free(m->engine);
         sd_event_unref(m->event);
@@ -569,23 +572,6 @@ manager *manager_free(manager *m) {
         free(m->synced_marker);
         free(m);
         return NULL;
-}
-
-/* Whether time is to be served: the `serve` setting, or when it is set nowhere, whether systemd
- * passed sockets to serve on (ntpsyncd.socket is enabled: how an administrator asks for it). */
-static bool serving_wanted(const manager *m) {
-        if (!m->config.serve.origin.file[0])
-                return m->server && m->server->activated;
-        return m->config.serve.value;
-}
-
-bool manager_serving_now(const manager *m) {
-        return m->server && m->server->started ? m->server->enabled : serving_wanted(m);
-}
-
-static void apply_server_mode(manager *m) {
-        if (m->server)
-                (void) ntp_server_set_enabled(m->server, serving_wanted(m));
 }
 
 int manager_start(manager *m) {
@@ -602,7 +588,7 @@ int manager_start(manager *m) {
         manager_dispatch(m);
         if (m->query)
                 return 0;
-        apply_server_mode(m);
+        manager_serving_apply(m);
         start_netwatch(m);
         if (m->netwatch)
                 manager_network_changed(m);
@@ -655,7 +641,7 @@ void manager_apply_config(manager *m, const struct config *c) {
         engine_reconfigure(m->engine, &ec);
         memcpy(&m->config, c, sizeof(*c));
         build_restricts(&m->restricts, &m->config);
-        apply_server_mode(m);
+        manager_serving_apply(m);
         manager_firewall_follow_config(m, false);
         update_pool_timer(m);
         engine_run(m->engine, now_monotonic_ns());

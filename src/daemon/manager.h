@@ -8,13 +8,12 @@
 #include <systemd/sd-event.h>
 
 #include "clock.h"
-#include "config.h"
-#include "engine.h"
+#include "core/config.h"
+#include "core/engine.h"
 #include "net.h"
 #include "resolve.h"
-#include "restrict.h"
+#include "core/restrict.h"
 
-struct bus;
 struct ntp_server;
 struct netwatch;
 struct firewall;
@@ -69,7 +68,9 @@ struct manager {
         struct restrict_set restricts;
         char *config_path, *state_dir, *drift_path, *settings_path;
         char *synced_marker;         /* RUNTIME_DIR/synchronized: the boot's initial step is spent */
-        struct bus *bus;
+        /* The one way news leaves the manager: an adapter (the bus) reads the state again. */
+        void (*on_changed)(void *userdata);
+        void *on_changed_userdata;
         struct ntp_server *server;
         struct netwatch *netwatch;
         struct firewall *firewall;
@@ -107,6 +108,9 @@ int manager_reload(manager *m);
 /* Makes c the running configuration: sources, thresholds, restrict rules, server mode. */
 void manager_apply_config(manager *m, const struct config *c);
 void manager_save_drift(manager *m);
+
+/* Something an adapter shows may have changed: calls on_changed, when set. */
+void manager_notify_changed(manager *m);
 
 /* After any call into the engine: carry out its actions, re-arm its timer, report. */
 void manager_dispatch(manager *m);
@@ -147,6 +151,11 @@ int manager_apply_firewall_async(manager *m, bool client, bool server, manager_f
 /* The same, blocking until the firewall answered (up to its timeout): for the D-Bus layer until
  * it uses manager_apply_firewall_async(). -errno and *ret_error on failure. */
 int manager_apply_firewall(manager *m, bool client, bool server, const char **ret_error);
+/* Serving (manager-serving.c): the NTP server made and freed with the manager, and told after
+ * each change of the configuration whether to serve. */
+int manager_serving_new(manager *m);
+void manager_serving_free(manager *m);
+void manager_serving_apply(manager *m);
 /* Whether time is served now: the `serve` setting, or when it is set nowhere, whether
  * ntpsyncd.socket passed sockets; false when the sockets could not be had (server->open_error). */
 bool manager_serving_now(const manager *m);

@@ -11,9 +11,9 @@
 #include <systemd/sd-event.h>
 
 #include "manager.h"
-#include "ntp-packet.h"
-#include "ratelimit.h"
-#include "server.h"
+#include "core/ntp-packet.h"
+#include "core/ratelimit.h"
+#include "core/server.h"
 
 #define NTP_SERVER_MAX_SOCKETS 8
 #define NTP_SERVER_BATCH 64

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "log.h"
-#include "poll.h"
+#include "core/poll.h"
 #include "query.h"
 
 #define QUERY_CHECK_USEC 250000ULL

@@ -11,7 +11,7 @@
  * firewall state); a persisted change of a part drops the runtime change of that part.
  * `ntpsyncd --check-config` shows layers 1 and 2 with the file and line of each setting. */
 
-#include "config.h"
+#include "core/config.h"
 
 #define SETTINGS_FILE "settings.conf"
 #define SETTINGS_RUNTIME_LAYER "runtime" /* the file name layer 3's settings have as their origin */

@@ -399,6 +399,10 @@ class World:
                                       extra_args=extra_args, env=self.bus.env())
         if wait_name and not self.bus.wait_owner(BUS_NAME, 15, self.daemon.process):
             raise AssertionError("ntpsyncd did not take %s:\n%s" % (BUS_NAME, self.daemon.process.stderr()))
+        # READY=1 comes once what the settings ask of the firewall was applied and read back:
+        # until then its state is "unknown", truthfully, and a test would read that.
+        if wait_name and not self.daemon.wait_ready(15):
+            raise AssertionError("ntpsyncd sent no READY=1:\n%s" % self.daemon.process.stderr())
         return self.daemon
 
     def stop_daemon(self):

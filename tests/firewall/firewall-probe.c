@@ -34,7 +34,7 @@
 
 #include "firewall.h"
 #include "log.h"
-#include "restrict.h"
+#include "core/restrict.h"
 
 static void json_string(const char *s) {
         putchar('"');

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "conf-words.h"
+#include "core/conf-words.h"
 #include "fuzz.h"
 
 static struct conf_words words, again;

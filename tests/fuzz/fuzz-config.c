@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "fuzz.h"
 
 static struct config config;

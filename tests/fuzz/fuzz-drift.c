@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-#include "drift.h"
+#include "core/drift.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

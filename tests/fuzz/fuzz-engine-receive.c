@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "core/engine.h"
 #include "fuzz.h"
 
 /* The local clock reads 2025-01-01T00:00:00Z at mono 0; tests/fuzz/make-corpus.py writes seeds

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "mode6.h"
+#include "core/mode6.h"
 
 #define MAX_RESPONSES (MODE6_MAX_FRAGMENTS + 1)
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "ntp-checks.h"
+#include "core/ntp-checks.h"
 
 /* The request the replies answer; tests/fuzz/make-corpus.py writes seeds that match it. */
 #define FUZZ_NONCE UINT64_C(0x0123456789abcdef)

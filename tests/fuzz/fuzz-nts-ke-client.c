@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nts-ke.h"
+#include "core/nts-ke.h"
 
 static const uint16_t offered[] = { NTS_AEAD_AES_SIV_CMAC_256, NTS_AEAD_AES_128_GCM_SIV };
 

@@ -16,8 +16,8 @@
 
 #include "../model/nts-fake-aead.h"
 #include "fuzz.h"
-#include "nts-cookie.h"
-#include "nts-ntp.h"
+#include "core/nts-cookie.h"
+#include "core/nts-ntp.h"
 
 #define FUZZ_KEY_ID 1
 #define BUF_SIZE 2048

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nts-cookie.h"
+#include "core/nts-cookie.h"
 
 static void check_client(const uint8_t *data, size_t size) {
         static struct nts_client_state state;

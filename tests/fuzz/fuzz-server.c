@@ -25,7 +25,7 @@
 #include <sys/socket.h>
 
 #include "fuzz.h"
-#include "server.h"
+#include "core/server.h"
 
 #define FUZZ_START_MONO (INT64_C(1000) * NS_PER_SEC)
 #define FUZZ_RECEIVE_TS UINT64_C(0xeb2b1f0112345678)

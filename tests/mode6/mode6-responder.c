@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mode6.h"
-#include "ntp-time.h"
+#include "core/mode6.h"
+#include "core/ntp-time.h"
 
 struct reply_to {
         int fd;

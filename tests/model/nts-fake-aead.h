@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "nts.h"
+#include "core/nts.h"
 
 #define NTS_FAKE_KEY_SIZE 32
 #define NTS_FAKE_TAG_SIZE 16

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 
-#include "ntp-time.h"
+#include "core/ntp-time.h"
 #include "sim-clock.h"
 
 static double clamp(double v, double lo, double hi) {

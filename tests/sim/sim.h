@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine.h"
+#include "core/engine.h"
 #include "sim-clock.h"
 #include "sim-rng.h"
 

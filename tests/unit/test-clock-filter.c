@@ -4,9 +4,9 @@
 
 #include <string.h>
 
-#include "clock-filter.h"
-#include "discipline.h"
-#include "ntp-time.h"
+#include "core/clock-filter.h"
+#include "core/discipline.h"
+#include "core/ntp-time.h"
 #include "unit-test.h"
 
 #define SEC INT64_C(1000000000)

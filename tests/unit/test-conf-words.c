@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf-words.h"
+#include "core/conf-words.h"
 #include "unit-test.h"
 
 static const struct conf_words_syntax file_syntax = { .words_max = 32, .line_max = 1023, .continuation = true };

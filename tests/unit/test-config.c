@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
-#include "poll.h"
+#include "core/config.h"
+#include "core/poll.h"
 #include "unit-test.h"
 
 #define FILE_NAME "test.conf"

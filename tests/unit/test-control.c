@@ -9,7 +9,7 @@
 
 #include "control.h"
 #include "manager.h"
-#include "mode6.h"
+#include "core/mode6.h"
 #include "unit-test.h"
 
 struct captured {

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "ctl-import.h"
 #include "unit-test.h"
 

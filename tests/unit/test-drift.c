@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drift.h"
+#include "core/drift.h"
 #include "unit-test.h"
 
 #define SENTINEL 12345.0

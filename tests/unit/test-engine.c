@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "engine.h"
-#include "ntp-packet.h"
-#include "ntp-time.h"
+#include "core/engine.h"
+#include "core/ntp-packet.h"
+#include "core/ntp-time.h"
 #include "sim-clock.h"
 #include "unit-test.h"
 

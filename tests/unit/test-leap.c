@@ -2,8 +2,8 @@
 /* Unit tests for leap: civil dates in UTC, the months a leap second may be announced in, and the
  * day on which the kernel is told. */
 
-#include "leap.h"
-#include "ntp-time.h"
+#include "core/leap.h"
+#include "core/ntp-time.h"
 #include "unit-test.h"
 
 #define DAY INT64_C(86400)

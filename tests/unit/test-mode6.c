@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mode6.h"
+#include "core/mode6.h"
 #include "unit-test.h"
 
 #define MAX_CAPTURED 64

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "ntp-checks.h"
+#include "core/ntp-checks.h"
 #include "unit-test.h"
 
 #define NONCE UINT64_C(0x5eed5eed0badf00d)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ntp-packet.h"
+#include "core/ntp-packet.h"
 #include "unit-test.h"
 
 #define BUFFER_SIZE (NTP_MAX_PACKET_SIZE + 8)

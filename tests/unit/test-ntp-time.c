@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests for ntp-time: wire timestamps, era folding, short format and log2 fields. */
 
-#include "ntp-time.h"
+#include "core/ntp-time.h"
 #include "unit-test.h"
 
 #define UNIX_2036_ERA_START INT64_C(2085978496)  /* 2036-02-07T06:28:16Z, NTP seconds 2^32 */

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "../model/nts-fake-aead.h"
-#include "nts-cookie.h"
-#include "unaligned.h"
+#include "core/nts-cookie.h"
+#include "core/unaligned.h"
 #include "unit-test.h"
 
 #define HOUR 3600

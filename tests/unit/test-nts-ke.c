@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nts-ke.h"
-#include "unaligned.h"
+#include "core/nts-ke.h"
+#include "core/unaligned.h"
 #include "unit-test.h"
 
 static const uint16_t aes_siv[] = { NTS_AEAD_AES_SIV_CMAC_256 };

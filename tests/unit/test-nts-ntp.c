@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "../model/nts-fake-aead.h"
-#include "nts-ntp.h"
-#include "unaligned.h"
+#include "core/nts-ntp.h"
+#include "core/unaligned.h"
 #include "unit-test.h"
 
 #define BUF_SIZE 2048

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../model/nts-fake-aead.h"
-#include "nts.h"
+#include "core/nts.h"
 #include "unit-test.h"
 
 static void test_writer(void **state) {

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "poll.h"
+#include "core/poll.h"
 #include "unit-test.h"
 
 #define SEC INT64_C(1000000000)

@@ -6,8 +6,8 @@
 
 #include <string.h>
 
-#include "ntp-time.h"
-#include "ratelimit.h"
+#include "core/ntp-time.h"
+#include "core/ratelimit.h"
 #include "unit-test.h"
 
 #define SEC(s) ((int64_t) ((s) * (double) NS_PER_SEC))

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "restrict.h"
+#include "core/restrict.h"
 #include "unit-test.h"
 
 static const struct {

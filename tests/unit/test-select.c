@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "select.h"
+#include "core/select.h"
 #include "unit-test.h"
 
 static struct select_candidate candidate(uint32_t id, double offset, double root_distance) {

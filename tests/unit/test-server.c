@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "server.h"
+#include "core/server.h"
 #include "unit-test.h"
 
 #define SEC(s) ((int64_t) ((s) * (double) NS_PER_SEC))

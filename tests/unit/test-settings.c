@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 #include "file-io.h"
 #include "settings.h"
 #include "unit-test.h"
