@@ -7,10 +7,12 @@
 
 #include <stdbool.h>
 
+#include "config.h"
+
 #define IMPORT_DEFAULT_NTP_CONF "/etc/ntp.conf"
 #define IMPORT_DEFAULT_STEP_TICKERS "/etc/ntp/step-tickers"
-#define IMPORT_DEFAULT_OUTPUT "/etc/ntpsyncd.conf.d/50-imported-ntp.conf"
-#define IMPORT_DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
+#define IMPORT_DEFAULT_OUTPUT NTPSYNC_IMPORT_OUTPUT
+#define IMPORT_DEFAULT_STATE_DIR NTPSYNC_STATE_DIR
 #define IMPORT_OUTPUT_STDOUT "-"      /* print the configuration, write nothing */
 
 struct import_options {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "ctl-bus.h"
 #include "ctl-format.h"
 #include "ctl-import-files.h"

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "config.h"
 #include "control.h"
 #include "core/mode6.h"
 

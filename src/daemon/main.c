@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "bus.h"
 #include "file-io.h"
 #include "firewall.h"
@@ -13,9 +14,9 @@
 #include "query.h"
 #include "settings.h"
 
-#define DEFAULT_CONFIG "/etc/ntpsyncd.conf"
-#define DEFAULT_STATE_DIR "/var/lib/ntpsyncd"
-#define DEFAULT_RUNTIME_DIR "/run/ntpsyncd"
+#define DEFAULT_CONFIG NTPSYNC_CONFIG_FILE
+#define DEFAULT_STATE_DIR NTPSYNC_STATE_DIR
+#define DEFAULT_RUNTIME_DIR NTPSYNC_RUNTIME_DIR
 
 static void help(void) {
         printf("Usage: ntpsyncd [OPTIONS]\n"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "control.h"
 #include "manager.h"
 #include "core/mode6.h"
