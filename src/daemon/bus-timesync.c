@@ -127,9 +127,12 @@ static uint64_t current_poll_usec(struct bus *b) {
         struct engine_source_info s;
         if (!current_source(b, &p))
                 return 0;
+        if (p && engine_get_source(b->manager->engine, p->engine_id, &s) >= 0)
+                return poll_usec(s.poll);
+        /* No address yet: the system poll, which the source will start with. */
         struct engine_status st;
         engine_get_status(b->manager->engine, now_monotonic_ns(), &st);
-        return poll_usec(p && engine_get_source(b->manager->engine, p->engine_id, &s) >= 0 ? s.poll : st.poll);
+        return poll_usec(st.poll);
 }
 
 static int property_usec(sd_bus *bus, const char *path, const char *interface, const char *property,
