@@ -616,18 +616,32 @@ class TestBootedSystem(unittest.TestCase):
         p = self.c.run(["busctl", "--json=short", "get-property"] + TIMESYNC + [TIMESYNC_INTERFACE, "NTPMessage"])
         return json.loads(p.stdout)["data"][13]
 
+    def timesync_owner(self):
+        """The unit that owns org.freedesktop.timesync1, or None."""
+        p = self.c.run(["busctl", "status", TIMESYNC[0]], check=False)
+        m = re.search(r"(?m)^Unit=(\S+)$", p.stdout)
+        return m.group(1) if p.returncode == 0 and m else None
+
     def start_timesyncd(self, servers):
         self.c.write("/etc/systemd/timesyncd.conf", "[Time]\nNTP=%s\n" % " ".join(servers))
         self.c.run(["systemctl", "restart", "systemd-timesyncd.service"])
         self.wait_active("systemd-timesyncd.service")
+        # Switching daemons: ntpsyncd was stopped before timesyncd started, so the name was free.
+        stopped = int(self.c.show("ntpsyncd.service", "InactiveEnterTimestampMonotonic")[
+            "InactiveEnterTimestampMonotonic"])
+        started = int(self.c.show("systemd-timesyncd.service", "ExecMainStartTimestampMonotonic")[
+            "ExecMainStartTimestampMonotonic"])
+        self.assertLess(stopped, started, "timesyncd started before ntpsyncd had stopped")
+        self.c.wait_for("org.freedesktop.timesync1 owned by systemd-timesyncd.service",
+                        lambda: self.timesync_owner() == "systemd-timesyncd.service", 20)
 
     def start_ntpsyncd(self, servers):
         self.c.write("/etc/ntpsyncd.conf", "".join("server %s iburst minpoll 4\n" % s for s in servers))
         self.c.run(["rm", "-f", "/var/lib/ntpsyncd/settings.conf"])
         self.c.run(["systemctl", "restart", "ntpsyncd.service"])
         self.wait_active()
-        self.c.wait_for("org.freedesktop.timesync1 on the bus", lambda: self.c.run(
-            ["busctl", "status", TIMESYNC[0]], check=False).returncode == 0, 20)
+        self.c.wait_for("org.freedesktop.timesync1 owned by ntpsyncd.service",
+                        lambda: self.timesync_owner() == "ntpsyncd.service", 20)
 
     def set_runtime(self, servers):
         self.c.run(["busctl", "call"] + TIMESYNC + [TIMESYNC_INTERFACE, "SetRuntimeNTPServers", "as",
