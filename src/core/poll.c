@@ -9,6 +9,10 @@ int64_t poll_interval_ns(int8_t poll) {
         return (INT64_C(1) << clamp_poll(poll)) * INT64_C(1000000000);
 }
 
+uint32_t poll_seconds(int poll) {
+        return (uint32_t) 1u << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll);
+}
+
 void poll_init(struct poll_state *p, int8_t minpoll, int8_t maxpoll, bool iburst, int64_t now_mono) {
         if (minpoll == 0 && maxpoll == 0) {
                 minpoll = POLL_DEFAULT_MIN;

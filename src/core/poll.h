@@ -49,3 +49,7 @@ void poll_back_off(struct poll_state *p);  /* RATE kiss */
 void poll_reset_interval(struct poll_state *p);
 
 int64_t poll_interval_ns(int8_t poll);
+
+/* A poll exponent as the interfaces report it: 2^poll seconds, poll taken within 0..POLL_LIMIT_MAX
+ * (unlike poll_interval_ns(), which never goes below POLL_LIMIT_MIN: a report says what is). */
+uint32_t poll_seconds(int poll);

@@ -6,32 +6,6 @@
 #include "ctl-json.h"
 #include "ctl-util.h"
 
-void json_write_string(FILE *f, const char *s) {
-        fputc('"', f);
-        for (const unsigned char *c = (const unsigned char *) s; *c; c++)
-                switch (*c) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        /* D-Bus strings are valid UTF-8: only control characters need escaping. */
-                        if (*c < 0x20)
-                                fprintf(f, "\\u%04x", *c);
-                        else
-                                fputc(*c, f);
-                }
-        fputc('"', f);
-}
-
 void json_write_strv(FILE *f, char *const *l) {
         fputc('[', f);
         for (size_t i = 0; l && l[i]; i++) {

@@ -9,7 +9,7 @@
 
 #include <systemd/sd-bus.h>
 
-void json_write_string(FILE *f, const char *s);
+#include "json-write.h"
 
 /* A JSON array of strings; NULL is the empty array. */
 void json_write_strv(FILE *f, char *const *l);

@@ -39,10 +39,6 @@ static void status_of(struct bus *b, struct engine_status *st) {
         engine_get_status(b->manager->engine, now_monotonic_ns(), st);
 }
 
-static uint32_t poll_seconds(int poll) {
-        return (uint32_t) 1u << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll);
-}
-
 int property_status(sd_bus *bus, const char *path, const char *interface, const char *property,
                            sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;

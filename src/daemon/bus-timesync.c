@@ -118,7 +118,7 @@ static int property_server_address(sd_bus *bus, const char *path, const char *in
 }
 
 static uint64_t poll_usec(int poll) {
-        return ((uint64_t) 1 << (poll < 0 ? 0 : poll > POLL_LIMIT_MAX ? POLL_LIMIT_MAX : poll)) * USEC_PER_SEC;
+        return poll_seconds(poll) * USEC_PER_SEC;
 }
 
 /* The current source's poll interval; 0 with no source, as timesyncd with no server. */

@@ -138,7 +138,7 @@ static void bus_disconnect(struct bus *b) {
 }
 
 int bus_open(manager *m, struct bus **ret) {
-        struct bus *b = calloc(1, sizeof(*b));
+        _cleanup_(bus_freep) struct bus *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
         b->manager = m;
@@ -147,10 +147,8 @@ int bus_open(manager *m, struct bus **ret) {
         m->on_changed = on_manager_changed;
         m->on_changed_userdata = b;
         int r = sd_event_add_defer(m->event, &b->emit_defer, on_emit, b);
-        if (r < 0) {
-                bus_free(b);
+        if (r < 0)
                 return log_error_errno(r, "Cannot set up the bus objects");
-        }
         sd_event_source_set_priority(b->emit_defer, SD_EVENT_PRIORITY_IDLE);
         r = bus_connect(b);
         if (r < 0) {
@@ -158,7 +156,7 @@ int bus_open(manager *m, struct bus **ret) {
                 log_warning_errno(r, "No system bus yet; keeping time, and connecting later");
                 bus_schedule_reconnect(b);
         }
-        *ret = b;
+        *ret = TAKE_PTR(b);
         return 0;
 }
 

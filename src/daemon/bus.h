@@ -54,6 +54,7 @@ void bus_properties_maybe_changed(struct bus *b);
  * the background. Fails only when out of memory. */
 int bus_open(manager *m, struct bus **ret);
 struct bus *bus_free(struct bus *b);
+DEFINE_POINTER_CLEANUP(struct bus, bus_free);
 
 /* A system bus connection on the event loop that reconnects all when it goes away. */
 int bus_open_connection(struct bus *b, sd_bus **ret);

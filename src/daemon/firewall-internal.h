@@ -78,14 +78,6 @@ struct firewall_waiter {
         void *userdata;
 };
 
-/* What is asked for, compiled. */
-struct firewall_want {
-        bool client, server;
-        int compile_error;           /* firewall_compile_ignored() failed (-E2BIG): nftables refuses */
-        size_t n_ranges;
-        struct firewall_range *ranges; /* FIREWALL_MAX_RANGES of them, allocated once */
-};
-
 struct firewall {
         sd_event *event;
         sd_bus *bus;

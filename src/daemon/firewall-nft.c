@@ -443,89 +443,119 @@ static void check_foreign(struct ruleset *rs, json_t *c, enum traffic t, struct 
                 warn(resp, family, table, name, t, "policy drop");
 }
 
-int fwnft_read(struct fwh_response *resp) {
-        int r = run("list ruleset", true, resp->message, sizeof(resp->message), "nftables: ");
-        if (r < 0)
-                return r;
-        const char *out = nft_ctx_get_output_buffer(ctx);
-        json_error_t jerr;
-        json_t *root = json_loads(out ? out : "", 0, &jerr);
-        struct ruleset rs = { .items = json_object_get(root, "nftables") };
-        if (!root || !json_is_array(rs.items)) {
-                /* An empty ruleset lists as nothing at all in some versions. */
-                if (out && strspn(out, " \n") == strlen(out)) {
-                        json_decref(root);
-                        return 0;
-                }
-                snprintf(resp->message, sizeof(resp->message), "nftables: unreadable JSON: %s", jerr.text);
-                json_decref(root);
-                return -EBADMSG;
-        }
+/* The rules ntpsyncd writes, as the read-back recognizes them: by comment, chain and verdict,
+ * and by doing what the comment says. */
+enum our_rule {
+        OUR_IGNORE4,
+        OUR_IGNORE6,
+        OUR_CLIENT_REPLIES,
+        OUR_SERVER,
+        OUR_SERVER_OFF,
+        OUR_SERVER_REPLIES,
+        OUR_CLIENT,
+        OUR_CLIENT_OFF,
+        _OUR_RULE_MAX,
+        OUR_RULE_NONE = -1,
+};
 
-        bool client_out = false, client_out_off = false, client_in = false;
-        bool server_in = false, server_in_off = false, server_out = false;
-        bool tampered = false, chains_ok = true;
+static const struct {
+        const char *comment;
+        const char *chain;
+        enum verdict verdict;
+        bool dport;                  /* matches udp dport 123, else sport 123 */
+        bool only_these_matches;     /* any other match narrows it: not the rule we wrote */
+} our_rules[_OUR_RULE_MAX] = {
+        [OUR_IGNORE4] = { C_IGNORE4, "input", V_DROP, true, true },
+        [OUR_IGNORE6] = { C_IGNORE6, "input", V_DROP, true, true },
+        [OUR_CLIENT_REPLIES] = { C_CLIENT_REPLIES, "input", V_ACCEPT, false, true },
+        [OUR_SERVER] = { C_SERVER, "input", V_ACCEPT, true, true },
+        [OUR_SERVER_OFF] = { C_SERVER_OFF, "input", V_DROP, true, false },
+        [OUR_SERVER_REPLIES] = { C_SERVER_REPLIES, "output", V_ACCEPT, false, true },
+        [OUR_CLIENT] = { C_CLIENT, "output", V_ACCEPT, true, true },
+        [OUR_CLIENT_OFF] = { C_CLIENT_OFF, "output", V_DROP, true, false },
+};
+
+static enum our_rule recognize(json_t *rule, const struct rule_info *ri) {
+        for (enum our_rule k = 0; k < _OUR_RULE_MAX; k++) {
+                if (!streq(ri->comment, our_rules[k].comment) || !streq(jstr(rule, "chain"), our_rules[k].chain) ||
+                    ri->verdict != our_rules[k].verdict || (our_rules[k].only_these_matches && ri->other_match))
+                        continue;
+                if (!(our_rules[k].dport ? ri->dport123 : ri->sport123))
+                        continue;
+                if ((k == OUR_IGNORE4 && !ri->saddr_ignored4) || (k == OUR_IGNORE6 && !ri->saddr_ignored6))
+                        continue;
+                return k;
+        }
+        return OUR_RULE_NONE;
+}
+
+/* What table inet ntpsync holds. */
+struct our_table {
+        bool seen[_OUR_RULE_MAX];
+        bool chains_ok;              /* two accept-policy base chains, input and output */
+        bool tampered;               /* something in it that we did not write */
+};
+
+static void read_our_rule(json_t *rule, struct our_table *t, struct fwh_response *resp) {
+        struct rule_info ri;
+        analyze_rule(rule, &ri);
+        enum our_rule k = recognize(rule, &ri);
+        if (k != OUR_RULE_NONE) {
+                t->seen[k] = true;
+                if (k == OUR_IGNORE4 || k == OUR_IGNORE6)
+                        resp->ignored_packets += ri.packets;
+                if (k == OUR_CLIENT_REPLIES || k == OUR_SERVER_REPLIES)
+                        resp->conntrack = ri.ct_established;
+                return;
+        }
+        if (ri.verdict == V_DROP || ri.verdict == V_JUMP || ri.verdict == V_GOTO || ri.verdict == V_OTHER ||
+            !ri.comment || strncmp(ri.comment, "ntpsync ", 8) != 0) {
+                t->tampered = true;
+                /* A drop of unknown extent: do not claim that traffic passes. */
+                if (ri.verdict != V_ACCEPT && ri.verdict != V_NONE)
+                        t->chains_ok = false;
+        }
+}
+
+static void read_our_item(json_t *item, struct our_table *t, struct fwh_response *resp) {
+        json_t *o;
+        if ((o = item_of(item, "table")) && streq(jstr(o, "family"), FWH_TABLE_FAMILY) &&
+            streq(jstr(o, "name"), FWH_TABLE_NAME))
+                resp->installed = 1;
+        else if ((o = item_of(item, "set")) && is_ours(o)) {
+                json_t *elem = json_object_get(o, "elem");
+                if (json_is_array(elem))
+                        resp->n_ignored += (uint32_t) json_array_size(elem);
+        } else if ((o = item_of(item, "chain")) && is_ours(o)) {
+                const char *name = jstr(o, "name");
+                if (!streq(jstr(o, "policy"), "accept") || !(streq(name, "input") || streq(name, "output")) ||
+                    !streq(jstr(o, "hook"), name))
+                        t->chains_ok = false;
+        } else if ((o = item_of(item, "rule")) && is_ours(o))
+                read_our_rule(o, t, resp);
+}
+
+static void read_our_table(struct ruleset *rs, struct fwh_response *resp) {
+        struct our_table t = { .chains_ok = true };
         size_t i;
         json_t *item;
-        json_array_foreach(rs.items, i, item) {
-                json_t *o;
-                if ((o = item_of(item, "table")) && streq(jstr(o, "family"), FWH_TABLE_FAMILY) &&
-                    streq(jstr(o, "name"), FWH_TABLE_NAME))
-                        resp->installed = 1;
-                else if ((o = item_of(item, "set")) && is_ours(o)) {
-                        json_t *elem = json_object_get(o, "elem");
-                        if (json_is_array(elem))
-                                resp->n_ignored += (uint32_t) json_array_size(elem);
-                } else if ((o = item_of(item, "chain")) && is_ours(o)) {
-                        const char *name = jstr(o, "name");
-                        if (!streq(jstr(o, "policy"), "accept") ||
-                            !(streq(name, "input") || streq(name, "output")) || !streq(jstr(o, "hook"), name))
-                                chains_ok = false;
-                } else if ((o = item_of(item, "rule")) && is_ours(o)) {
-                        struct rule_info ri;
-                        const char *chain = jstr(o, "chain");
-                        bool in = streq(chain, "input"), out_chain = streq(chain, "output");
-                        analyze_rule(o, &ri);
-                        const char *c = ri.comment;
-                        bool ok = !ri.other_match;
-                        if (in && streq(c, C_IGNORE4) && ok && ri.verdict == V_DROP && ri.dport123 && ri.saddr_ignored4)
-                                resp->ignored_packets += ri.packets;
-                        else if (in && streq(c, C_IGNORE6) && ok && ri.verdict == V_DROP && ri.dport123 &&
-                                 ri.saddr_ignored6)
-                                resp->ignored_packets += ri.packets;
-                        else if (in && streq(c, C_CLIENT_REPLIES) && ok && ri.verdict == V_ACCEPT && ri.sport123) {
-                                client_in = true;
-                                resp->conntrack = ri.ct_established;
-                        } else if (in && streq(c, C_SERVER) && ok && ri.verdict == V_ACCEPT && ri.dport123)
-                                server_in = true;
-                        else if (in && streq(c, C_SERVER_OFF) && ri.verdict == V_DROP && ri.dport123)
-                                server_in_off = true;
-                        else if (out_chain && streq(c, C_SERVER_REPLIES) && ok && ri.verdict == V_ACCEPT && ri.sport123) {
-                                server_out = true;
-                                resp->conntrack = ri.ct_established;
-                        } else if (out_chain && streq(c, C_CLIENT) && ok && ri.verdict == V_ACCEPT && ri.dport123)
-                                client_out = true;
-                        else if (out_chain && streq(c, C_CLIENT_OFF) && ri.verdict == V_DROP && ri.dport123)
-                                client_out_off = true;
-                        else if (ri.verdict == V_DROP || ri.verdict == V_JUMP || ri.verdict == V_GOTO ||
-                                 ri.verdict == V_OTHER || !c || strncmp(c, "ntpsync ", 8) != 0) {
-                                tampered = true;
-                                /* A drop of unknown extent: do not claim that traffic passes. */
-                                if (ri.verdict != V_ACCEPT && ri.verdict != V_NONE)
-                                        chains_ok = false;
-                        }
-                }
-        }
-        resp->client = resp->installed && chains_ok && client_out && !client_out_off && client_in;
-        resp->server = resp->installed && chains_ok && server_in && !server_in_off && server_out;
-        if (tampered || (resp->installed && !chains_ok)) {
+        json_array_foreach(rs->items, i, item)
+                read_our_item(item, &t, resp);
+        bool usable = resp->installed && t.chains_ok;
+        resp->client = usable && t.seen[OUR_CLIENT] && !t.seen[OUR_CLIENT_OFF] && t.seen[OUR_CLIENT_REPLIES];
+        resp->server = usable && t.seen[OUR_SERVER] && !t.seen[OUR_SERVER_OFF] && t.seen[OUR_SERVER_REPLIES];
+        if (t.tampered || (resp->installed && !t.chains_ok)) {
                 size_t len = strnlen(resp->warning, sizeof(resp->warning));
                 snprintf(resp->warning + len, sizeof(resp->warning) - len, "%s",
                          "table inet ntpsync holds rules or chains that ntpsyncd did not write");
         }
+}
 
-        /* Other tables: an accept here does not save a packet that their base chains drop. */
-        json_array_foreach(rs.items, i, item) {
+/* Other tables: an accept in ours does not save a packet that their base chains drop. */
+static void check_other_tables(struct ruleset *rs, struct fwh_response *resp) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(rs->items, i, item) {
                 json_t *c = item_of(item, "chain");
                 const char *family, *hook, *type;
                 if (!c || is_ours(c) || !(hook = jstr(c, "hook")) || !(family = jstr(c, "family")) ||
@@ -534,18 +564,47 @@ int fwnft_read(struct fwh_response *resp) {
                 if (!(streq(family, "inet") || streq(family, "ip") || streq(family, "ip6")) ||
                     !(streq(type, "filter") || streq(type, "route")))
                         continue;
-                if (streq(hook, "input")) {
-                        if (resp->server)
-                                check_foreign(&rs, c, T_REQUEST, resp);
-                        if (resp->client)
-                                check_foreign(&rs, c, T_REPLY, resp);
-                } else if (streq(hook, "output")) {
-                        if (resp->client)
-                                check_foreign(&rs, c, T_REQUEST, resp);
-                        if (resp->server)
-                                check_foreign(&rs, c, T_REPLY, resp);
-                }
+                bool input = streq(hook, "input");
+                if (!input && !streq(hook, "output"))
+                        continue;
+                /* Input sees requests to a server and replies to a client; output the reverse. */
+                if (input && resp->server)
+                        check_foreign(rs, c, T_REQUEST, resp);
+                if (resp->client)
+                        check_foreign(rs, c, input ? T_REPLY : T_REQUEST, resp);
+                if (!input && resp->server)
+                        check_foreign(rs, c, T_REPLY, resp);
         }
+}
+
+/* Lists the ruleset as JSON. Returns 1 with *ret_root set, 0 for an empty ruleset, or -errno. */
+static int load_ruleset(struct fwh_response *resp, json_t **ret_root) {
+        int r = run("list ruleset", true, resp->message, sizeof(resp->message), "nftables: ");
+        if (r < 0)
+                return r;
+        const char *out = nft_ctx_get_output_buffer(ctx);
+        json_error_t jerr;
+        json_t *root = json_loads(out ? out : "", 0, &jerr);
+        if (root && json_is_array(json_object_get(root, "nftables"))) {
+                *ret_root = root;
+                return 1;
+        }
+        json_decref(root);
+        /* An empty ruleset lists as nothing at all in some versions. */
+        if (out && strspn(out, " \n") == strlen(out))
+                return 0;
+        snprintf(resp->message, sizeof(resp->message), "nftables: unreadable JSON: %s", jerr.text);
+        return -EBADMSG;
+}
+
+int fwnft_read(struct fwh_response *resp) {
+        json_t *root = NULL;
+        int r = load_ruleset(resp, &root);
+        if (r <= 0)
+                return r;
+        struct ruleset rs = { .items = json_object_get(root, "nftables") };
+        read_our_table(&rs, resp);
+        check_other_tables(&rs, resp);
         json_decref(root);
         return 0;
 }

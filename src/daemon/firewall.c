@@ -429,31 +429,10 @@ static void arm_refresh(struct firewall *f, bool on) {
                 (void) sd_event_source_set_enabled(f->refresh_timer, on ? SD_EVENT_ON : SD_EVENT_OFF);
 }
 
-static int compile_want(const struct firewall_request *req, struct firewall_want *ret) {
-        ret->client = req->client;
-        ret->server = req->server;
-        ret->compile_error = 0;
-        ret->n_ranges = 0;
-        int r = req->restricts ? firewall_compile_ignored(req->restricts, ret->ranges, FIREWALL_MAX_RANGES, &ret->n_ranges)
-                               : 0;
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                ret->compile_error = r;
-                ret->n_ranges = 0;
-        }
-        return 0;
-}
-
-static bool want_equal(const struct firewall_want *a, const struct firewall_want *b) {
-        return a->client == b->client && a->server == b->server && a->compile_error == b->compile_error &&
-               a->n_ranges == b->n_ranges && memcmp(a->ranges, b->ranges, a->n_ranges * sizeof(a->ranges[0])) == 0;
-}
-
 /* Whether want is what was applied last, or is being applied. */
 static bool already_asked(const struct firewall *f, const struct firewall_want *want) {
         bool pending = f->want_gen > f->done_gen;
-        return f->managed && want_equal(&f->want, want) && (pending || f->apply_status == FIREWALL_APPLY_OK);
+        return f->managed && firewall_want_equal(&f->want, want) && (pending || f->apply_status == FIREWALL_APPLY_OK);
 }
 
 static int add_waiter(struct firewall *f, firewall_applied_t done, void *userdata) {
@@ -470,7 +449,7 @@ int firewall_apply_async(struct firewall *f, const struct firewall_request *want
         struct firewall_want w = { .ranges = calloc(FIREWALL_MAX_RANGES, sizeof(struct firewall_range)) };
         if (!w.ranges)
                 return -ENOMEM;
-        int r = compile_want(want, &w);
+        int r = firewall_compile(want, &w);
         if (r < 0) {
                 free(w.ranges);
                 return r;

@@ -50,6 +50,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/restrict.h"
+#include "firewall-compile.h"
 
 #define FIREWALL_WARNING_MAX 1024
 #define FIREWALL_REASON_MAX 256
@@ -60,7 +61,6 @@
 #define FIREWALL_HELPER_ENV "NTPSYNCD_FIREWALL_HELPER"
 /* The socket of a helper started by systemd, used when the daemon has no CAP_NET_ADMIN. */
 #define FIREWALL_SOCKET_ENV "NTPSYNCD_FIREWALL_SOCKET"
-#define FIREWALL_MAX_RANGES 1024
 /* How often a managed state is read back although nothing said it changed (nftables has no
  * signals the unprivileged daemon could hear), and how long firewalld and the helper may take. */
 #define FIREWALL_REFRESH_USEC (60ULL * 1000000)
@@ -99,12 +99,6 @@ enum firewall_direction_state {
 };
 
 const char *firewall_direction_state_to_string(enum firewall_direction_state s);
-
-struct firewall_request {
-        bool client;                 /* NTP client traffic allowed */
-        bool server;                 /* NTP service traffic allowed */
-        const struct restrict_set *restricts; /* rules with `ignore` become drops; NULL: none */
-};
 
 /* What ntpsync knows about the firewall: kept inside the daemon, refreshed in the background
  * (firewall_get_state() never waits on another process). */
@@ -156,13 +150,6 @@ struct firewall_facts {
  * directions' reasons when they differ). Pure. */
 void firewall_derive_state(const struct firewall_facts *facts, enum firewall_direction_state *ret_client,
                            enum firewall_direction_state *ret_server, char *reason, size_t reason_size);
-
-/* One address range to drop (network byte order, whole addresses; AF_INET in bytes 0..3). */
-struct firewall_range {
-        int family;
-        uint8_t start[16];
-        uint8_t end[16];
-};
 
 /* Chooses the backend: firewalld when bus (may be NULL) has it; else, with CAP_NET_ADMIN, starts
  * the helper (fork + exec of ntpsyncd-firewall-helper, which keeps only CAP_NET_ADMIN) or connects
@@ -246,8 +233,3 @@ const char *firewall_last_error(const struct firewall *f);
  * and before starting threads; the bounding set needs CAP_SETPCAP (without it, a debug message:
  * permitted is what counts). 0 when CAP_NET_ADMIN is gone from effective and permitted. */
 int firewall_drop_privileges(void);
-
-/* Compiles the `ignore` rules of s into sorted, disjoint ranges (AF_INET first), as
- * firewall_apply() does; ret has room for max. -E2BIG when more are needed. Pure. */
-int firewall_compile_ignored(const struct restrict_set *s, struct firewall_range *ret, size_t max,
-                             size_t *ret_n);

@@ -8,12 +8,6 @@
 #include <stdbool.h>
 #include <syslog.h>
 
-/* sd-id128 message ids of the events an administrator may want to find again. */
-#define MESSAGE_ID_SYNCHRONIZED "a8d1f7b2c3e44f6a9b0c1d2e3f405162"
-#define MESSAGE_ID_CLOCK_STEPPED "b9e2a8c3d4f54a7b8c1d2e3f40516273"
-#define MESSAGE_ID_SYNC_LOST "cae3b9d4e5a64b8c9d2e3f4051627384"
-#define MESSAGE_ID_FIREWALL "c848c91927bb4e5bbf4919bf806e36ce"
-
 void log_setup(void);
 void log_set_max_level(int level);
 int log_get_max_level(void);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "ntpsync-messages.h"
 
 /* READY=1 waits this long at most for the firewall the configuration asks for: a unit ordered
  * after ntpsyncd finds it in place, but a firewalld that hangs delays nobody for long. */

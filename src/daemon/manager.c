@@ -15,6 +15,7 @@
 #include "firewall.h"
 #include "manager.h"
 #include "netwatch.h"
+#include "ntpsync-messages.h"
 #include "settings.h"
 
 static uint64_t random_u64(void *userdata) {
@@ -484,68 +485,71 @@ static void build_restricts(struct restrict_set *set, const struct config *c) {
                 (void) restrict_set_add(set, &c->restricts[i].rule);
 }
 
-int manager_new(const struct manager_options *o, manager **ret) {
-        manager *m = calloc(1, sizeof(*m));
-        int r;
-
-        if (!m)
-                return -ENOMEM;
-        m->query = o->query;
+/* The paths of the files the daemon reads and writes. */
+static int set_paths(manager *m, const struct manager_options *o) {
         m->config_path = strdup(o->config_path);
         m->state_dir = strdup(o->state_dir);
-        if (!m->config_path || !m->state_dir || asprintf(&m->settings_path, "%s/" SETTINGS_FILE, o->state_dir) < 0) {
-                manager_free(m);
+        if (!m->config_path || !m->state_dir || asprintf(&m->settings_path, "%s/" SETTINGS_FILE, o->state_dir) < 0)
                 return -ENOMEM;
-        }
-        r = load_configuration(m, o);
-        if (r < 0) {
-                manager_free(m);
-                return r;
-        }
-        build_restricts(&m->restricts, &m->config);
+        if (o->runtime_dir && !m->query && asprintf(&m->synced_marker, "%s/synchronized", o->runtime_dir) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* The drift file (the configuration may name it), and what a previous run left half-written. */
+static int set_drift_path(manager *m) {
         if (m->config.driftfile[0])
                 m->drift_path = strdup(m->config.driftfile);
         else if (asprintf(&m->drift_path, "%s/drift", m->state_dir) < 0)
                 m->drift_path = NULL;
-        if (!m->drift_path) {
-                manager_free(m);
+        if (!m->drift_path)
                 return -ENOMEM;
-        }
         if (!m->query) {
                 remove_stale_temporaries(m->settings_path);
                 remove_stale_temporaries(m->drift_path);
         }
-        if (m->query && (r = use_query_hosts(&m->config, o)) < 0) {
-                manager_free(m);
-                return r;
-        }
-        choose_backend(m, m->query ? CLOCK_BACKEND_OBSERVE : o->backend);
-        if (!m->query)
-                load_drift(m);
-        if (m->backend == CLOCK_BACKEND_KERNEL && m->frequency_known)
-                m->clock->set_frequency(m->initial_frequency_ppm);
+        return 0;
+}
 
+/* The engine, started from the configuration and what the drift file and this boot tell. */
+static int start_engine(manager *m) {
         struct engine_config ec;
         manager_engine_config(&m->config, m->backend == CLOCK_BACKEND_KERNEL, &ec);
         ec.initial_frequency_ppm = m->initial_frequency_ppm;
         ec.initial_frequency_known = m->frequency_known;
-        if (o->runtime_dir && !m->query && asprintf(&m->synced_marker, "%s/synchronized", o->runtime_dir) < 0)
-                m->synced_marker = NULL;
         if (initial_step_spent(m)) {
                 log_info("The clock was synchronized earlier in this boot: no initial step, offsets beyond "
                          "the step threshold wait out the stepout");
                 ec.allow_initial_step = false;
         }
         m->engine = engine_new(&ec);
-        if (!m->engine || (r = sd_event_default(&m->event)) < 0 || (r = resolver_new(m->event, &m->resolver)) < 0 ||
-            (!m->query && (r = manager_serving_new(m)) < 0)) {
-                manager_free(m);
-                return r < 0 ? r : -ENOMEM;
-        }
+        return m->engine ? 0 : -ENOMEM;
+}
+
+int manager_new(const struct manager_options *o, manager **ret) {
+        _cleanup_(manager_freep) manager *m = calloc(1, sizeof(*m));
+        int r;
+
+        if (!m)
+                return -ENOMEM;
+        m->query = o->query;
+        if ((r = set_paths(m, o)) < 0 || (r = load_configuration(m, o)) < 0 || (r = set_drift_path(m)) < 0)
+                return r;
+        build_restricts(&m->restricts, &m->config);
+        if (m->query && (r = use_query_hosts(&m->config, o)) < 0)
+                return r;
+        choose_backend(m, m->query ? CLOCK_BACKEND_OBSERVE : o->backend);
+        if (!m->query)
+                load_drift(m);
+        if (m->backend == CLOCK_BACKEND_KERNEL && m->frequency_known)
+                m->clock->set_frequency(m->initial_frequency_ppm);
+        if ((r = start_engine(m)) < 0 || (r = sd_event_default(&m->event)) < 0 ||
+            (r = resolver_new(m->event, &m->resolver)) < 0 || (!m->query && (r = manager_serving_new(m)) < 0))
+                return r;
         /* Before any thread exists: the firewall helper is forked and executed from here. */
         if (!m->query)
                 (void) manager_firewall_new(m);
-        *ret = m;
+        *ret = TAKE_PTR(m);
         return 0;
 }
 

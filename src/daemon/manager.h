@@ -13,6 +13,7 @@
 #include "net.h"
 #include "resolve.h"
 #include "core/restrict.h"
+#include "macro.h"
 
 struct ntp_server;
 struct netwatch;
@@ -101,6 +102,7 @@ struct manager {
 
 int manager_new(const struct manager_options *o, manager **ret);
 manager *manager_free(manager *m);
+DEFINE_POINTER_CLEANUP(manager, manager_free);
 
 /* Binds what can be bound, starts resolving names, arms the timers, sends READY=1. */
 int manager_start(manager *m);

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "core/poll.h"
 #include "query.h"
+#include "json-write.h"
 
 #define QUERY_CHECK_USEC 250000ULL
 #define QUERY_TIMEOUT_USEC (15ULL * 1000000)
@@ -125,40 +126,24 @@ int query_start_async(sd_event *event, const char *host, query_callback cb, void
         return r;
 }
 
-/* JSON strings here are host names, addresses and refids: printable ASCII; anything else is
- * escaped anyway. */
-static void print_json_string(const char *s) {
-        putchar('"');
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20 || c >= 0x7f)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
-}
-
 static void print_source_json(manager *m, const struct engine_source_info *s, bool first) {
         struct peer *p = manager_find_peer(m, s->id);
         char refid[32], tally[2] = { s->tally, 0 };
         ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
         printf("%s{\"host\": ", first ? "" : ", ");
-        print_json_string(s->name);
+        json_write_string(stdout, s->name);
         printf(", \"address\": ");
-        print_json_string(p ? p->address_text : "");
+        json_write_string(stdout, p ? p->address_text : "");
         printf(", \"stratum\": %u, \"refid\": ", s->stratum);
-        print_json_string(refid);
+        json_write_string(stdout, refid);
         if (s->samples > 0)
                 printf(", \"offset\": %.9f, \"delay\": %.9f, \"jitter\": %.9f", s->offset, s->delay, s->jitter);
         else
                 printf(", \"offset\": null, \"delay\": null, \"jitter\": null");
         printf(", \"samples\": %u, \"tally\": ", s->samples);
-        print_json_string(tally);
+        json_write_string(stdout, tally);
         printf(", \"state\": ");
-        print_json_string(engine_source_state_to_string(s->state));
+        json_write_string(stdout, engine_source_state_to_string(s->state));
         printf("}");
 }
 

@@ -30,6 +30,13 @@
                 _taken;                                  \
         })
 
+/* Defines NAME##p(TYPE **), for _cleanup_(NAME##p), from TYPE *NAME(TYPE *) that frees. */
+#define DEFINE_POINTER_CLEANUP(type, name)               \
+        static inline void name##p(type **p) {           \
+                if (*p)                                  \
+                        (void) name(*p);                 \
+        }
+
 static inline void freep(void *p) {
         free(*(void **) p);
 }

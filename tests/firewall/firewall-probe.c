@@ -35,28 +35,15 @@
 #include "firewall.h"
 #include "log.h"
 #include "core/restrict.h"
-
-static void json_string(const char *s) {
-        putchar('"');
-        for (; s && *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20 || c >= 0x7f)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
-}
+#include "json-write.h"
 
 static void print_result(const char *command, int r, const struct firewall *f) {
         printf("{\"command\": ");
-        json_string(command);
+        json_write_string(stdout, command);
         printf(", \"result\": %d, \"error\": ", r);
-        json_string(r < 0 ? (firewall_last_error(f)[0] ? firewall_last_error(f) : strerror(-r)) : "");
+        json_write_string(stdout, r < 0 ? (firewall_last_error(f)[0] ? firewall_last_error(f) : strerror(-r)) : "");
         printf(", \"backend\": ");
-        json_string(firewall_backend_to_string(firewall_backend(f)));
+        json_write_string(stdout, firewall_backend_to_string(firewall_backend(f)));
         printf("}\n");
 }
 
@@ -71,15 +58,15 @@ static void print_state(const char *command, int r, const struct firewall *f) {
                 return;
         }
         printf("{\"command\": ");
-        json_string(command);
+        json_write_string(stdout, command);
         printf(", \"result\": %d, \"backend\": ", r);
-        json_string(s->backend_name);
+        json_write_string(stdout, s->backend_name);
         printf(", \"client_state\": ");
-        json_string(firewall_direction_state_to_string(s->client_state));
+        json_write_string(stdout, firewall_direction_state_to_string(s->client_state));
         printf(", \"server_state\": ");
-        json_string(firewall_direction_state_to_string(s->server_state));
+        json_write_string(stdout, firewall_direction_state_to_string(s->server_state));
         printf(", \"state_reason\": ");
-        json_string(s->state_reason);
+        json_write_string(stdout, s->state_reason);
         print_bool("known", s->known);
         print_bool("installed", s->installed);
         print_bool("client", s->client);
@@ -88,11 +75,11 @@ static void print_state(const char *command, int r, const struct firewall *f) {
         print_bool("permanent", s->permanent);
         printf(", \"ignored\": %u, \"ignored_packets\": %llu, \"helper_pid\": %d, \"zone\": ", s->n_ignored,
                (unsigned long long) s->ignored_packets, (int) s->helper_pid);
-        json_string(s->zone);
+        json_write_string(stdout, s->zone);
         printf(", \"warning\": ");
-        json_string(s->warning);
+        json_write_string(stdout, s->warning);
         printf(", \"reason\": ");
-        json_string(s->reason);
+        json_write_string(stdout, s->reason);
         printf("}\n");
 }
 
@@ -110,9 +97,9 @@ static int print_caps(void) {
                     strcmp(key, "CapInh") && strcmp(key, "NoNewPrivs"))
                         continue;
                 printf(", ");
-                json_string(key);
+                json_write_string(stdout, key);
                 printf(": ");
-                json_string(value);
+                json_write_string(stdout, value);
         }
         fclose(f);
         printf("}\n");
@@ -223,7 +210,7 @@ static int apply_async(sd_event *e, struct firewall *f, const struct firewall_re
         }
         run_loop(e, &a.done, 120ULL * 1000000);
         printf("{\"command\": \"apply-async\", \"result\": %d, \"error\": ", a.done ? a.r : -ETIME);
-        json_string(a.done ? a.why : "no answer within 120 s");
+        json_write_string(stdout, a.done ? a.why : "no answer within 120 s");
         printf("}\n");
         print_state("state", 0, f);
         return a.done ? a.r : -ETIME;

@@ -64,6 +64,17 @@ def check_sanitizers(text):
         raise AssertionError("sanitizer report:\n" + text)
 
 
+def results_until_pause(test, p):
+    """The probe's results, one JSON line each, up to its `pause`."""
+    results = []
+    while not results or results[-1]["command"] != "pause":
+        line = p.stdout.readline()
+        if not line:
+            test.fail("probe ended early: " + p.stderr.read())
+        results.append(json.loads(line))
+    return results
+
+
 def probe_ok(testcase, args, ns=None, env=None):
     p, results = run_probe(args, ns=ns, env=env)
     testcase.assertEqual(p.returncode, 0, "probe %s failed:\n%s\n%s" % (args, p.stdout, p.stderr))
@@ -287,12 +298,7 @@ class Nftables(Namespaced):
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True, env=env)
         try:
-            results = []
-            while not results or results[-1]["command"] != "pause":
-                line = p.stdout.readline()
-                if not line:
-                    self.fail("probe ended early: " + p.stderr.read())
-                results.append(json.loads(line))
+            results = results_until_pause(self, p)
             apply, read, drop, caps, _ = results
             self.assertEqual((apply["result"], drop["result"]), (0, 0))
             # The probe (the daemon's side): CAP_NET_ADMIN gone from effective, permitted, bounding.
@@ -722,12 +728,7 @@ class Firewalld(unittest.TestCase):
         p = subprocess.Popen([PROBE, "--bus"] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, universal_newlines=True, env=env)
         try:
-            results = []
-            while not results or results[-1]["command"] != "pause":
-                line = p.stdout.readline()
-                if not line:
-                    self.fail("probe ended early: " + p.stderr.read())
-                results.append(json.loads(line))
+            results = results_until_pause(self, p)
             during_pause()
             out, err = p.communicate("\n", timeout=120)
         finally:

@@ -245,7 +245,7 @@ class NtpsyncdHelp(unittest.TestCase):
 
     def test_journal_and_notify(self):
         text = render("ntpsyncd.8")
-        ids = re.findall(r'#define MESSAGE_ID_\w+ "([0-9a-f]{32})"', read("src", "daemon", "log.h"))
+        ids = re.findall(r'#define MESSAGE_ID_\w+ "([0-9a-f]{32})"', read("src", "shared", "ntpsync-messages.h"))
         self.assertTrue(ids)
         fields = set(re.findall(r'"(NTP_[A-Z_]+)=', read("src", "daemon", "manager.c")))
         self.assertTrue(fields)

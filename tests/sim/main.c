@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sim.h"
+#include "json-write.h"
 
 #define EXIT_USAGE 2
 #define MAX_SEEDS 100000
@@ -187,20 +188,6 @@ static void list_scenarios(void) {
                 printf("%-20s %s\n", sim_scenarios[i].name, sim_scenarios[i].description);
 }
 
-static void print_json_string(const char *s) {
-        putchar('"');
-        for (; *s; s++) {
-                unsigned char c = (unsigned char) *s;
-                if (c == '"' || c == '\\')
-                        printf("\\%c", c);
-                else if (c < 0x20)
-                        printf("\\u%04x", c);
-                else
-                        putchar(c);
-        }
-        putchar('"');
-}
-
 /* JSON has no infinity: a sync time that never came is -1. */
 static void print_json_number(double v) {
         if (isinf(v) && v > 0)
@@ -213,7 +200,7 @@ static void print_json_number(double v) {
 
 static void print_run_json(const char *name, uint64_t seed, const struct sim_metrics *m) {
         printf("{\"scenario\": ");
-        print_json_string(name);
+        json_write_string(stdout, name);
         printf(", \"seed\": %" PRIu64, seed);
         for (enum figure f = 0; f < _FIGURE_MAX; f++) {
                 printf(", \"%s\": ", figures[f].key);
@@ -221,7 +208,7 @@ static void print_run_json(const char *name, uint64_t seed, const struct sim_met
         }
         printf(", \"synchronized\": %s, \"unsync_reason\": ", m->synchronized ? "true" : "false");
         if (m->unsync_reason)
-                print_json_string(m->unsync_reason);
+                json_write_string(stdout, m->unsync_reason);
         else
                 printf("null");
         printf(", \"kernel_synchronized\": %s, \"kernel_est_error\": ", m->kernel_synchronized ? "true" : "false");
@@ -325,7 +312,7 @@ static int run_seeds(const struct sim_scenario *s, const struct options *o) {
 
         if (o->json) {
                 printf("{\"scenario\": ");
-                print_json_string(s->name);
+                json_write_string(stdout, s->name);
                 printf(", \"seeds\": [%" PRIu64 ", %" PRIu64 "], \"runs\": %zu, \"synchronized_runs\": %zu",
                        o->seed_first, o->seed_last, n, synchronized);
                 for (enum figure f = 0; f < _FIGURE_MAX; f++) {

@@ -50,6 +50,15 @@ static void test_interval_ns(void **state) {
         assert_int_equal(poll_interval_ns(100), (INT64_C(1) << POLL_LIMIT_MAX) * SEC);
 }
 
+/* As reported: what the exponent says, within 0..POLL_LIMIT_MAX. */
+static void test_seconds(void **state) {
+        assert_int_equal(poll_seconds(6), 64);
+        assert_int_equal(poll_seconds(0), 1);
+        assert_int_equal(poll_seconds(-3), 1);
+        assert_int_equal(poll_seconds(POLL_LIMIT_MAX), 1u << POLL_LIMIT_MAX);
+        assert_int_equal(poll_seconds(100), 1u << POLL_LIMIT_MAX);
+}
+
 static void test_first_poll_is_now(void **state) {
         struct poll_state p;
 
@@ -368,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_limits_are_clamped),
                 cmocka_unit_test(test_min_above_max_raises_max),
                 cmocka_unit_test(test_interval_ns),
+                cmocka_unit_test(test_seconds),
                 cmocka_unit_test(test_first_poll_is_now),
                 cmocka_unit_test(test_without_iburst_the_poll_interval_plus_jitter),
                 cmocka_unit_test(test_iburst_sends_a_burst_2s_apart_within_the_first_interval),

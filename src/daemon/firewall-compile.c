@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* restrict rules → the address ranges that table inet ntpsync drops: the clients whose most
- * specific rule has `ignore`. Pure: no I/O. */
+/* The firewall's rule compiler: restrict rules → the address ranges that table inet ntpsync
+ * drops (the clients whose most specific rule has `ignore`), and a whole request → what the
+ * backends apply. Pure: no I/O. */
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "firewall.h"
+#include "firewall-compile.h"
 
 typedef unsigned __int128 u128;
 
@@ -158,3 +159,24 @@ int firewall_compile_ignored(const struct restrict_set *s, struct firewall_range
         return 0;
 }
 
+
+int firewall_compile(const struct firewall_request *req, struct firewall_want *ret) {
+        ret->client = req->client;
+        ret->server = req->server;
+        ret->compile_error = 0;
+        ret->n_ranges = 0;
+        int r = req->restricts ? firewall_compile_ignored(req->restricts, ret->ranges, FIREWALL_MAX_RANGES, &ret->n_ranges)
+                               : 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                ret->compile_error = r;
+                ret->n_ranges = 0;
+        }
+        return 0;
+}
+
+bool firewall_want_equal(const struct firewall_want *a, const struct firewall_want *b) {
+        return a->client == b->client && a->server == b->server && a->compile_error == b->compile_error &&
+               a->n_ranges == b->n_ranges && memcmp(a->ranges, b->ranges, a->n_ranges * sizeof(a->ranges[0])) == 0;
+}
