@@ -8,6 +8,8 @@ packages=(
         # build
         gcc libc6-dev meson ninja-build pkg-config
         libglib2.0-dev libsystemd-dev libnl-3-dev libnl-route-3-dev
+        # NTS (RFC 8915): TLS 1.3 for the key establishment, AES-SIV-CMAC for the cookies and packets
+        libgnutls28-dev
         # the firewall helper (src/daemon/firewall-helper.c): libnftables, jansson; nft(8) for the tests
         libnftables-dev libjansson-dev nftables
         # tests: cmocka, the simulator's CLI check, the libFuzzer build and readable sanitizer traces

@@ -15,7 +15,7 @@ packages=(
         # the other NTP client of a Debian system, for `systemd-analyze security` next to ntpsyncd
         systemd-timesyncd
         # what ntpsyncd, ntpsyncctl and the firewall helper link
-        libsystemd0 libnl-3-200 libnl-route-3-200 libnftables1 libjansson4
+        libsystemd0 libnl-3-200 libnl-route-3-200 libnftables1 libjansson4 libgnutls30
         # /bin/kill for ExecReload=, ip and nft for looking around
         procps iproute2 nftables
         # man(1): systemd-analyze verify checks that the units' Documentation= pages are installed
