@@ -179,13 +179,29 @@ static const char *parse_server_options(char *words[], size_t n, struct config_s
                                 return "version takes a number from 1 to 4";
                         *ret_warning = "option accepted but has no effect";
                         i++;
-                } else if (strcmp(w, "key") == 0 || strcmp(w, "autokey") == 0 || strcmp(w, "nts") == 0)
-                        return "authentication is not supported";
+                } else if (strcmp(w, "nts") == 0)
+                        s->nts = true;
+                else if (strcmp(w, "noval") == 0)
+                        s->noval = true;
+                else if (strcmp(w, "ca") == 0) {
+                        if (!value || value[0] != '/' || strlen(value) >= CONFIG_CA_MAX)
+                                return "ca takes an absolute path to a PEM file or a directory";
+                        snprintf(s->ca, sizeof(s->ca), "%s", value);
+                        i++;
+                } else if (strcmp(w, "port") == 0) {
+                        if (!value || parse_integer(value, 1, 65535, &v) < 0)
+                                return "port takes a number from 1 to 65535";
+                        s->port = (uint16_t) v;
+                        i++;
+                } else if (strcmp(w, "key") == 0 || strcmp(w, "autokey") == 0)
+                        return "symmetric keys and autokey are not supported (NTS is: nts)";
                 else
                         return "unknown server option";
         }
         if (s->minpoll && s->maxpoll && s->minpoll > s->maxpoll)
                 return "minpoll is larger than maxpoll";
+        if (!s->nts && (s->noval || s->ca[0] || s->port))
+                return "ca, noval and port apply to nts servers only";
         return NULL;
 }
 
@@ -254,7 +270,14 @@ void config_server_format(const struct config_server *s, char *buf, size_t size)
         if (used < size && s->maxpoll)
                 used += (size_t) snprintf(buf + used, size - used, " maxpoll %d", s->maxpoll);
         if (used < size && s->pool && s->maxsources != CONFIG_POOL_DEFAULT_SOURCES)
-                snprintf(buf + used, size - used, " maxsources %u", s->maxsources);
+                used += (size_t) snprintf(buf + used, size - used, " maxsources %u", s->maxsources);
+        if (used < size && s->nts)
+                used += (size_t) snprintf(buf + used, size - used, " nts%s", s->noval ? " noval" : "");
+        if (used < size && s->port)
+                used += (size_t) snprintf(buf + used, size - used, " port %u", s->port);
+        /* A path is one word: the tokenizer takes it back unquoted (no spaces are allowed in it). */
+        if (used < size && s->ca[0])
+                snprintf(buf + used, size - used, " ca %s", s->ca);
 }
 
 static bool same_server(const struct config_server *a, const struct config_server *b) {
@@ -400,6 +423,33 @@ static int directive_firewall(struct parser *p, char *words[], size_t n) {
         return 0;
 }
 
+static int set_path(struct parser *p, char *dst, struct config_origin *origin, const char *name, const char *value) {
+        if (!value || value[0] != '/')
+                return fail(p, "%s takes an absolute path", name);
+        if (strlen(value) >= CONFIG_PATH_MAX)
+                return fail(p, "%s path too long", name);
+        snprintf(dst, CONFIG_PATH_MAX, "%s", value);
+        set_origin(origin, p);
+        return 0;
+}
+
+/* nts enable|disable, nts cert FILE, nts key FILE, nts ca FILE|DIR (NTPsec's words) */
+static int directive_nts(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
+        if (n == 2 && (strcmp(words[1], "enable") == 0 || strcmp(words[1], "disable") == 0)) {
+                c->nts_enable.value = words[1][0] == 'e';
+                set_origin(&c->nts_enable.origin, p);
+                return 0;
+        }
+        if (n == 3 && strcmp(words[1], "cert") == 0)
+                return set_path(p, c->nts_cert, &c->nts_cert_origin, "nts cert", words[2]);
+        if (n == 3 && strcmp(words[1], "key") == 0)
+                return set_path(p, c->nts_key, &c->nts_key_origin, "nts key", words[2]);
+        if (n == 3 && strcmp(words[1], "ca") == 0)
+                return set_path(p, c->nts_ca, &c->nts_ca_origin, "nts ca", words[2]);
+        return fail(p, "nts takes enable, disable, \"cert FILE\", \"key FILE\" or \"ca FILE\"");
+}
+
 static int directive_clear(struct parser *p, char *words[], size_t n) {
         struct config *c = p->config;
         if (n == 2 && strcmp(words[1], "servers") == 0) {
@@ -456,6 +506,8 @@ static int parse_words(struct parser *p, char *words[], size_t n) {
                 return directive_firewall(p, words, n);
         if (strcmp(w, "clear") == 0)
                 return directive_clear(p, words, n);
+        if (strcmp(w, "nts") == 0)
+                return directive_nts(p, words, n);
         if (is_ignored_directive(w)) {
                 warn(p, "%s accepted but has no effect", w);
                 return 0;
@@ -487,6 +539,14 @@ int config_parse(struct config *c, const char *file, const char *text, size_t le
                         return r;
         }
         return r < 0 ? fail_words(&p, &error) : 0;
+}
+
+int config_check(const struct config *c, struct config_error *ret_error) {
+        if (!c->nts_enable.value || (c->nts_cert[0] && c->nts_key[0]))
+                return 0;
+        snprintf(ret_error->message, sizeof(ret_error->message), "%s:%u: nts enable needs \"nts cert FILE\" and "
+                 "\"nts key FILE\"", c->nts_enable.origin.file, c->nts_enable.origin.line);
+        return -EINVAL;
 }
 
 /* ---- dump ---- */
@@ -535,6 +595,13 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
               c->firewall_client.value ? "on" : "off");
         emitf(emit_line, userdata, &c->firewall_server.origin, "firewall server %s",
               c->firewall_server.value ? "on" : "off");
+        emitf(emit_line, userdata, &c->nts_enable.origin, "nts %s", c->nts_enable.value ? "enable" : "disable");
+        if (c->nts_cert[0])
+                emitf(emit_line, userdata, &c->nts_cert_origin, "nts cert %s", c->nts_cert);
+        if (c->nts_key[0])
+                emitf(emit_line, userdata, &c->nts_key_origin, "nts key %s", c->nts_key);
+        if (c->nts_ca[0])
+                emitf(emit_line, userdata, &c->nts_ca_origin, "nts ca %s", c->nts_ca);
 }
 
 /* ---- overrides ---- */

@@ -35,6 +35,7 @@
 #define CONFIG_MAX_LINE 1024
 #define CONFIG_HOST_MAX 254          /* a DNS name's 253 characters and the NUL */
 #define CONFIG_PATH_MAX 1024
+#define CONFIG_CA_MAX 256            /* a server line's `ca` path */
 #define CONFIG_FILE_MAX 256
 #define CONFIG_MAX_WARNINGS 32
 #define CONFIG_MESSAGE_MAX 512
@@ -51,6 +52,10 @@ struct config_server {
         bool iburst, prefer, noselect;
         int8_t minpoll, maxpoll;     /* 0 when not given */
         unsigned maxsources;         /* pool only */
+        bool nts;                    /* authenticated with NTS (RFC 8915), never without */
+        bool noval;                  /* nts: no certificate checks (tests only) */
+        uint16_t port;               /* nts: the NTS-KE port; 0: NTS_KE_PORT */
+        char ca[CONFIG_CA_MAX];      /* nts: trust anchors, a PEM file or a directory; "": the system's */
         struct config_origin origin;
 };
 
@@ -87,6 +92,11 @@ struct config {
         struct config_unsigned local_stratum; /* 0: none */
         struct config_bool timesync1;
         struct config_bool firewall_client, firewall_server;
+        /* NTS-KE service: `nts enable`, `nts cert FILE` (PEM, full chain), `nts key FILE`; `nts ca`
+         * is the trust anchors of `server … nts` lines without their own `ca`. */
+        struct config_bool nts_enable;
+        char nts_cert[CONFIG_PATH_MAX], nts_key[CONFIG_PATH_MAX], nts_ca[CONFIG_PATH_MAX];
+        struct config_origin nts_cert_origin, nts_key_origin, nts_ca_origin;
         bool servers_replaced, restricts_replaced; /* a `clear` was read */
         char warnings[CONFIG_MAX_WARNINGS][CONFIG_MESSAGE_MAX];
         size_t n_warnings;
@@ -102,6 +112,10 @@ void config_init(struct config *c);
  * half-updated and must be thrown away. Warnings (accepted directives without effect) are
  * appended to c->warnings. */
 int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error);
+
+/* What only the whole configuration can tell, after every file: `nts enable` needs `nts cert`
+ * and `nts key`. -EINVAL with the place of the line that asks. */
+int config_check(const struct config *c, struct config_error *ret_error);
 
 /* One server spec as D-Bus takes it: "server HOST [options]", "pool HOST [options]" or a bare
  * "HOST" (a server with iburst). ret_error is a static text. */

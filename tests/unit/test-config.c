@@ -156,9 +156,16 @@ static void test_server_option_errors(void **state) {
         assert_error("server a.example.org minpoll -4\n", 1, "minpoll/maxpoll");
         assert_error("server a.example.org minpoll 10 maxpoll 6\n", 1, "minpoll is larger than maxpoll");
         assert_error("server a.example.org maxsources 2\n", 1, "maxsources applies to pool only");
-        assert_error("server a.example.org key 1\n", 1, "authentication is not supported");
-        assert_error("server a.example.org autokey\n", 1, "authentication is not supported");
-        assert_error("server a.example.org nts\n", 1, "authentication is not supported");
+        assert_error("server a.example.org key 1\n", 1, "symmetric keys and autokey are not supported");
+        assert_error("server a.example.org autokey\n", 1, "symmetric keys and autokey are not supported");
+        assert_error("server a.example.org noval\n", 1, "apply to nts servers only");
+        assert_error("server a.example.org ca /etc/ssl/certs\n", 1, "apply to nts servers only");
+        assert_error("server a.example.org port 4460\n", 1, "apply to nts servers only");
+        assert_error("server a.example.org nts ca certs.pem\n", 1, "ca takes an absolute path");
+        assert_error("server a.example.org nts ca\n", 1, "ca takes an absolute path");
+        assert_error("server a.example.org nts port 0\n", 1, "port takes a number");
+        assert_error("server a.example.org nts port 65536\n", 1, "port takes a number");
+        assert_error("server a.example.org nts port\n", 1, "port takes a number");
         assert_error("server a.example.org iburst fast\n", 1, "unknown server option");
         assert_error("server a.example.org version 5\n", 1, "version");
         assert_error("server a.example.org version 0\n", 1, "version");
@@ -166,6 +173,61 @@ static void test_server_option_errors(void **state) {
         assert_error("server\n", 1, "no host");
         assert_error("server -x\n", 1, "not a valid host");
         assert_error("pool a..example.org\n", 1, "not a valid host");
+}
+
+static void test_server_nts(void **state) {
+        struct config *c = parse_ok("server a.example.org nts\n"
+                                    "server b.example.org iburst nts ca /etc/ntpsync/ca.pem port 4461\n"
+                                    "pool c.example.org nts noval\n");
+        const struct config_server *a = server(c, "a.example.org"), *b = server(c, "b.example.org"),
+                                   *p = server(c, "c.example.org");
+        assert_true(a->nts);
+        assert_false(a->noval);
+        assert_int_equal(a->port, 0);
+        assert_string_equal(a->ca, "");
+        assert_true(b->nts && b->iburst);
+        assert_string_equal(b->ca, "/etc/ntpsync/ca.pem");
+        assert_int_equal(b->port, 4461);
+        assert_true(p->pool && p->nts && p->noval);
+
+        /* The canonical spec reads back to the same server. */
+        char text[CONFIG_MAX_LINE];
+        struct config_server back;
+        const char *error = NULL;
+        config_server_format(b, text, sizeof(text));
+        assert_string_equal(text, "server b.example.org iburst nts port 4461 ca /etc/ntpsync/ca.pem");
+        assert_int_equal(config_parse_server_spec(text, &back, &error), 0);
+        assert_true(back.nts && back.port == 4461 && strcmp(back.ca, b->ca) == 0);
+        config_server_format(p, text, sizeof(text));
+        assert_string_equal(text, "pool c.example.org nts noval");
+}
+
+static void test_nts_directive(void **state) {
+        struct config *c = parse_ok("nts enable\nnts cert /etc/ntpsync/cert.pem\nnts key /etc/ntpsync/key.pem\n"
+                                    "nts ca /etc/ntpsync/ca\n");
+        assert_true(c->nts_enable.value);
+        assert_origin(&c->nts_enable.origin, FILE_NAME, 1);
+        assert_string_equal(c->nts_cert, "/etc/ntpsync/cert.pem");
+        assert_string_equal(c->nts_key, "/etc/ntpsync/key.pem");
+        assert_string_equal(c->nts_ca, "/etc/ntpsync/ca");
+        assert_origin(&c->nts_key_origin, FILE_NAME, 3);
+        assert_int_equal(config_check(c, &err), 0);
+        c = parse_ok("nts enable\nnts disable\n");
+        assert_false(c->nts_enable.value);
+        assert_error("nts\n", 1, "nts takes enable");
+        assert_error("nts on\n", 1, "nts takes enable");
+        assert_error("nts cert\n", 1, "nts takes enable");
+        assert_error("\nnts cert cert.pem\n", 2, "nts cert takes an absolute path");
+        assert_error("nts key /a /b\n", 1, "nts takes enable");
+}
+
+/* Serving NTS without a certificate or its key: refused once every file was read. */
+static void test_nts_enable_needs_cert_and_key(void **state) {
+        struct config *c = parse_ok("\nnts enable\nnts cert /etc/ntpsync/cert.pem\n");
+        assert_int_equal(config_check(c, &err), -EINVAL);
+        assert_string_equal(err.message, FILE_NAME ":2: nts enable needs \"nts cert FILE\" and \"nts key FILE\"");
+        c = parse_ok("nts cert /etc/ntpsync/cert.pem\n");
+        assert_int_equal(config_check(c, &err), 0);
 }
 
 static void test_server_options_without_effect(void **state) {
@@ -205,7 +267,7 @@ static void test_pool(void **state) {
         assert_error("pool p.example.org maxsources 17\n", 1, "maxsources");
         assert_error("pool p.example.org maxsources\n", 1, "maxsources");
         assert_error("pool p.example.org maxsources x\n", 1, "maxsources");
-        assert_error("pool p.example.org key 3\n", 1, "authentication");
+        assert_error("pool p.example.org key 3\n", 1, "symmetric keys");
 }
 
 static void test_peer(void **state) {
@@ -214,7 +276,7 @@ static void test_peer(void **state) {
         assert_false(c->servers[0].pool);
         assert_true(c->servers[0].iburst);
         assert_warning(c, 2, "symmetric peers are not supported");
-        assert_error("peer 192.0.2.7 key 4\n", 1, "authentication");
+        assert_error("peer 192.0.2.7 key 4\n", 1, "symmetric keys");
 }
 
 static void test_duplicate_server(void **state) {
@@ -821,7 +883,7 @@ static void test_spec_server_and_pool(void **state) {
 
         assert_spec_refused("server", "no host");
         assert_spec_refused("pool", "no host");
-        assert_spec_refused("server ntp.example.org key 1", "authentication");
+        assert_spec_refused("server ntp.example.org key 1", "symmetric keys");
         assert_spec_refused("server ntp.example.org maxsources 2", "pool only");
         assert_spec_refused("server ntp.example.org minpoll 1", "minpoll");
         assert_spec_refused("server ntp.example.org minpoll 9 maxpoll 5", "larger");
@@ -1028,7 +1090,8 @@ static void test_dump_defaults(void **state) {
         assert_dumped("timesync1 on", "default");
         assert_dumped("firewall client on", "default");
         assert_dumped("firewall server off", "default");
-        assert_int_equal(dump.n, 8);
+        assert_dumped("nts disable", "default");
+        assert_int_equal(dump.n, 9);
 }
 
 static const char every_setting[] =
@@ -1045,7 +1108,11 @@ static const char every_setting[] =
         "serve on\n"
         "local stratum 10\n"
         "timesync1 off\n"
-        "firewall client on server off\n";
+        "firewall client on server off\n"
+        "nts enable\n"
+        "nts cert /etc/ntpsync/cert.pem\n"
+        "nts key /etc/ntpsync/key.pem\n"
+        "server nts.example.org nts ca /etc/ntpsync/ca.pem\n";
 
 static void test_dump_every_setting_with_origin(void **state) {
         struct config *c = parse_ok(every_setting);
@@ -1065,7 +1132,11 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("timesync1 off", FILE_NAME ":13");
         assert_dumped("firewall client on", FILE_NAME ":14");
         assert_dumped("firewall server off", FILE_NAME ":14");
-        assert_int_equal(dump.n, 15);
+        assert_dumped("nts enable", FILE_NAME ":15");
+        assert_dumped("nts cert /etc/ntpsync/cert.pem", FILE_NAME ":16");
+        assert_dumped("nts key /etc/ntpsync/key.pem", FILE_NAME ":17");
+        assert_dumped("server nts.example.org nts ca /etc/ntpsync/ca.pem", FILE_NAME ":18");
+        assert_int_equal(dump.n, 19);
 
         /* Settings from two files keep their own origins; the untouched ones say default. */
         config_init(&cfg);
@@ -1566,6 +1637,9 @@ int main(void) {
                 cmocka_unit_test(test_server_poll_range),
                 cmocka_unit_test(test_poll_limits),
                 cmocka_unit_test(test_server_option_errors),
+                cmocka_unit_test(test_server_nts),
+                cmocka_unit_test(test_nts_directive),
+                cmocka_unit_test(test_nts_enable_needs_cert_and_key),
                 cmocka_unit_test(test_server_options_without_effect),
                 cmocka_unit_test(test_pool),
                 cmocka_unit_test(test_peer),
