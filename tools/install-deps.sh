@@ -18,6 +18,8 @@ packages=(
         # libbsd0 libcap2 libssl3 are what NTPsec's ntpd links (NTPsec itself conflicts with
         # chrony as a package: tests/integration/setup-peers.sh unpacks it into a cache instead)
         chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3
+        # NTS tests: openssl(1) makes the certificates and plays broken TLS servers
+        openssl
         # ntpsyncctl tests (tests/ctl): a private dbus-daemon and a python-dbusmock ntpsyncd
         dbus python3-dbus python3-dbusmock
         # D-Bus API tests (tests/dbus): also dbus-daemon itself and busctl (in systemd)
