@@ -23,12 +23,14 @@ static const struct conf_words_syntax spec_syntax = { .words_max = MAX_WORDS, .c
 
 struct parser {
         struct config *config;
+        enum config_layer layer;
         const char *file;
         unsigned line;
         struct config_error *error;
 };
 
 static void set_origin(struct config_origin *o, const struct parser *p) {
+        o->layer = p->layer;
         snprintf(o->file, sizeof(o->file), "%s", p->file);
         o->line = p->line;
 }
@@ -524,7 +526,12 @@ static int fail_words(struct parser *p, const struct conf_words_error *error) {
 }
 
 int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error) {
-        struct parser p = { .config = c, .file = file ? file : "(input)", .error = ret_error };
+        return config_parse_layer(c, CONFIG_LAYER_FILES, file, text, len, ret_error);
+}
+
+int config_parse_layer(struct config *c, enum config_layer layer, const char *file, const char *text, size_t len,
+                       struct config_error *ret_error) {
+        struct parser p = { .config = c, .layer = layer, .file = file ? file : "(input)", .error = ret_error };
         struct conf_words_reader reader;
         struct conf_words words;
         struct conf_words_error error;

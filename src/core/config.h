@@ -41,7 +41,16 @@
 #define CONFIG_MESSAGE_MAX 512
 #define CONFIG_POOL_DEFAULT_SOURCES 4
 
+/* Where a setting comes from, lowest first: a later layer's setting replaces an earlier one's. */
+enum config_layer {
+        CONFIG_LAYER_DEFAULT,        /* built in */
+        CONFIG_LAYER_FILES,          /* the configuration files */
+        CONFIG_LAYER_PERSISTED,      /* set over D-Bus, kept in the state directory */
+        CONFIG_LAYER_RUNTIME,        /* set over D-Bus until the next start */
+};
+
 struct config_origin {
+        enum config_layer layer;
         char file[CONFIG_FILE_MAX];  /* "" for the built-in default */
         unsigned line;
 };
@@ -112,6 +121,9 @@ void config_init(struct config *c);
  * half-updated and must be thrown away. Warnings (accepted directives without effect) are
  * appended to c->warnings. */
 int config_parse(struct config *c, const char *file, const char *text, size_t len, struct config_error *ret_error);
+/* The same for a layer above the files (what D-Bus set): the settings' origins say which. */
+int config_parse_layer(struct config *c, enum config_layer layer, const char *file, const char *text, size_t len,
+                       struct config_error *ret_error);
 
 /* What only the whole configuration can tell, after every file: `nts enable` needs `nts cert`
  * and `nts key`. -EINVAL with the place of the line that asks. */

@@ -44,6 +44,7 @@ double discipline_correction(const struct discipline *d, int64_t t_mono) {
 
 const char *discipline_decision_to_string(enum discipline_decision d) {
         switch (d) {
+        case DISCIPLINE_NONE: return "none";
         case DISCIPLINE_SLEW: return "slew";
         case DISCIPLINE_STEP: return "step";
         case DISCIPLINE_WAIT_STEPOUT: return "offset beyond the step threshold, waiting before stepping";

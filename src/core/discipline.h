@@ -41,6 +41,7 @@ struct discipline {
 };
 
 enum discipline_decision {
+        DISCIPLINE_NONE,             /* no update yet */
         DISCIPLINE_SLEW,
         DISCIPLINE_STEP,
         DISCIPLINE_WAIT_STEPOUT,     /* beyond the step threshold, not yet for long enough */

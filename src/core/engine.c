@@ -80,7 +80,7 @@ struct engine {
         int64_t last_update_real;
         uint64_t packets_sent;
         unsigned n_selected;
-        const char *last_decision;
+        enum discipline_decision last_decision;
 };
 
 void engine_config_init(struct engine_config *c) {
@@ -453,7 +453,7 @@ static void apply_update(engine *e, const struct source *peer, const struct sele
         double noise = fmax(peer->estimate.offset_sd, local_precision(e));
         enum discipline_decision decision = discipline_update(&e->discipline, now_mono, r->offset, noise,
                                                               r->frequency, r->frequency_sd, peer->poll.poll, &d);
-        e->last_decision = discipline_decision_to_string(decision);
+        e->last_decision = decision;
         if (decision == DISCIPLINE_PANIC) {
                 set_unsynchronized(e, "offset beyond the panic threshold");
                 return;

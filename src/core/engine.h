@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "discipline.h"
 #include "ntp-checks.h"
 #include "ntp-packet.h"
 
@@ -133,8 +134,7 @@ struct engine_status {
         unsigned steps;              /* clock steps done */
         uint64_t packets_sent;
         unsigned n_selected;         /* sources that survived selection */
-        const char *last_decision;   /* what the last update did or (observing) would do: "slew",
-                                      * "step", ...; NULL before the first */
+        enum discipline_decision last_decision; /* what the last update did or (observing) would do */
 };
 
 engine *engine_new(const struct engine_config *c);

@@ -25,7 +25,7 @@
 /* Runtime servers are the ones SetRuntimeNTPServers (or ntpsync's runtime=true) set; system
  * servers all the others. */
 static bool from_runtime(const struct config_server *s) {
-        return strcmp(s->origin.file, SETTINGS_RUNTIME_LAYER) == 0;
+        return s->origin.layer == CONFIG_LAYER_RUNTIME;
 }
 
 static int append_server_list(sd_bus_message *reply, const struct config *c, bool runtime) {

@@ -21,7 +21,8 @@
 
 /* Whether a firewall line (in any layer, SetFirewall's included) asks for a state. */
 static bool firewall_requested(const struct config *c) {
-        return c->firewall_client.origin.file[0] || c->firewall_server.origin.file[0];
+        return c->firewall_client.origin.layer != CONFIG_LAYER_DEFAULT ||
+               c->firewall_server.origin.layer != CONFIG_LAYER_DEFAULT;
 }
 
 const struct firewall_state *manager_firewall_state(const manager *m) {

@@ -16,7 +16,7 @@ void manager_serving_free(manager *m) {
 /* Whether time is to be served: the `serve` setting, or when it is set nowhere, whether systemd
  * passed sockets to serve on (ntpsyncd.socket is enabled: how an administrator asks for it). */
 static bool serving_wanted(const manager *m) {
-        if (!m->config.serve.origin.file[0])
+        if (m->config.serve.origin.layer == CONFIG_LAYER_DEFAULT)
                 return m->server && m->server->activated;
         return m->config.serve.value;
 }

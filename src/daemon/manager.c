@@ -167,14 +167,17 @@ static const char *peer_text(manager *m, int64_t id, char *buf, size_t size) {
         return buf;
 }
 
-static const char *would_text(const char *decision) {
-        if (!decision)
+static const char *would_text(enum discipline_decision decision) {
+        switch (decision) {
+        case DISCIPLINE_NONE:
                 return "";
-        if (strcmp(decision, "step") == 0)
+        case DISCIPLINE_STEP:
                 return " (would step)";
-        if (strcmp(decision, "slew") == 0)
+        case DISCIPLINE_SLEW:
                 return " (would slew)";
-        return " (would do nothing: beyond a threshold)";
+        default:
+                return " (would do nothing: beyond a threshold)";
+        }
 }
 
 static void format_status(manager *m, const struct engine_status *st, char *buf, size_t size) {

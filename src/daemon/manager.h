@@ -32,6 +32,8 @@ struct peer {
         struct msource *owner;
         uint32_t engine_id;
         struct net_address address;
+        struct net_address ntp_address; /* where its NTP goes: address, port 123 unless NTS-KE said otherwise */
+        struct peer_nts *nts;        /* an `nts` server line's (manager-nts.c); NULL for plain NTP */
         char address_text[64];
         int fd;
         sd_event_source *io;
@@ -161,6 +163,45 @@ void manager_serving_apply(manager *m);
 /* Whether time is served now: the `serve` setting, or when it is set nowhere, whether
  * ntpsyncd.socket passed sockets; false when the sockets could not be had (server->open_error). */
 bool manager_serving_now(const manager *m);
+
+/* ---- NTS sources (manager-nts.c): key establishment, cookies, authenticated packets ---- */
+
+enum peer_nts_state {
+        PEER_NTS_KE_PENDING,         /* no keys yet: nothing is sent */
+        PEER_NTS_ESTABLISHED,        /* keys and cookies */
+        PEER_NTS_FAILED,             /* the last key establishment failed; retried with a back-off */
+        _PEER_NTS_STATE_MAX,
+};
+
+const char *peer_nts_state_to_string(enum peer_nts_state s);
+
+struct peer_nts_info {
+        bool nts;                    /* false: plain NTP, the rest is empty */
+        enum peer_nts_state state;
+        const char *reason;          /* FAILED: why; valid until the next event */
+        size_t cookies;
+        uint64_t ke_time;            /* realtime seconds of the last key establishment, 0: none */
+        uint64_t rejected;           /* responses dropped because they did not authenticate */
+        const char *last_rejection;  /* the reason of the last one, "" for none */
+};
+
+/* For a peer of an `nts` line: its keys and cookies from the state directory, or a key
+ * establishment started. */
+int peer_nts_new(struct peer *p);
+/* Keeps the cookies for the next start, and frees. */
+void peer_nts_free(struct peer *p);
+/* The request to send for the engine's 48-byte header: the header and the NTS fields, with one
+ * cookie. -EAGAIN while there are no keys or cookies (a key establishment is then under way). */
+int peer_nts_wrap_request(struct peer *p, const uint8_t *header, uint8_t *buf, size_t size, size_t *ret_len);
+
+enum peer_nts_verdict {
+        PEER_NTS_ACCEPT,             /* authenticated answer to the request in flight: give it to the engine */
+        PEER_NTS_DROP,               /* anything else: counted, never used */
+        PEER_NTS_NAK,                /* an NTS NAK for our request: new keys are under way */
+};
+
+enum peer_nts_verdict peer_nts_check_response(struct peer *p, const uint8_t *buf, size_t len);
+void peer_nts_get_info(const struct peer *p, struct peer_nts_info *ret);
 
 /* The network changed (netwatch): sockets whose address went away are reopened, names resolved
  * again, unreachable sources polled; with no route at all, nothing is sent. */

@@ -38,6 +38,27 @@ void net_address_to_string(const struct net_address *a, char *buf, size_t size) 
                 snprintf(buf, size, "?");
 }
 
+int net_address_parse(const char *text, struct net_address *ret) {
+        struct net_address a = { 0 };
+        if (inet_pton(AF_INET, text, &a.sa.in.sin_addr) == 1) {
+                a.sa.in.sin_family = AF_INET;
+                a.len = sizeof(a.sa.in);
+        } else if (inet_pton(AF_INET6, text, &a.sa.in6.sin6_addr) == 1) {
+                a.sa.in6.sin6_family = AF_INET6;
+                a.len = sizeof(a.sa.in6);
+        } else
+                return -EINVAL;
+        *ret = a;
+        return 0;
+}
+
+void net_address_set_port(struct net_address *a, uint16_t port) {
+        if (a->sa.sa.sa_family == AF_INET)
+                a->sa.in.sin_port = htons(port);
+        else if (a->sa.sa.sa_family == AF_INET6)
+                a->sa.in6.sin6_port = htons(port);
+}
+
 uint32_t net_address_refid(const struct net_address *a) {
         if (a->sa.sa.sa_family == AF_INET)
                 return ntohl(a->sa.in.sin_addr.s_addr);

@@ -25,6 +25,9 @@ struct net_address {
 
 /* "192.0.2.1" or "2001:db8::1" (no port). */
 void net_address_to_string(const struct net_address *a, char *buf, size_t size);
+/* The reverse, for an address literal (port 0); -EINVAL for anything else, a name included. */
+int net_address_parse(const char *text, struct net_address *ret);
+void net_address_set_port(struct net_address *a, uint16_t port);
 /* The refid an address gets when it is our system peer: the IPv4 address, or the first four
  * bytes of the MD5 of an IPv6 address as RFC 5905 says (here: a simple stable hash). */
 uint32_t net_address_refid(const struct net_address *a);

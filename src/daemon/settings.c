@@ -27,7 +27,7 @@ void settings_load_persisted(const char *path, struct config_overrides *ret) {
         config_init(c);
         if (len < 0)
                 log_warning_errno((int) len, "Ignoring %s", path);
-        else if (config_parse(c, path, text, (size_t) len, &error) < 0)
+        else if (config_parse_layer(c, CONFIG_LAYER_PERSISTED, path, text, (size_t) len, &error) < 0)
                 log_warning("Ignoring the settings saved over D-Bus: %s", error.message);
         else
                 config_overrides_from(c, ret);
@@ -35,13 +35,13 @@ void settings_load_persisted(const char *path, struct config_overrides *ret) {
         free(c);
 }
 
-static int parse_layer(struct config *c, const char *name, const struct config_overrides *o,
+static int parse_layer(struct config *c, enum config_layer layer, const char *name, const struct config_overrides *o,
                        struct config_error *ret_error) {
         char *text = malloc(SETTINGS_TEXT_MAX);
         if (!text)
                 return -ENOMEM;
         int len = config_overrides_format(o, text, SETTINGS_TEXT_MAX);
-        int r = len < 0 ? len : config_parse(c, name, text, (size_t) len, ret_error);
+        int r = len < 0 ? len : config_parse_layer(c, layer, name, text, (size_t) len, ret_error);
         free(text);
         return r;
 }
@@ -51,10 +51,10 @@ int settings_build(const char *config_path, const char *settings_path, const str
         int r = config_load(config_path, ret, ret_error);
         if (r < 0)
                 return r;
-        r = parse_layer(ret, settings_path, persisted, ret_error);
+        r = parse_layer(ret, CONFIG_LAYER_PERSISTED, settings_path, persisted, ret_error);
         if (r < 0)
                 return r;
-        return parse_layer(ret, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
+        return parse_layer(ret, CONFIG_LAYER_RUNTIME, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
 }
 
 void settings_merge(struct config_overrides *into, const struct config_overrides *change) {

@@ -14,7 +14,7 @@
 #include "core/config.h"
 
 #define SETTINGS_FILE "settings.conf"
-#define SETTINGS_RUNTIME_LAYER "runtime" /* the file name layer 3's settings have as their origin */
+#define SETTINGS_RUNTIME_LAYER "runtime" /* the file name the runtime layer's settings show as their origin */
 
 /* Reads layer 2 into ret; a missing file is empty, a broken one is ignored with a warning. */
 void settings_load_persisted(const char *path, struct config_overrides *ret);

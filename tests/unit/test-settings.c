@@ -83,6 +83,11 @@ static void test_later_layers_replace_whole_parts(void **state) {
         assert_string_equal(w->config.servers[0].host, "198.51.100.1");
         assert_true(w->config.serve.value);
         assert_string_equal(w->config.serve.origin.file, SETTINGS_RUNTIME_LAYER);
+        /* Each setting knows its layer. */
+        assert_int_equal(w->config.serve.origin.layer, CONFIG_LAYER_RUNTIME);
+        assert_int_equal(w->config.servers[0].origin.layer, CONFIG_LAYER_PERSISTED);
+        assert_int_equal(w->config.restricts[0].origin.layer, CONFIG_LAYER_FILES);
+        assert_int_equal(w->config.step_threshold.origin.layer, CONFIG_LAYER_DEFAULT);
         /* The part no layer changed stays the files'. */
         assert_int_equal(w->config.n_restricts, 1);
 
