@@ -186,7 +186,7 @@ static const char *parse_server_options(char *words[], size_t n, struct config_s
                 else if (strcmp(w, "noval") == 0)
                         s->noval = true;
                 else if (strcmp(w, "ca") == 0) {
-                        if (!value || value[0] != '/' || strlen(value) >= CONFIG_CA_MAX)
+                        if (!value || !config_path_is_valid(value) || strlen(value) >= CONFIG_CA_MAX)
                                 return "ca takes an absolute path to a PEM file or a directory";
                         snprintf(s->ca, sizeof(s->ca), "%s", value);
                         i++;
@@ -426,10 +426,9 @@ static int directive_firewall(struct parser *p, char *words[], size_t n) {
 }
 
 static int set_path(struct parser *p, char *dst, struct config_origin *origin, const char *name, const char *value) {
-        if (!value || value[0] != '/')
-                return fail(p, "%s takes an absolute path", name);
-        if (strlen(value) >= CONFIG_PATH_MAX)
-                return fail(p, "%s path too long", name);
+        if (!value || !config_path_is_valid(value))
+                return fail(p, "%s takes an absolute path without spaces, quotes or #, shorter than %d", name,
+                            CONFIG_PATH_MAX);
         snprintf(dst, CONFIG_PATH_MAX, "%s", value);
         set_origin(origin, p);
         return 0;
@@ -658,6 +657,13 @@ int config_overrides_format(const struct config_overrides *o, char *buf, size_t 
         if (o->has_firewall)
                 append(&t, "firewall client %s server %s\n", o->firewall_client ? "on" : "off",
                        o->firewall_server ? "on" : "off");
+        if (o->has_nts) {
+                append(&t, "nts %s\n", o->nts_enable ? "enable" : "disable");
+                if (o->nts_cert[0])
+                        append(&t, "nts cert %s\n", o->nts_cert);
+                if (o->nts_key[0])
+                        append(&t, "nts key %s\n", o->nts_key);
+        }
         return t.overflow ? -ENOBUFS : (int) t.used;
 }
 
@@ -679,4 +685,18 @@ void config_overrides_from(const struct config *c, struct config_overrides *ret)
         ret->has_firewall = c->firewall_client.origin.file[0] != '\0' || c->firewall_server.origin.file[0] != '\0';
         ret->firewall_client = c->firewall_client.value;
         ret->firewall_server = c->firewall_server.value;
+        ret->has_nts = c->nts_enable.origin.layer != CONFIG_LAYER_DEFAULT;
+        ret->nts_enable = c->nts_enable.value;
+        memcpy(ret->nts_cert, c->nts_cert, sizeof(ret->nts_cert));
+        memcpy(ret->nts_key, c->nts_key, sizeof(ret->nts_key));
+}
+
+bool config_path_is_valid(const char *path) {
+        size_t len = strnlen(path, CONFIG_PATH_MAX);
+        if (len == 0 || len >= CONFIG_PATH_MAX || path[0] != '/')
+                return false;
+        for (const char *c = path; *c; c++)
+                if (*c <= ' ' || *c >= 0x7f || *c == '"' || *c == '\'' || *c == '#' || *c == '\\')
+                        return false;
+        return true;
 }

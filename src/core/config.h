@@ -146,7 +146,13 @@ struct config_overrides {
         size_t n_restricts;
         bool has_serve, serve;
         bool has_firewall, firewall_client, firewall_server;
+        bool has_nts, nts_enable;    /* serving NTS; a cert or key of "" leaves the files' one */
+        char nts_cert[CONFIG_PATH_MAX], nts_key[CONFIG_PATH_MAX];
 };
+
+/* Whether a path can be a setting's value: absolute, printable, one word (no spaces, quotes or
+ * comment signs), shorter than CONFIG_PATH_MAX. */
+bool config_path_is_valid(const char *path);
 
 /* The text of overrides in the configuration dialect, for config_parse() to read back after the
  * files. Returns the length, or -ENOBUFS when buf is too small. */

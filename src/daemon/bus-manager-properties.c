@@ -142,6 +142,12 @@ int property_settings(sd_bus *bus, const char *path, const char *interface, cons
         struct bus *b = userdata;
         if (strcmp(property, "ServerMode") == 0)
                 return sd_bus_message_append(reply, "b", manager_serving_now(b->manager));
+        if (strcmp(property, "NtsServing") == 0)
+                return sd_bus_message_append(reply, "b", b->manager->config.nts_enable.value);
+        if (strcmp(property, "NtsCertificate") == 0)
+                return sd_bus_message_append(reply, "s", b->manager->config.nts_cert);
+        if (strcmp(property, "NtsKey") == 0)
+                return sd_bus_message_append(reply, "s", b->manager->config.nts_key);
         if (strcmp(property, "ClockControl") == 0)
                 return sd_bus_message_append(reply, "s", b->manager->clock->name);
         if (strcmp(property, "Online") == 0)

@@ -46,6 +46,9 @@ int property_settings(sd_bus *bus, const char *path, const char *interface, cons
         X("RestrictRules", "as", property_restrict_rules, NULL, CHANGE) \
         BUS_FIREWALL_PROPERTIES(X) \
         X("ServerMode", "b", property_settings, NULL, CHANGE) \
+        X("NtsServing", "b", property_settings, NULL, CHANGE) \
+        X("NtsCertificate", "s", property_settings, NULL, CHANGE) \
+        X("NtsKey", "s", property_settings, NULL, CHANGE) \
         X("ClockControl", "s", property_settings, NULL, CONST) \
         X("Online", "b", property_settings, NULL, CHANGE) \
         X("OnlineReason", "s", property_settings, NULL, CHANGE)

@@ -340,6 +340,32 @@ static int method_set_server_mode(sd_bus_message *call, void *userdata, sd_bus_e
         return bus_authorize_setting(call, c, "org.ntpsync1.set-server-mode", "enabled", enabled ? "true" : "false");
 }
 
+/* A certificate or key path as SetNts takes it: "" keeps the configured one. */
+static int check_nts_path(const char *what, const char *path, sd_bus_error *error) {
+        if (path[0] && !config_path_is_valid(path))
+                return bus_error_invalid(error, "Invalid %s path \"%s\": an absolute path without spaces, quotes or #",
+                                         what, BUS_QUOTE(path));
+        return 0;
+}
+
+static int method_set_nts(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        const char *cert, *key;
+        int enabled, runtime;
+        int r = sd_bus_message_read(call, "bssb", &enabled, &cert, &key, &runtime);
+        if (r < 0)
+                return r;
+        if ((r = check_nts_path("certificate", cert, error)) < 0 || (r = check_nts_path("key", key, error)) < 0)
+                return r;
+        struct bus_change *c = bus_change_new(userdata, runtime);
+        if (!c)
+                return -ENOMEM;
+        c->overrides.has_nts = true;
+        c->overrides.nts_enable = enabled;
+        snprintf(c->overrides.nts_cert, sizeof(c->overrides.nts_cert), "%s", cert);
+        snprintf(c->overrides.nts_key, sizeof(c->overrides.nts_key), "%s", key);
+        return bus_authorize_setting(call, c, "org.ntpsync1.set-nts", "enabled", enabled ? "true" : "false");
+}
+
 static int apply_burst(struct bus_change *c, sd_bus_error *error) {
         manager *m = c->bus->manager;
         engine_burst(m->engine, now_monotonic_ns());
@@ -438,6 +464,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 method_set_firewall, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetServerMode", SD_BUS_ARGS("b", enabled, "b", runtime), SD_BUS_NO_RESULT,
                                 method_set_server_mode, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetNts", SD_BUS_ARGS("b", enabled, "s", certificate, "s", key, "b", runtime),
+                                SD_BUS_NO_RESULT, method_set_nts, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Query", SD_BUS_ARGS("s", host),
                                 SD_BUS_RESULT("x", offset_ns, "t", delay_ns, "y", stratum, "s", refid), method_query,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -116,8 +116,6 @@ int config_load(const char *main_path, struct config *ret, struct config_error *
         if (r == 0)
                 r = parse_dropins(main_path, c, ret_error);
         if (r == 0)
-                r = config_check(c, ret_error);
-        if (r == 0)
                 memcpy(ret, c, sizeof(*c));
         free(c);
         return r;

@@ -54,7 +54,10 @@ int settings_build(const char *config_path, const char *settings_path, const str
         r = parse_layer(ret, CONFIG_LAYER_PERSISTED, settings_path, persisted, ret_error);
         if (r < 0)
                 return r;
-        return parse_layer(ret, CONFIG_LAYER_RUNTIME, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
+        r = parse_layer(ret, CONFIG_LAYER_RUNTIME, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
+        if (r < 0)
+                return r;
+        return config_check(ret, ret_error);
 }
 
 void settings_merge(struct config_overrides *into, const struct config_overrides *change) {
@@ -77,6 +80,12 @@ void settings_merge(struct config_overrides *into, const struct config_overrides
                 into->firewall_client = change->firewall_client;
                 into->firewall_server = change->firewall_server;
         }
+        if (change->has_nts) {
+                into->has_nts = true;
+                into->nts_enable = change->nts_enable;
+                memcpy(into->nts_cert, change->nts_cert, sizeof(into->nts_cert));
+                memcpy(into->nts_key, change->nts_key, sizeof(into->nts_key));
+        }
 }
 
 void settings_drop(struct config_overrides *from, const struct config_overrides *change) {
@@ -84,6 +93,7 @@ void settings_drop(struct config_overrides *from, const struct config_overrides 
         from->has_restricts &= !change->has_restricts;
         from->has_serve &= !change->has_serve;
         from->has_firewall &= !change->has_firewall;
+        from->has_nts &= !change->has_nts;
 }
 
 int settings_save(const char *path, const struct config_overrides *o) {
