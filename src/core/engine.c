@@ -721,15 +721,25 @@ int64_t engine_next_wakeup(engine *e) {
 
 /* Every source that is not denied polls now: with a burst when it has been unreachable, or (with
  * iburst_too) when it asked for iburst. */
+static void poll_now(struct source *s, int64_t now_mono, bool iburst_too) {
+        if (s->state == SOURCE_STATE_DENIED)
+                return;
+        s->poll.next_mono = now_mono;
+        if (s->poll.reach == 0 || (iburst_too && s->config.iburst))
+                poll_start_burst(&s->poll, now_mono);
+}
+
 static void poll_all_now(engine *e, int64_t now_mono, bool iburst_too) {
-        for (size_t i = 0; i < e->n_sources; i++) {
-                struct source *s = e->sources[i];
-                if (s->state == SOURCE_STATE_DENIED)
-                        continue;
-                s->poll.next_mono = now_mono;
-                if (s->poll.reach == 0 || (iburst_too && s->config.iburst))
-                        poll_start_burst(&s->poll, now_mono);
-        }
+        for (size_t i = 0; i < e->n_sources; i++)
+                poll_now(e->sources[i], now_mono, iburst_too);
+        engine_run(e, now_mono);
+}
+
+void engine_poll_source_now(engine *e, uint32_t id, int64_t now_mono) {
+        struct source *s = find_source(e, id);
+        if (!s)
+                return;
+        poll_now(s, now_mono, true);
         engine_run(e, now_mono);
 }
 

@@ -164,6 +164,10 @@ enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, 
 /* Every poll now, as a restart used to do; unreachable sources get a burst. */
 void engine_burst(engine *e, int64_t now_mono);
 
+/* One source now, with a burst when it was never reached or has iburst (the keys it waited
+ * for arrived). */
+void engine_poll_source_now(engine *e, uint32_t id, int64_t now_mono);
+
 /* The network changed: sources that have been unreachable get a burst now instead of waiting
  * out their backoff; the others keep their schedule. */
 void engine_burst_unreachable(engine *e, int64_t now_mono);

@@ -97,6 +97,20 @@ static uint64_t source_when(const struct engine_source_info *s, int64_t now, boo
         return s->last_rx_mono >= 0 ? (uint64_t) ((now - s->last_rx_mono) / 1000000000) : UINT64_MAX;
 }
 
+/* How a source's packets are authenticated, and for NTS the state of its keys. */
+static int append_authentication(sd_bus_message *reply, const struct peer *p) {
+        struct peer_nts_info n = { .nts = false };
+        if (p)
+                peer_nts_get_info(p, &n);
+        int r = sd_bus_message_append(reply, "{sv}", "authentication", "s", n.nts ? "nts" : "none");
+        if (r < 0 || !n.nts)
+                return r;
+        return sd_bus_message_append(reply, "{sv}{sv}{sv}{sv}{sv}{sv}", "nts_state", "s",
+                                     peer_nts_state_to_string(n.state), "nts_reason", "s", n.reason, "nts_cookies",
+                                     "u", (uint32_t) n.cookies, "nts_ke_time", "t", n.ke_time, "nts_rejected", "t",
+                                     n.rejected, "nts_last_rejection", "s", n.last_rejection);
+}
+
 static int append_source(sd_bus_message *reply, struct bus *b, const struct engine_source_info *s, int64_t now,
                          bool for_change) {
         struct peer *p = manager_find_peer(b->manager, s->id);
@@ -107,13 +121,20 @@ static int append_source(sd_bus_message *reply, struct bus *b, const struct engi
         if (r >= 0)
                 r = sd_bus_message_append(reply, "s", s->name);
         if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
                 r = sd_bus_message_append(
-                        reply, "a{sv}", 13, "address", "s", p ? p->address_text : "", "refid", "s", refid, "stratum", "y",
-                        s->stratum, "tally", "s", tally, "when", "t", source_when(s, now, for_change), "poll", "u",
-                        poll_seconds(s->poll), "reach", "y", s->reach, "delay", "t",
-                        (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x", (int64_t) llround(s->offset * 1e9),
-                        "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9), "state", "s",
-                        engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b", s->noselect);
+                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "address", "s",
+                        p ? p->address_text : "", "refid", "s", refid, "stratum", "y", s->stratum, "tally", "s", tally,
+                        "when", "t", source_when(s, now, for_change), "poll", "u", poll_seconds(s->poll), "reach", "y",
+                        s->reach, "delay", "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x",
+                        (int64_t) llround(s->offset * 1e9), "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9),
+                        "state", "s", engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b",
+                        s->noselect);
+        if (r >= 0)
+                r = append_authentication(reply, p);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 

@@ -20,7 +20,7 @@
 
 static void help(void) {
         printf("Usage: ntpsyncd [OPTIONS]\n"
-               "       ntpsyncd --query [--json] [HOST...]\n"
+               "       ntpsyncd --query [--json] [--nts [--ca FILE]] [HOST...]\n"
                "       ntpsyncd --check-config\n"
                "\n"
                "Keeps the system clock synchronized to NTP servers.\n"
@@ -37,6 +37,10 @@ static void help(void) {
                "  --query              measure the offset to HOSTs (or the configured servers)\n"
                "                       with a short burst, print it, and exit; never touches the clock\n"
                "  --json               with --query: one JSON object\n"
+               "  --nts                with --query: authenticate the HOSTs with NTS (RFC 8915);\n"
+               "                       a host whose key establishment fails gives no offset\n"
+               "  --ca FILE            with --nts: trust anchors (PEM file or directory) instead\n"
+               "                       of the system's\n"
                "  --debug              log debug messages\n"
                "  --help               this text\n"
                "  --version            the version\n");
@@ -101,6 +105,8 @@ enum {
         ARG_CHECK_CONFIG,
         ARG_QUERY,
         ARG_JSON,
+        ARG_NTS,
+        ARG_CA,
         ARG_DEBUG,
         ARG_VERSION,
 };
@@ -114,6 +120,8 @@ int main(int argc, char *argv[]) {
                 { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
                 { "query", no_argument, NULL, ARG_QUERY },
                 { "json", no_argument, NULL, ARG_JSON },
+                { "nts", no_argument, NULL, ARG_NTS },
+                { "ca", required_argument, NULL, ARG_CA },
                 { "debug", no_argument, NULL, ARG_DEBUG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -143,6 +151,8 @@ int main(int argc, char *argv[]) {
                 case ARG_CHECK_CONFIG: do_check = true; break;
                 case ARG_QUERY: do_query = true; break;
                 case ARG_JSON: json = true; break;
+                case ARG_NTS: o.query_nts = true; break;
+                case ARG_CA: o.query_ca = optarg; break;
                 case ARG_DEBUG: log_set_max_level(LOG_DEBUG); break;
                 case 'h': help(); return 0;
                 case ARG_VERSION: printf("ntpsyncd " NTPSYNC_VERSION "\n"); return 0;
@@ -151,6 +161,14 @@ int main(int argc, char *argv[]) {
         }
         if (json && !do_query) {
                 fprintf(stderr, "--json goes with --query\n");
+                return 2;
+        }
+        if ((o.query_nts && !do_query) || (o.query_ca && !o.query_nts)) {
+                fprintf(stderr, "--nts goes with --query, --ca with --nts\n");
+                return 2;
+        }
+        if (o.query_ca && !config_path_is_valid(o.query_ca)) {
+                fprintf(stderr, "--ca takes an absolute path, not \"%s\"\n", o.query_ca);
                 return 2;
         }
         if (optind < argc && !do_query) {

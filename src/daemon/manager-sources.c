@@ -50,7 +50,13 @@ static void receive_all(struct peer *p) {
                         log_debug("source %s: receive failed: %s", p->address_text, strerror((int) -n));
                         continue;
                 }
-                enum response_result r = engine_receive(m->engine, p->engine_id, buf, (size_t) n, rx_ns, now_monotonic_ns());
+                size_t len = (size_t) n;
+                if (p->nts) {
+                        if (peer_nts_check_response(p, buf, len) != PEER_NTS_ACCEPT)
+                                continue;
+                        len = NTP_HEADER_SIZE; /* the fields are checked; the engine judges the time */
+                }
+                enum response_result r = engine_receive(m->engine, p->engine_id, buf, len, rx_ns, now_monotonic_ns());
                 if (response_result_is_kod(r))
                         log_kod(p, r);
                 else if (r != RESPONSE_OK)
@@ -75,6 +81,7 @@ static int on_peer_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 static void peer_free(struct peer *p) {
         if (!p)
                 return;
+        peer_nts_free(p);
         if (p->engine_id)
                 engine_remove_source(p->manager->engine, p->engine_id);
         sd_event_source_disable_unref(p->io);
@@ -101,11 +108,12 @@ static int peer_add(struct msource *s, const struct net_address *a) {
         p->manager = m;
         p->owner = s;
         p->address = *a;
+        p->ntp_address = net_address_ntp_target(a);
         p->fd = -1;
         net_address_to_string(a, p->address_text, sizeof(p->address_text));
 
         bool tx_timestamps;
-        int r = p->fd = net_client_socket(a, &tx_timestamps);
+        int r = p->fd = net_client_socket(&p->ntp_address, &tx_timestamps);
         if (r < 0) {
                 log_warning_errno(r, "source %s (%s): cannot open a socket", s->config.host, p->address_text);
                 free(p);
@@ -133,6 +141,10 @@ static int peer_add(struct msource *s, const struct net_address *a) {
                 return (int) id;
         }
         p->engine_id = (uint32_t) id;
+        if (s->config.nts && (r = peer_nts_new(p)) < 0) {
+                peer_free(p);
+                return r;
+        }
         s->peers[s->n_peers++] = p;
         log_info("source %s: using %s", s->config.host, p->address_text);
         return 0;
@@ -206,7 +218,7 @@ void msource_resolve_now(struct msource *s) {
 /* The local address the socket was using is gone: a new socket picks a new one. */
 int peer_reopen(struct peer *p) {
         bool tx;
-        int fd = net_client_socket(&p->address, &tx);
+        int fd = net_client_socket(&p->ntp_address, &tx);
         if (fd < 0)
                 return fd;
         p->io = sd_event_source_disable_unref(p->io);

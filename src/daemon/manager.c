@@ -134,10 +134,19 @@ static void apply_clock_action(manager *m, const struct engine_action *a) {
 
 static void send_request(manager *m, const struct engine_action *a) {
         struct peer *p = manager_find_peer(m, a->source_id);
+        uint8_t nts_request[NTP_MAX_PACKET_SIZE];
+        const uint8_t *packet = a->packet;
+        size_t len = a->packet_len;
         int64_t t1;
         if (!p)
                 return;
-        int r = net_send(p->fd, a->packet, a->packet_len, &t1);
+        if (p->nts) {
+                /* No keys or cookies yet: the request stays unsent, as if lost. */
+                if (peer_nts_wrap_request(p, a->packet, nts_request, sizeof(nts_request), &len) < 0)
+                        return;
+                packet = nts_request;
+        }
+        int r = net_send(p->fd, packet, len, &t1);
         if (r < 0) {
                 log_debug("source %s: send failed: %s", p->address_text, strerror(-r));
                 return;
@@ -459,6 +468,12 @@ static int use_query_hosts(struct config *c, const struct manager_options *o) {
                 if (config_parse_server_spec(o->query_hosts[i], &s, &error) < 0)
                         return log_error_errno(-EINVAL, "%s: %s", o->query_hosts[i], error);
                 s.iburst = true;
+                if (o->query_nts)
+                        s.nts = true;
+                if (o->query_ca && strlen(o->query_ca) >= sizeof(s.ca))
+                        return log_error_errno(-EINVAL, "--ca %s: path too long", o->query_ca);
+                if (o->query_ca && !s.ca[0])
+                        snprintf(s.ca, sizeof(s.ca), "%s", o->query_ca);
                 c->servers[c->n_servers++] = s;
         }
         return 0;

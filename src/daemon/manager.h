@@ -60,6 +60,8 @@ struct manager_options {
         bool no_config;              /* with query_hosts: read no configuration files */
         char **query_hosts;          /* replace the configured servers, when given */
         size_t n_query_hosts;
+        bool query_nts;              /* the query hosts are NTS servers */
+        const char *query_ca;        /* their trust anchors; NULL: the system's */
 };
 
 struct manager {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -21,6 +22,15 @@ struct query {
         char *host;
 };
 
+/* An NTS source whose key establishment failed has nothing more to give. */
+static bool nts_failed(manager *m, uint32_t id) {
+        struct peer *p = manager_find_peer(m, id);
+        struct peer_nts_info n = { .nts = false };
+        if (p)
+                peer_nts_get_info(p, &n);
+        return n.nts && n.state == PEER_NTS_FAILED;
+}
+
 static bool all_measured(manager *m) {
         struct engine_source_info info[ENGINE_MAX_SOURCES];
         struct engine_status st;
@@ -40,7 +50,7 @@ static bool all_measured(manager *m) {
         engine_get_status(m->engine, now_monotonic_ns(), &st);
         for (size_t i = 0; i < n; i++) {
                 bool done = info[i].samples >= POLL_BURST_COUNT || info[i].state == SOURCE_STATE_DENIED ||
-                            (st.synchronized && info[i].samples >= 4);
+                            (st.synchronized && info[i].samples >= 4) || nts_failed(m, info[i].id);
                 if (!done)
                         return false;
         }
@@ -126,6 +136,21 @@ int query_start_async(sd_event *event, const char *host, query_callback cb, void
         return r;
 }
 
+/* How the source was authenticated; for NTS, its key state and why it failed. */
+static void print_authentication_json(const struct peer *p) {
+        struct peer_nts_info n = { .nts = false };
+        if (p)
+                peer_nts_get_info(p, &n);
+        printf(", \"authentication\": \"%s\"", n.nts ? "nts" : "none");
+        if (!n.nts)
+                return;
+        printf(", \"nts_state\": ");
+        json_write_string(stdout, peer_nts_state_to_string(n.state));
+        printf(", \"nts_reason\": ");
+        json_write_string(stdout, n.reason);
+        printf(", \"nts_cookies\": %zu, \"nts_rejected\": %" PRIu64, n.cookies, n.rejected);
+}
+
 static void print_source_json(manager *m, const struct engine_source_info *s, bool first) {
         struct peer *p = manager_find_peer(m, s->id);
         char refid[32], tally[2] = { s->tally, 0 };
@@ -144,6 +169,7 @@ static void print_source_json(manager *m, const struct engine_source_info *s, bo
         json_write_string(stdout, tally);
         printf(", \"state\": ");
         json_write_string(stdout, engine_source_state_to_string(s->state));
+        print_authentication_json(p);
         printf("}");
 }
 
@@ -165,12 +191,20 @@ static void print_text(manager *m, const struct engine_source_info *info, size_t
                 struct peer *p = manager_find_peer(m, s->id);
                 char refid[32];
                 ntp_refid_format(s->stratum, s->refid, refid, sizeof(refid));
+                struct peer_nts_info nts = { .nts = false };
+                if (p)
+                        peer_nts_get_info(p, &nts);
+                if (nts.nts && nts.state == PEER_NTS_FAILED) {
+                        printf("%c%s %s: NTS failed: %s\n", s->tally, s->name, p->address_text, nts.reason);
+                        continue;
+                }
                 if (s->samples == 0) {
                         printf("%c%s %s: no reply\n", s->tally, s->name, p ? p->address_text : "");
                         continue;
                 }
-                printf("%c%s %s stratum %u refid %s offset %+.9f s delay %.6f s jitter %.6f s\n", s->tally, s->name,
-                       p ? p->address_text : "", s->stratum, refid, s->offset, s->delay, s->jitter);
+                printf("%c%s %s stratum %u refid %s offset %+.9f s delay %.6f s jitter %.6f s%s\n", s->tally, s->name,
+                       p ? p->address_text : "", s->stratum, refid, s->offset, s->delay, s->jitter,
+                       nts.nts ? " NTS" : "");
         }
         if (st->synchronized)
                 printf("offset %+.9f s\n", st->offset);
