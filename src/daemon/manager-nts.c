@@ -31,6 +31,8 @@ struct peer_nts {
         sd_event_source *ke_retry;
         unsigned ke_failures;        /* in a row, for the back-off */
         uint64_t ke_time;            /* realtime seconds of the last successful key establishment */
+        char ntp_server[NTS_KE_MAX_SERVER_NAME + 1]; /* what the KE server named, "" for itself */
+        uint16_t ntp_port;           /* likewise, 0 for 123 */
         struct nts_aead aead;
         struct nts_keys keys;
         struct nts_cookie_jar jar;
@@ -61,7 +63,8 @@ static const char *peer_name(const struct peer *p) {
 static void save_state(struct peer_nts *n) {
         if (!n->state_path || n->state != PEER_NTS_ESTABLISHED)
                 return;
-        struct nts_client_state st = { .keys = n->keys, .jar = n->jar, .ke_time = n->ke_time };
+        struct nts_client_state st = { .keys = n->keys, .jar = n->jar, .ke_time = n->ke_time, .port = n->ntp_port };
+        memcpy(st.server, n->ntp_server, sizeof(st.server));
         uint8_t buf[NTS_STATE_MAX_SIZE];
         size_t len;
         int r = nts_client_state_save(&st, buf, sizeof(buf), &len);
@@ -105,6 +108,8 @@ static bool load_state(struct peer_nts *n) {
         n->keys = st.keys;
         n->jar = st.jar;
         n->ke_time = st.ke_time;
+        memcpy(n->ntp_server, st.server, sizeof(n->ntp_server));
+        n->ntp_port = st.port;
         nts_wipe(&st, sizeof(st));
         log_info("source %s: NTS keys and %zu cookies from %s", peer_name(n->peer), nts_cookie_jar_count(&n->jar),
                  n->state_path);
@@ -132,22 +137,28 @@ static void schedule_ke_retry(struct peer_nts *n) {
                                           on_ke_retry, n);
 }
 
-/* The NTP server and port the KE server named, when it named an address or a port. */
-static void use_negotiated_server(struct peer_nts *n, const struct nts_ke_response *resp) {
+/* The NTP server and port the KE server named (n->ntp_server, n->ntp_port), when it named an
+ * address or a port: the peer's socket goes there. */
+static void use_negotiated_server(struct peer_nts *n) {
         struct peer *p = n->peer;
         struct net_address target = net_address_ntp_target(&p->address);
-        if (resp->server[0] && net_address_parse(resp->server, &target) < 0 &&
-            strcasecmp(resp->server, peer_name(p)) != 0)
+        if (n->ntp_server[0] && net_address_parse(n->ntp_server, &target) < 0 &&
+            strcasecmp(n->ntp_server, peer_name(p)) != 0)
                 log_notice("source %s: the KE server names NTP server %s; asking %s instead (only addresses and its "
-                           "own name are followed)", peer_name(p), resp->server, p->address_text);
-        if (resp->has_port)
-                net_address_set_port(&target, resp->port);
+                           "own name are followed)", peer_name(p), n->ntp_server, p->address_text);
+        net_address_set_port(&target, n->ntp_port ? n->ntp_port : 123);
         if (target.len == p->ntp_address.len && memcmp(&target.sa, &p->ntp_address.sa, target.len) == 0)
                 return;
         p->ntp_address = target;
+        char text[64];
+        net_address_to_string(&target, text, sizeof(text));
         int r = peer_reopen(p);
         if (r < 0)
-                log_warning_errno(r, "source %s: cannot reach the negotiated NTP server", peer_name(p));
+                log_warning_errno(r, "source %s: cannot reach NTP server %s, which the KE server named", peer_name(p),
+                                  text);
+        else
+                log_info("source %s: NTP to %s port %u, as the KE server says", peer_name(p), text,
+                         n->ntp_port ? n->ntp_port : 123);
 }
 
 static void ke_done(nts_ke_client *c, const struct nts_ke_client_result *result, void *userdata) {
@@ -173,7 +184,9 @@ static void ke_done(nts_ke_client *c, const struct nts_ke_client_result *result,
         n->ke_time = (uint64_t) (now_realtime_ns() / 1000000000);
         log_info("source %s (%s): NTS key establishment done: AEAD %u, %zu cookies", peer_name(n->peer),
                  n->peer->address_text, n->keys.aead, nts_cookie_jar_count(&n->jar));
-        use_negotiated_server(n, &result->response);
+        snprintf(n->ntp_server, sizeof(n->ntp_server), "%s", result->response.server);
+        n->ntp_port = result->response.has_port ? result->response.port : 0;
+        use_negotiated_server(n);
         save_state(n);
         /* The polls missed while waiting for keys: at once, not at the next interval. */
         engine_poll_source_now(n->peer->manager->engine, n->peer->engine_id, now_monotonic_ns());
@@ -217,6 +230,18 @@ static void restart_ke(struct peer_nts *n, const char *why) {
 
 /* ---- the peer's NTS life ---- */
 
+static struct log_ratelimit dropped_log = LOG_RATELIMIT_INIT;
+
+/* Said once per packet, within a budget: anyone on the path can send packets to drop. */
+static void log_dropped(const struct peer *p, enum nts_ntp_reason r) {
+        unsigned suppressed = 0;
+        if (!log_ratelimit_allow(&dropped_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+                return;
+        if (suppressed)
+                log_debug("%u messages about dropped NTS responses suppressed", suppressed);
+        log_debug("source %s: NTS response dropped: %s", p->address_text, nts_ntp_reason_to_string(r));
+}
+
 static char *state_path_of(const struct peer *p) {
         char *path = NULL;
         if (p->manager->query || !p->manager->state_dir)
@@ -241,9 +266,10 @@ int peer_nts_new(struct peer *p) {
         if (p->owner->config.noval)
                 log_warning("source %s: NTS certificate checks are OFF (noval): anyone on the path can pose as it",
                             peer_name(p));
-        if (load_state(n))
+        if (load_state(n)) {
                 n->state = PEER_NTS_ESTABLISHED;
-        else
+                use_negotiated_server(n);
+        } else
                 start_ke(n);
         return 0;
 }
@@ -296,12 +322,9 @@ int peer_nts_wrap_request(struct peer *p, const uint8_t *header, uint8_t *buf, s
 enum peer_nts_verdict peer_nts_check_response(struct peer *p, const uint8_t *buf, size_t len) {
         struct peer_nts *n = p->nts;
         struct nts_ntp_cookies fresh;
-        if (!n->uid_pending || n->state != PEER_NTS_ESTABLISHED) {
-                n->rejected++;
-                n->last_rejection = NTS_NTP_UID_MISMATCH;
-                return PEER_NTS_DROP;
-        }
-        enum nts_ntp_reason r = nts_aead_set_key(&n->aead, n->keys.s2c, n->keys.key_len) < 0
+        /* No request in flight (its answer came already: this is a copy) or no keys: nothing matches. */
+        enum nts_ntp_reason r = !n->uid_pending || n->state != PEER_NTS_ESTABLISHED ? NTS_NTP_UID_MISMATCH
+                                : nts_aead_set_key(&n->aead, n->keys.s2c, n->keys.key_len) < 0
                                         ? NTS_NTP_AUTH_FAILED
                                         : nts_ntp_client_response_verify(buf, len, n->uid, sizeof(n->uid), &n->aead,
                                                                          &n->keys, &fresh);
@@ -313,7 +336,7 @@ enum peer_nts_verdict peer_nts_check_response(struct peer *p, const uint8_t *buf
         if (r != NTS_NTP_OK) {
                 n->rejected++;
                 n->last_rejection = r;
-                log_debug("source %s: NTS response dropped: %s", p->address_text, nts_ntp_reason_to_string(r));
+                log_dropped(p, r);
                 if (r == NTS_NTP_AUTH_FAILED && ++n->auth_failures >= AUTH_FAILURES_BEFORE_KE)
                         restart_ke(n, "responses keep failing authentication");
                 return PEER_NTS_DROP;

@@ -215,7 +215,8 @@ void msource_resolve_now(struct msource *s) {
         start_resolving(s);
 }
 
-/* The local address the socket was using is gone: a new socket picks a new one. */
+/* A new socket toward p->ntp_address: when the local address the old one used is gone (a new
+ * socket picks a new one), or when NTS-KE named another NTP server or port. */
 int peer_reopen(struct peer *p) {
         bool tx;
         int fd = net_client_socket(&p->ntp_address, &tx);
@@ -224,10 +225,7 @@ int peer_reopen(struct peer *p) {
         p->io = sd_event_source_disable_unref(p->io);
         close(p->fd);
         p->fd = fd;
-        int r = sd_event_add_io(p->manager->event, &p->io, p->fd, EPOLLIN, on_peer_io, p);
-        if (r >= 0)
-                log_info("source %s: local address gone, socket reopened", p->address_text);
-        return r;
+        return sd_event_add_io(p->manager->event, &p->io, p->fd, EPOLLIN, on_peer_io, p);
 }
 
 int msource_add(manager *m, const struct config_server *c) {

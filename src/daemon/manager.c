@@ -286,8 +286,12 @@ static void reopen_orphaned_sockets(manager *m) {
         for (size_t i = 0; i < m->n_sources; i++)
                 for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
                         struct peer *p = m->sources[i]->peers[j];
-                        if (socket_address_gone(p) && peer_reopen(p) < 0)
+                        if (!socket_address_gone(p))
+                                continue;
+                        if (peer_reopen(p) < 0)
                                 log_debug("source %s: local address gone, no new one yet", p->address_text);
+                        else
+                                log_info("source %s: local address gone, socket reopened", p->address_text);
                 }
 }
 

@@ -118,8 +118,10 @@ static void release_connection(nts_ke_client *c) {
                 gnutls_certificate_free_credentials(c->credentials);
                 c->credentials = NULL;
         }
-        if (c->fd >= 0)
-                c->fd = (close(c->fd), -1);
+        if (c->fd >= 0) {
+                close(c->fd);
+                c->fd = -1;
+        }
 }
 
 /* Calls done with what c->result says; c must not be touched once this returns. */
@@ -133,7 +135,7 @@ static enum step end_exchange(nts_ke_client *c) {
         nts_wipe(&c->result.keys, sizeof(c->result.keys));
         nts_wipe(c->response, c->response_len);
         done(c, &result, userdata);
-        nts_wipe(&result.keys, sizeof(result.keys));
+        nts_wipe(&result, sizeof(result));
         return STEP_ENDED;
 }
 
