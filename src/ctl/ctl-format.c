@@ -8,6 +8,8 @@
 
 #define LABEL_WIDTH 19
 #define NS_PER_MS 1e6
+#define SOURCES_REFID_COLUMN 17       /* the tally and 15 characters of the remote, a blank */
+#define CTL_AUTHENTICATION_MAX 512    /* "NTS failed: " and the daemon's reason */
 
 static void print_label(FILE *f, const char *label) {
         fprintf(f, "%*s: ", LABEL_WIDTH, label);
@@ -93,6 +95,8 @@ static void print_clock(FILE *f, const struct manager_properties *p) {
 static void print_settings(FILE *f, const struct manager_properties *p) {
         if (p->present[PROPERTY_SERVER_MODE])
                 print_field(f, "Server mode", "%s", on_off(p->server_mode));
+        if (p->present[PROPERTY_NTS_SERVING])
+                print_field(f, "NTS serving", "%s", on_off(p->nts_serving));
         print_firewall_fields(f, p, "Firewall client", "Firewall server", "Firewall reason");
         if (p->present[PROPERTY_FIREWALL_BACKEND])
                 print_field(f, "Firewall backend", "%s", p->firewall_backend);
@@ -105,10 +109,68 @@ static void print_settings(FILE *f, const struct manager_properties *p) {
         }
 }
 
+static bool source_is_nts(const struct source_entry *e) {
+        return e->authentication && streq(e->authentication, "nts");
+}
+
+void format_source_authentication(char *buf, size_t size, const struct source_entry *e) {
+        const char *state = e->nts_state ? e->nts_state : "";
+
+        if (!source_is_nts(e))
+                snprintf(buf, size, "%s", "");
+        else if (streq(state, "established"))
+                snprintf(buf, size, "NTS, %" PRIu32 " cookie%s", e->nts_cookies, e->nts_cookies == 1 ? "" : "s");
+        else if (streq(state, "ke-pending"))
+                snprintf(buf, size, "NTS: key establishment pending");
+        else if (streq(state, "failed"))
+                snprintf(buf, size, "NTS failed%s%s", e->nts_reason && e->nts_reason[0] ? ": " : "",
+                         e->nts_reason ? e->nts_reason : "");
+        else
+                /* A state this client does not know yet: at least what the source uses. */
+                snprintf(buf, size, "NTS");
+}
+
+static const char *source_remote(const struct source_entry *e) {
+        if (e->name && e->name[0])
+                return e->name;
+        return e->address ? e->address : "";
+}
+
+/* One line for each NTS source; none for the others, so that a configuration without NTS shows
+ * what it always showed. The first line has the label, the others line up under it. */
+static void print_source_authentication(FILE *f, const struct source_list *sources) {
+        char text[CTL_AUTHENTICATION_MAX];
+        bool first = true;
+
+        for (size_t i = 0; i < sources->n; i++) {
+                const struct source_entry *e = &sources->entries[i];
+                if (!source_is_nts(e))
+                        continue;
+                format_source_authentication(text, sizeof(text), e);
+                if (first)
+                        print_label(f, "Authentication");
+                else
+                        fprintf(f, "%*s  ", LABEL_WIDTH, "");
+                fprintf(f, "%s: %s\n", source_remote(e), text);
+                first = false;
+        }
+}
+
 void print_status(FILE *f, const struct manager_properties *p) {
         print_synchronization(f, p);
         print_clock(f, p);
         print_settings(f, p);
+        if (p->present[PROPERTY_SOURCES])
+                print_source_authentication(f, &p->sources);
+}
+
+void print_nts(FILE *f, const struct manager_properties *p) {
+        if (p->present[PROPERTY_NTS_SERVING])
+                print_field(f, "Serving", "%s", on_off(p->nts_serving));
+        if (p->present[PROPERTY_NTS_CERTIFICATE])
+                print_field(f, "Certificate", "%s", or_none(p->nts_certificate));
+        if (p->present[PROPERTY_NTS_KEY])
+                print_field(f, "Key", "%s", or_none(p->nts_key));
 }
 
 void format_interval(char *buf, size_t size, uint64_t seconds) {
@@ -137,12 +199,6 @@ void format_interval(char *buf, size_t size, uint64_t seconds) {
                 snprintf(buf, size, "INF");
 }
 
-static const char *source_remote(const struct source_entry *e) {
-        if (e->name && e->name[0])
-                return e->name;
-        return e->address ? e->address : "";
-}
-
 static char source_tally(const struct source_entry *e) {
         return e->tally && e->tally[0] ? e->tally[0] : ' ';
 }
@@ -158,12 +214,24 @@ static void print_source_line(FILE *f, const struct source_entry *e) {
                 (double) e->jitter / NS_PER_MS);
 }
 
+/* Under an NTS source's row, in the refid column: the ntpq -p columns stay as they are. */
+static void print_source_authentication_line(FILE *f, const struct source_entry *e) {
+        char text[CTL_AUTHENTICATION_MAX];
+
+        if (!source_is_nts(e))
+                return;
+        format_source_authentication(text, sizeof(text), e);
+        fprintf(f, "%*s%s\n", SOURCES_REFID_COLUMN, "", text);
+}
+
 void print_sources_table(FILE *f, const struct source_list *sources) {
         fputs("     remote           refid      st t when poll reach   delay   offset  jitter\n"
               "==============================================================================\n",
               f);
-        for (size_t i = 0; i < sources->n; i++)
+        for (size_t i = 0; i < sources->n; i++) {
                 print_source_line(f, &sources->entries[i]);
+                print_source_authentication_line(f, &sources->entries[i]);
+        }
 }
 
 void print_firewall(FILE *f, const struct manager_properties *p) {

@@ -14,6 +14,13 @@ void print_status(FILE *f, const struct manager_properties *p);
 /* "sources": the table that ntpq -p prints. */
 void print_sources_table(FILE *f, const struct source_list *sources);
 
+/* "nts": whether NTS is served, and with which certificate and key. */
+void print_nts(FILE *f, const struct manager_properties *p);
+
+/* How a source's packets are authenticated, for people: "NTS, 7 cookies", "NTS: key establishment
+ * pending", "NTS failed: REASON"; "" for a source without NTS. */
+void format_source_authentication(char *buf, size_t size, const struct source_entry *e);
+
 /* "firewall": client, server, backend. */
 void print_firewall(FILE *f, const struct manager_properties *p);
 

@@ -7,6 +7,7 @@
  *   ctl-import-servers.c       server, pool and peer lines, and the servers step-tickers adds to
  *   ctl-import-restrict.c      restrict lines
  *   ctl-import-ntpconf.c       the other directives of ntp.conf, and which handles which
+ *   ctl-import-nts.c           NTPsec's nts directive: serving NTS
  *   ctl-import-step-tickers.c  /etc/ntp/step-tickers
  *   ctl-import-write.c         the configuration and the warnings, as text
  *
@@ -39,6 +40,19 @@ struct server_item {
 struct text_item {
         char *text;
         struct origin origin;
+};
+
+/* One of NTPsec's nts settings ntpsyncd has: nts cert, nts key, nts ca. */
+struct nts_path {
+        char *path;                   /* NULL: not given */
+        struct origin origin;
+        const char *note;             /* for the comment */
+};
+
+enum nts_serving {
+        NTS_SERVING_UNSET,            /* no nts enable or disable */
+        NTS_SERVING_ENABLE,
+        NTS_SERVING_DISABLE,
 };
 
 enum warning_kind {
@@ -76,6 +90,9 @@ struct importer {
         bool step_tickers_read;
         unsigned local_clock_stratum; /* from fudge 127.127.1.u stratum N; 0: none */
         bool default_denies[2];       /* IPv4, IPv6: ntpd's default restrict rule denies time service */
+        enum nts_serving nts_serving; /* NTPsec's nts enable|disable, the last one */
+        struct origin nts_serving_origin;
+        struct nts_path nts_cert, nts_key, nts_ca;
         struct config *scratch;       /* for asking ntpsyncd's parser about one line */
 };
 
@@ -119,6 +136,11 @@ int importer_handle_server(struct importer *imp, char **words, size_t n);
 int importer_handle_restrict(struct importer *imp, char **words, size_t n);
 int importer_handle_ntp_conf_line(struct importer *imp, char **words, size_t n);
 int importer_handle_step_tickers_line(struct importer *imp, char **words, size_t n);
+int importer_handle_nts(struct importer *imp, char **words, size_t n);
+
+/* After every line: what NTPsec's nts enable took by default, written out. */
+int importer_finish_nts(struct importer *imp);
+void importer_nts_done(struct importer *imp);
 
 /* Whether ntpd's default rules let clients of either family get time from it. */
 bool importer_ntpd_served(const struct importer *imp);

@@ -42,7 +42,7 @@ static const char *const server_option_reasons[][3] = {
         { "preempt", NULL, "ntpsyncd keeps every configured source" },
         { "key", "value", "ntpsyncd has no symmetric-key authentication" },
         { "autokey", NULL, "ntpsyncd has no Autokey" },
-        { "nts", NULL, "ntpsyncd has no NTS" },
+        { "aead", "value", "ntpsyncd uses AES-SIV-CMAC-256, the algorithm every NTS implementation has" },
         { "version", "value", "ntpsyncd speaks NTPv4" },
         { "xleave", NULL, "ntpsyncd has no interleaved mode" },
         { "mode", "value", "ntpsyncd has no reference clock drivers" },
@@ -77,6 +77,53 @@ static int read_poll_option(struct importer *imp, const char *name, const char *
         return 0;
 }
 
+/* NTS-KE ports: "port N", and NTPsec's HOST:PORT. */
+static int parse_port(const char *value, uint16_t *ret) {
+        char *end = NULL;
+        errno = 0;
+        long v = value ? strtol(value, &end, 10) : 0;
+        if (!value || errno != 0 || end == value || *end != '\0' || v < 1 || v > 65535)
+                return -EINVAL;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+/* ca FILE|DIR: what ntpsyncd's parser would refuse is left out with a warning; the system's
+ * trust anchors apply then, which fails safe (a certificate they do not cover is refused). */
+static int read_ca_option(struct importer *imp, const char *value, struct config_server *s) {
+        if (!value)
+                return importer_fail(imp, "server option ca takes a file or directory");
+        if (!config_path_is_valid(value) || strlen(value) >= CONFIG_CA_MAX)
+                return importer_warn(imp, WARN_PART_DROPPED,
+                                     "ntpsyncd takes an absolute path without spaces, quotes or #, shorter than 256",
+                                     "server option 'ca' with this path");
+        snprintf(s->ca, sizeof(s->ca), "%s", value);
+        return 0;
+}
+
+/* ntpsyncd's parser refuses ca, noval and port on a line without nts. */
+static int drop_nts_only_options(struct importer *imp, struct config_server *s) {
+        const char *given[3];
+        size_t n = 0;
+
+        if (s->ca[0])
+                given[n++] = "ca";
+        if (s->noval)
+                given[n++] = "noval";
+        if (s->port)
+                given[n++] = "port";
+        s->ca[0] = '\0';
+        s->noval = false;
+        s->port = 0;
+        for (size_t i = 0; i < n; i++) {
+                int r = importer_warn(imp, WARN_PART_DROPPED, "it applies to NTS, and the line has no 'nts'",
+                                      "server option '%s' without 'nts'", given[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int read_dropped_server_option(struct importer *imp, char **words, size_t n, size_t *i) {
         char name[DISPLAY_SIZE];
         const char *const *known = find_server_option(words[*i]);
@@ -106,8 +153,24 @@ static int read_server_options(struct importer *imp, char **words, size_t n, str
                         r = read_poll_option(imp, w, i + 1 < n ? words[i + 1] : NULL,
                                              streq(w, "minpoll") ? &s->minpoll : &s->maxpoll);
                         i++;
+                } else if (streq(w, "nts"))
+                        s->nts = true;
+                else if (streq(w, "noval"))
+                        s->noval = true;
+                else if (streq(w, "ca")) {
+                        r = read_ca_option(imp, i + 1 < n ? words[i + 1] : NULL, s);
+                        i++;
+                } else if (streq(w, "port")) {
+                        if (parse_port(i + 1 < n ? words[i + 1] : NULL, &s->port) < 0)
+                                return importer_fail(imp, "server option port takes a number from 1 to 65535");
+                        i++;
                 } else
                         r = read_dropped_server_option(imp, words, n, &i);
+                if (r < 0)
+                        return r;
+        }
+        if (!s->nts) {
+                int r = drop_nts_only_options(imp, s);
                 if (r < 0)
                         return r;
         }
@@ -140,12 +203,53 @@ int importer_add_server(struct importer *imp, const struct config_server *s, con
         return 0;
 }
 
-/* server|pool|peer [-4|-6] HOST [options] */
+/* NTPsec names the NTS-KE port with the host: HOST:PORT, [ADDRESS]:PORT, or [ADDRESS] alone.
+ * *ret_port is 0 when there is none. -EINVAL for a word that is none of these. */
+static int split_host_port(const char *word, char *host, size_t size, uint16_t *ret_port) {
+        const char *colon, *end;
+
+        *ret_port = 0;
+        if (word[0] == '[') {
+                end = strchr(word, ']');
+                if (!end || (end[1] != '\0' && end[1] != ':'))
+                        return -EINVAL;
+                colon = end[1] == ':' ? end + 1 : NULL;
+                word++;
+        } else {
+                /* More than one colon: an IPv6 address without a port. */
+                colon = strchr(word, ':');
+                if (colon && strchr(colon + 1, ':'))
+                        colon = NULL;
+                end = colon ? colon : word + strlen(word);
+        }
+        if (colon && parse_port(colon + 1, ret_port) < 0)
+                return -EINVAL;
+        if ((size_t) (end - word) >= size)
+                return -EINVAL;
+        snprintf(host, size, "%.*s", (int) (end - word), word);
+        return 0;
+}
+
+/* The port of HOST:PORT is an NTS-KE port: "port N" when the line has nts (a port option of its
+ * own wins), else it is dropped. */
+static int apply_host_port(struct importer *imp, uint16_t port, struct config_server *s) {
+        if (port == 0)
+                return 0;
+        if (!s->nts)
+                return importer_warn(imp, WARN_PART_DROPPED, "NTPsec reads it as the NTS-KE port, and the line has "
+                                     "no 'nts'; ntpsyncd polls NTP's port 123", "the port of HOST:PORT");
+        if (s->port == 0)
+                s->port = port;
+        return 0;
+}
+
+/* server|pool|peer [-4|-6] HOST[:PORT] [options] */
 int importer_handle_server(struct importer *imp, char **words, size_t n) {
         struct config_server s = { .pool = streq(words[0], "pool") };
         bool peer = streq(words[0], "peer");
         size_t i = 1;
         unsigned driver;
+        uint16_t port;
         int r;
 
         for (; i < n && (streq(words[i], "-4") || streq(words[i], "-6")); i++)
@@ -153,17 +257,18 @@ int importer_handle_server(struct importer *imp, char **words, size_t n) {
                         return r;
         if (i >= n)
                 return importer_fail(imp, "%s needs a host name or address", words[0]);
-        if (import_is_refclock_address(words[i], &driver))
-                return importer_warn_refclock(imp, driver);
-        if (!config_host_is_valid(words[i])) {
+        if (split_host_port(words[i], s.host, sizeof(s.host), &port) < 0 || !config_host_is_valid(s.host)) {
                 char host[DISPLAY_SIZE];
                 import_display(words[i], host, sizeof(host));
                 return importer_fail(imp, "%s: '%s' is not a valid host name or address", words[0], host);
         }
-        snprintf(s.host, sizeof(s.host), "%s", words[i]);
+        if (import_is_refclock_address(s.host, &driver))
+                return importer_warn_refclock(imp, driver);
         if (s.pool)
                 s.maxsources = CONFIG_POOL_DEFAULT_SOURCES;
         if ((r = read_server_options(imp, words + i + 1, n - i - 1, &s)) < 0)
+                return r;
+        if ((r = apply_host_port(imp, port, &s)) < 0)
                 return r;
         if (peer && (r = importer_warn(imp, WARN_CHANGED,
                                        "ntpsyncd has no symmetric mode; it polls the peer as a server",

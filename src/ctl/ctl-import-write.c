@@ -69,6 +69,27 @@ static void write_items(FILE *f, const char *title, const struct text_item *item
         }
 }
 
+static void write_nts_path(FILE *f, const char *name, const struct nts_path *p) {
+        char line[CONFIG_MAX_LINE + 16];
+        if (!p->path)
+                return;
+        snprintf(line, sizeof(line), "nts %s %s", name, p->path);
+        write_line(f, line, &p->origin, p->note);
+}
+
+/* NTPsec's nts directive: serving NTS, and the trust anchors of nts servers. */
+static void write_nts(const struct importer *imp, FILE *f) {
+        if (imp->nts_serving == NTS_SERVING_UNSET && !imp->nts_cert.path && !imp->nts_key.path && !imp->nts_ca.path)
+                return;
+        fprintf(f, "\n# NTS (authenticated time)\n");
+        write_nts_path(f, "cert", &imp->nts_cert);
+        write_nts_path(f, "key", &imp->nts_key);
+        write_nts_path(f, "ca", &imp->nts_ca);
+        if (imp->nts_serving != NTS_SERVING_UNSET)
+                write_line(f, imp->nts_serving == NTS_SERVING_ENABLE ? "nts enable" : "nts disable",
+                           &imp->nts_serving_origin, NULL);
+}
+
 static void write_notes(const struct importer *imp, FILE *f) {
         char shown[DISPLAY_SIZE], file[DISPLAY_SIZE];
 
@@ -86,6 +107,10 @@ static void write_notes(const struct importer *imp, FILE *f) {
                 fprintf(f, "# %s: ntpsyncd steps the clock at start by itself, after its initial\n"
                            "# burst (iburst); the hosts listed there are servers above, with iburst.\n", file);
         }
+        if (imp->nts_serving == NTS_SERVING_ENABLE)
+                fprintf(f, "# nts enable: ntpsyncd reads the certificate and key as its own user (ntpsync);\n"
+                           "# it answers NTS key establishment on TCP port 4460 and keeps its cookie keys\n"
+                           "# in its state directory, not where NTPsec kept them.\n");
         if (importer_ntpd_served(imp))
                 fprintf(f, "# ntpd answered NTP clients as far as the restrict rules let it; ntpsyncd answers\n"
                            "# them once ntpsyncd.socket is enabled (systemctl enable --now ntpsyncd.socket;\n"
@@ -102,6 +127,7 @@ int importer_write_configuration(const struct importer *imp, char **ret_text, si
         write_servers(imp, f);
         write_items(f, "Access rules", imp->restricts, imp->n_restricts, "restrict ");
         write_items(f, "Clock discipline and selection", imp->settings, imp->n_settings, "");
+        write_nts(imp, f);
         write_notes(imp, f);
         if (fclose(f) != 0 || !text) {
                 free(text);

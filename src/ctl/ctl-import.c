@@ -182,6 +182,7 @@ static void importer_done(struct importer *imp) {
         }
         free(imp->warnings);
         free(imp->driftfile);
+        importer_nts_done(imp);
         free(imp->scratch);
         free(imp);
 }
@@ -190,6 +191,8 @@ static int read_inputs(struct importer *imp) {
         const struct import_input *in = imp->in;
         int r = importer_read_lines(imp, in->ntp_conf.path, in->ntp_conf.text, in->ntp_conf.len,
                                     importer_handle_ntp_conf_line);
+        if (r >= 0)
+                r = importer_finish_nts(imp);
         if (r < 0 || !in->step_tickers.text)
                 return r;
         imp->step_tickers_read = true;
@@ -249,6 +252,9 @@ int import_validate(const char *name, const char *text, size_t len, struct impor
                 snprintf(ret_error->message, sizeof(ret_error->message), "%s", error.message);
         else if (c->n_warnings > 0)
                 snprintf(ret_error->message, sizeof(ret_error->message), "%s", c->warnings[0]);
+        /* What ntpsyncd refuses to start with although each line parses (nts enable without files). */
+        else if (config_check(c, &error) < 0)
+                snprintf(ret_error->message, sizeof(ret_error->message), "%s", error.message);
         else
                 r = 0;
         free(c);

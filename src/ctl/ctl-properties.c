@@ -38,6 +38,9 @@ static const struct typed_field manager_fields[_PROPERTY_MAX] = {
         MANAGER_FIELD(PROPERTY_FIREWALL_SERVER_STATE, "FirewallServerState", "s", firewall_server_state),
         MANAGER_FIELD(PROPERTY_FIREWALL_REASON, "FirewallReason", "s", firewall_reason),
         MANAGER_FIELD(PROPERTY_SERVER_MODE, "ServerMode", "b", server_mode),
+        MANAGER_FIELD(PROPERTY_NTS_SERVING, "NtsServing", "b", nts_serving),
+        MANAGER_FIELD(PROPERTY_NTS_CERTIFICATE, "NtsCertificate", "s", nts_certificate),
+        MANAGER_FIELD(PROPERTY_NTS_KEY, "NtsKey", "s", nts_key),
         MANAGER_FIELD(PROPERTY_CLOCK_CONTROL, "ClockControl", "s", clock_control),
         MANAGER_FIELD(PROPERTY_ONLINE, "Online", "b", online),
         MANAGER_FIELD(PROPERTY_ONLINE_REASON, "OnlineReason", "s", online_reason),
@@ -60,6 +63,13 @@ static const struct typed_field source_fields[] = {
         SOURCE_FIELD("state", "s", state),
         SOURCE_FIELD("prefer", "b", prefer),
         SOURCE_FIELD("noselect", "b", noselect),
+        SOURCE_FIELD("authentication", "s", authentication),
+        SOURCE_FIELD("nts_state", "s", nts_state),
+        SOURCE_FIELD("nts_reason", "s", nts_reason),
+        SOURCE_FIELD("nts_cookies", "u", nts_cookies),
+        SOURCE_FIELD("nts_ke_time", "t", nts_ke_time),
+        SOURCE_FIELD("nts_rejected", "t", nts_rejected),
+        SOURCE_FIELD("nts_last_rejection", "s", nts_last_rejection),
 };
 
 static void source_entry_done(struct source_entry *e) {
@@ -68,6 +78,10 @@ static void source_entry_done(struct source_entry *e) {
         free(e->refid);
         free(e->tally);
         free(e->state);
+        free(e->authentication);
+        free(e->nts_state);
+        free(e->nts_reason);
+        free(e->nts_last_rejection);
 }
 
 static void source_list_done(struct source_list *l) {
@@ -254,6 +268,8 @@ void manager_properties_done(struct manager_properties *p) {
         strv_free(p->restrict_rules);
         free(p->firewall_backend);
         free(p->clock_control);
+        free(p->nts_certificate);
+        free(p->nts_key);
         *p = (struct manager_properties) {};
 }
 

@@ -28,6 +28,13 @@ struct source_entry {
         uint64_t jitter;        /* ns */
         bool prefer;
         bool noselect;
+        char *authentication;   /* "none" or "nts"; NULL from a daemon without NTS */
+        char *nts_state;        /* "ke-pending", "established" or "failed" */
+        char *nts_reason;       /* why it failed */
+        uint32_t nts_cookies;
+        uint64_t nts_ke_time;   /* seconds since 1970 of the last key establishment; 0: none */
+        uint64_t nts_rejected;  /* responses that did not authenticate */
+        char *nts_last_rejection;
 };
 
 struct source_list {
@@ -58,6 +65,9 @@ enum manager_property {
         PROPERTY_FIREWALL_SERVER_STATE,
         PROPERTY_FIREWALL_REASON,
         PROPERTY_SERVER_MODE,
+        PROPERTY_NTS_SERVING,
+        PROPERTY_NTS_CERTIFICATE,
+        PROPERTY_NTS_KEY,
         PROPERTY_CLOCK_CONTROL,
         PROPERTY_ONLINE,
         PROPERTY_ONLINE_REASON,
@@ -89,6 +99,9 @@ struct manager_properties {
         char *firewall_server_state;
         char *firewall_reason;          /* why failed or unknown */
         bool server_mode;
+        bool nts_serving;
+        char *nts_certificate;          /* "" when none is configured */
+        char *nts_key;
         char *clock_control;
         bool online;
         char *online_reason;

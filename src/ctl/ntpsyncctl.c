@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ntpsyncctl: a thin client of ntpsyncd's org.ntpsync1.Manager D-Bus interface. */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -23,6 +26,9 @@ struct ctl {
         const char *import_option; /* one given, to refuse it for other commands */
         uint64_t timeout_usec;  /* wait-sync */
         const char *timeout_option;
+        const char *nts_certificate; /* nts enable; NULL keeps the configured one */
+        const char *nts_key;
+        const char *nts_option;
 };
 
 static void help(void) {
@@ -51,6 +57,10 @@ static void help(void) {
                "                            let NTP client (outgoing) or server (incoming) traffic\n"
                "                            through, or stop it\n"
                "  server-mode [on|off]      show or set whether ntpsyncd answers NTP clients\n"
+               "  nts [show]                whether ntpsyncd serves NTS (authenticated time), with\n"
+               "                            which certificate and key\n"
+               "  nts enable|disable        serve NTS or stop; enable takes --cert and --key, or\n"
+               "                            keeps the configured ones\n"
                "  query HOST                measure the offset to HOST, like ntpdate -q; the clock\n"
                "                            is not touched\n"
                "  burst                     poll every source now\n"
@@ -67,13 +77,13 @@ static void help(void) {
                "                            ntpsync-wait-sync.service runs at boot)\n"
                "\n"
                "Options:\n"
-               "  --runtime                 make servers, restrict and server-mode changes only\n"
+               "  --runtime                 make servers, restrict, server-mode and nts changes only\n"
                "                            until ntpsyncd restarts (default: persisted)\n"
                "  --json                    print JSON: status gives an object of all properties,\n"
                "                            named and valued as on D-Bus (times in nanoseconds);\n"
                "                            sources an array of objects (likewise); servers and\n"
-               "                            restrict arrays of strings; firewall and server-mode\n"
-               "                            objects of their properties; query an object with\n"
+               "                            restrict arrays of strings; firewall, server-mode and\n"
+               "                            nts objects of their properties; query an object with\n"
                "                            offset and delay in seconds, stratum and refid\n"
                "  --no-ask-password         do not ask for a password to authorize a change\n"
                "  --output FILE             import-ntpconf: write FILE instead; '-' prints the\n"
@@ -82,6 +92,9 @@ static void help(void) {
                "  --state-dir DIR           import-ntpconf: ntpsyncd's state directory, for its\n"
                "                            drift file (default " IMPORT_DEFAULT_STATE_DIR ")\n"
                "  --timeout SECONDS         wait-sync: give up after SECONDS (default: infinity)\n"
+               "  --cert FILE               nts enable: the certificate chain to serve NTS with (PEM)\n"
+               "  --key FILE                nts enable: its private key (PEM); both are read by\n"
+               "                            ntpsyncd, so they must be readable by it\n"
                "  -h --help                 show this help\n"
                "  --version                 show the version\n"
                "\n"
@@ -435,6 +448,73 @@ static int verb_server_mode(struct ctl *ctl, int argc, char **argv) {
                            (int) ctl->runtime);
 }
 
+static int show_nts(struct ctl *ctl) {
+        static const char *const names[] = { "NtsServing", "NtsCertificate", "NtsKey", NULL };
+        _cleanup_(manager_properties_done) struct manager_properties p = {};
+
+        if (ctl->json)
+                return print_properties_json(ctl, names);
+        int status = read_properties(ctl, &p);
+        if (status != 0)
+                return status;
+        if (!p.present[PROPERTY_NTS_SERVING]) {
+                fputs("Failed to show NTS: ntpsyncd did not tell it; it may be a version without NTS.\n", stderr);
+                return CTL_EXIT_FAILED;
+        }
+        print_nts(stdout, &p);
+        return CTL_EXIT_SUCCESS;
+}
+
+/* ntpsyncd reads the files itself, from its own working directory: a relative path is made
+ * absolute here. NULL is "", which keeps the configured file. *ret is NULL when out of memory. */
+static int nts_path_argument(const char *path, char **ret) {
+        if (!path || path[0] == '/') {
+                *ret = strdup(path ? path : "");
+                return *ret ? 0 : -ENOMEM;
+        }
+        _cleanup_(freep) char *cwd = getcwd(NULL, 0);
+        if (!cwd)
+                return -errno;
+        if (asprintf(ret, "%s/%s", cwd, path) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int change_nts(struct ctl *ctl, bool enable) {
+        _cleanup_(freep) char *certificate = NULL, *key = NULL;
+
+        int r = nts_path_argument(ctl->nts_certificate, &certificate);
+        if (r >= 0)
+                r = nts_path_argument(ctl->nts_key, &key);
+        if (r < 0) {
+                fprintf(stderr, "Failed to make the path of the certificate or key absolute: %s\n", strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        return call_change(ctl, "SetNts", enable ? "enable NTS" : "disable NTS", "bssb", (int) enable, certificate,
+                           key, (int) ctl->runtime);
+}
+
+static int verb_nts(struct ctl *ctl, int argc, char **argv) {
+        const char *sub = argc > 1 ? argv[1] : "show";
+
+        if (ctl->nts_option && !streq(sub, "enable"))
+                return usage_error("%s applies to 'nts enable' only", ctl->nts_option);
+        if (streq(sub, "show")) {
+                if (argc > 2)
+                        return usage_error("'nts show' takes no arguments");
+                return show_nts(ctl);
+        }
+        if (streq(sub, "enable") || streq(sub, "disable")) {
+                if (argc > 2)
+                        return usage_error("'nts %s' takes no arguments; the files are given with --cert and --key",
+                                           sub);
+                return change_nts(ctl, streq(sub, "enable"));
+        }
+        return usage_error("unknown command 'nts %s'", sub);
+}
+
 static void print_query_json(int64_t offset, uint64_t delay, uint8_t stratum, const char *refid) {
         fputs("{\"offset\":", stdout);
         write_seconds(stdout, offset);
@@ -527,6 +607,7 @@ static const struct verb verbs[] = {
         { "restrict", verb_restrict },
         { "firewall", verb_firewall },
         { "server-mode", verb_server_mode },
+        { "nts", verb_nts },
         { "query", verb_query },
         { "burst", verb_burst },
         { "reload", verb_reload },
@@ -545,6 +626,8 @@ static int dispatch(struct ctl *ctl, int argc, char **argv) {
                 return usage_error("%s applies to 'import-ntpconf' only", ctl->import_option);
         if (ctl->timeout_option && !streq(argv[0], "wait-sync"))
                 return usage_error("%s applies to 'wait-sync' only", ctl->timeout_option);
+        if (ctl->nts_option && !streq(argv[0], "nts"))
+                return usage_error("%s applies to 'nts enable' only", ctl->nts_option);
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 if (streq(verbs[i].name, argv[0]))
                         return verbs[i].run(ctl, argc, argv);
@@ -562,7 +645,22 @@ enum option {
         OPTION_FORCE,
         OPTION_STATE_DIR,
         OPTION_TIMEOUT,
+        OPTION_CERT,
+        OPTION_KEY,
 };
+
+static bool option_takes_value(enum option option) {
+        switch (option) {
+        case OPTION_OUTPUT:
+        case OPTION_STATE_DIR:
+        case OPTION_TIMEOUT:
+        case OPTION_CERT:
+        case OPTION_KEY:
+                return true;
+        default:
+                return false;
+        }
+}
 
 /* "--name" or "--name=VALUE"; *ret_value is VALUE, or NULL without '='. */
 static enum option lookup_option(const char *arg, const char **ret_value) {
@@ -580,6 +678,8 @@ static enum option lookup_option(const char *arg, const char **ret_value) {
                 { "--force", OPTION_FORCE },
                 { "--state-dir", OPTION_STATE_DIR },
                 { "--timeout", OPTION_TIMEOUT },
+                { "--cert", OPTION_CERT },
+                { "--key", OPTION_KEY },
         };
         const char *equals = arg[1] == '-' ? strchr(arg, '=') : NULL;
         size_t len = equals ? (size_t) (equals - arg) : strlen(arg);
@@ -620,8 +720,7 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
                         continue;
                 }
                 enum option option = lookup_option(arg, &value);
-                if (value && option != OPTION_OUTPUT && option != OPTION_STATE_DIR && option != OPTION_TIMEOUT &&
-                    option != OPTION_NONE)
+                if (value && !option_takes_value(option) && option != OPTION_NONE)
                         return usage_error("option '%.*s' takes no value", (int) (value - arg - 1), arg);
                 switch (option) {
                 case OPTION_HELP:
@@ -659,6 +758,17 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
                         if (!value || ctl_parse_timeout(value, &ctl->timeout_usec) < 0)
                                 return usage_error("%s needs a number of seconds or 'infinity'", arg);
                         ctl->timeout_option = arg;
+                        break;
+                case OPTION_CERT:
+                case OPTION_KEY:
+                        value = option_value(value, argc, argv, &i);
+                        if (!value || !value[0])
+                                return usage_error("%s needs a file name", arg);
+                        if (option == OPTION_CERT)
+                                ctl->nts_certificate = value;
+                        else
+                                ctl->nts_key = value;
+                        ctl->nts_option = arg;
                         break;
                 case OPTION_NONE:
                         if (!streq(arg, "--"))

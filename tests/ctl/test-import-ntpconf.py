@@ -218,6 +218,31 @@ class ImportNtpconfTest(unittest.TestCase):
         self.assertIn("3 warnings", result.stdout)
         self.assert_exit(self.check_config(self.output), 0)
 
+    def test_ntpsec_nts_is_carried_over_and_ntpsyncd_takes_it(self):
+        self.write(self.ntp_conf, "server time.example.com iburst nts\n"
+                                  "server nts.example.org:4461 nts ca /etc/ntp/private-ca.pem\n"
+                                  "server [2001:db8::1]:4460 nts noval\n"
+                                  "nts enable mintls TLS1.3\n"
+                                  "nts key /etc/ntp/key.pem\n"
+                                  "nts ca /etc/ssl/certs\n")
+        result = self.import_()
+        self.assert_exit(result, 0)
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 2, result.stderr)
+        self.assertIn(f"ntpsyncctl: {self.ntp_conf}:4: 'nts mintls' is not carried over (ntpsyncd speaks TLS 1.3 "
+                      "only, as RFC 8915 asks); 1 line affected", lines)
+        self.assertIn(f"ntpsyncctl: {self.ntp_conf}:4: 'nts enable' without 'nts cert' becomes "
+                      "'nts cert /etc/ntp/cert-chain.pem' (ntpsyncd has no default; NTPsec's is written out); "
+                      "1 line affected", lines)
+
+        checked = self.check_config(self.output)
+        self.assert_exit(checked, 0)
+        self.assertEqual(checked.stderr, "")
+        for line in ("server time.example.com iburst nts", "server nts.example.org nts port 4461 ca "
+                     "/etc/ntp/private-ca.pem", "server 2001:db8::1 nts noval port 4460", "nts enable",
+                     "nts cert /etc/ntp/cert-chain.pem", "nts key /etc/ntp/key.pem", "nts ca /etc/ssl/certs"):
+            self.assertRegex(checked.stdout, rf"(?m)^{line} +# {self.output}:\d+$")
+
     def test_includefile_is_followed(self):
         self.write(self.path("etc/ntp/servers.conf"), "server included.example.org iburst\n")
         self.write(self.ntp_conf, "includefile ntp/servers.conf\nserver main.example.org\n")

@@ -70,7 +70,7 @@ SOURCES = dbus.Array([
     source("ntp1.example.com", address="192.0.2.1", refid=".GPS.", stratum=dbus.Byte(1), tally="*",
            when=dbus.UInt64(33), poll=dbus.UInt32(64), reach=dbus.Byte(0o377),
            delay=dbus.UInt64(12345678), offset=dbus.Int64(-123456), jitter=dbus.UInt64(45678),
-           state="selected", prefer=True, noselect=False,
+           state="selected", prefer=True, noselect=False, authentication="none",
            # Something a later daemon may add: skipped in the table, kept in JSON.
            future=dbus.Array([dbus.Int32(1), dbus.Int32(2)], signature="i")),
     source("a-very-long-hostname.example.org", address="2001:db8::1", refid="192.0.2.7",
@@ -108,6 +108,9 @@ PROPERTIES = {
     "FirewallBackend": dbus.String("nftables"),
     "FirewallWarning": dbus.String("table inet filter chain input drops udp port 123 (policy drop)"),
     "ServerMode": dbus.Boolean(False),
+    "NtsServing": dbus.Boolean(False),
+    "NtsCertificate": dbus.String(""),
+    "NtsKey": dbus.String(""),
     "ClockControl": dbus.String("observe"),
     "Online": dbus.Boolean(True),
     # Not (yet) known to the client: skipped in text, kept in JSON.
@@ -147,6 +150,12 @@ METHODS = [
      f"'FirewallClientState': 'open' if args[0] else 'closed', "
      f"'FirewallServerState': 'open' if args[1] else 'closed'}})\n"),
     ("SetServerMode", "bb", "", ""),
+    ("SetNts", "bssb", "",
+     raising("args[0] and 'missing' in args[1]",
+             "'cannot read the certificate %s: No such file or directory' % args[1]", INVALID_ARGS)
+     + f"self.UpdateProperties({MANAGER!r}, {{'NtsServing': args[0]}})\n"
+     + f"if args[1]: self.UpdateProperties({MANAGER!r}, {{'NtsCertificate': args[1]}})\n"
+     + f"if args[2]: self.UpdateProperties({MANAGER!r}, {{'NtsKey': args[2]}})\n"),
     ("Query", "s", "xtys",
      raising("args[0] == 'nonexistent.invalid'", "'no reply from nonexistent.invalid'",
              "org.freedesktop.DBus.Error.Failed")
@@ -156,6 +165,30 @@ METHODS = [
      raising("True", "'Interactive authentication required.'",
              "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired")),
 ]
+
+NTS_COMMON = dict(stratum=dbus.Byte(2), poll=dbus.UInt32(64), delay=dbus.UInt64(2000000),
+                  offset=dbus.Int64(1000000), jitter=dbus.UInt64(50000), prefer=False, noselect=False,
+                  authentication="nts")
+
+# One NTS source in each state, and a plain one between them.
+NTS_SOURCES = dbus.Array([
+    source("nts1.example.com", address="192.0.2.10", refid="192.0.2.99", tally="*", when=dbus.UInt64(10),
+           reach=dbus.Byte(0o377), state="selected", nts_state="established", nts_reason="",
+           nts_cookies=dbus.UInt32(7), nts_ke_time=dbus.UInt64(1764000000), nts_rejected=dbus.UInt64(2),
+           nts_last_rejection="authenticator did not verify", **NTS_COMMON),
+    source("plain.example.com", address="192.0.2.20", refid=".GPS.", stratum=dbus.Byte(1), tally="+",
+           when=dbus.UInt64(20), poll=dbus.UInt32(64), reach=dbus.Byte(0o377), delay=dbus.UInt64(3000000),
+           offset=dbus.Int64(-500000), jitter=dbus.UInt64(20000), state="candidate", prefer=False,
+           noselect=False, authentication="none"),
+    source("nts2.example.com", address="", refid=".INIT.", tally=" ", when=dbus.UInt64(UINT64_MAX),
+           reach=dbus.Byte(0), state="unreachable", nts_state="ke-pending", nts_reason="",
+           nts_cookies=dbus.UInt32(0), nts_ke_time=dbus.UInt64(0), nts_rejected=dbus.UInt64(0),
+           nts_last_rejection="", **NTS_COMMON),
+    source("nts3.example.com", address="", refid=".INIT.", tally=" ", when=dbus.UInt64(UINT64_MAX),
+           reach=dbus.Byte(0), state="unreachable", nts_state="failed",
+           nts_reason="certificate: the name does not match nts3.example.com", nts_cookies=dbus.UInt32(0),
+           nts_ke_time=dbus.UInt64(0), nts_rejected=dbus.UInt64(0), nts_last_rejection="", **NTS_COMMON),
+], signature="(sa{sv})")
 
 TABLE_HEADER = "     remote           refid      st t when poll reach   delay   offset  jitter"
 TABLE_ROWS = [
@@ -311,6 +344,7 @@ class NtpsyncctlTest(unittest.TestCase):
                      "4  permission denied"):
             self.assertIn(line, out)
         for command in ("status", "sources", "servers set", "restrict add", "firewall enable|disable", "server-mode",
+                        "nts [show]", "nts enable|disable", "--cert FILE", "--key FILE",
                         "query HOST", "burst", "reload", "--runtime", "--json", "--no-ask-password"):
             self.assertIn(command, out)
 
@@ -330,7 +364,10 @@ class NtpsyncctlTest(unittest.TestCase):
                      ["server-mode", "maybe"], ["server-mode", "on", "off"], ["query"],
                      ["query", "a", "b"], ["burst", "now"], ["reload", "x"],
                      ["--runtime", "firewall", "enable", "client"], ["--runtime", "burst"],
-                     ["--runtime", "reload"], ["-x", "status"], ["status", "--frobnicate"]):
+                     ["--runtime", "reload"], ["-x", "status"], ["status", "--frobnicate"],
+                     ["nts", "frob"], ["nts", "enable", "now"], ["nts", "show", "x"], ["nts", "--cert", "/c.pem"],
+                     ["nts", "disable", "--key", "/k.pem"], ["status", "--cert", "/c.pem"],
+                     ["nts", "enable", "--cert"], ["nts", "enable", "--key="], ["--cert", "", "nts", "enable"]):
             with self.subTest(args=args):
                 result = self.ctl(*args)
                 self.assert_exit(result, 2)
@@ -353,6 +390,7 @@ class NtpsyncctlTest(unittest.TestCase):
             "Root delay": "12.346 ms",
             "Root dispersion": "0.457 ms",
             "Server mode": "off",
+            "NTS serving": "off",
             "Firewall client": "unmanaged",
             "Firewall server": "unmanaged",
             "Firewall backend": "nftables",
@@ -464,6 +502,114 @@ class NtpsyncctlTest(unittest.TestCase):
     def test_server_mode_show(self):
         self.assertEqual(self.ctl_ok("server-mode"), "off\n")
         self.assertEqual(self.ctl_json("server-mode"), {"ServerMode": False})
+
+    # ---- NTS
+
+    def test_nts_show(self):
+        self.assertEqual(self.fields(self.ctl_ok("nts")), {"Serving": "off", "Certificate": "none", "Key": "none"})
+        self.assertEqual(self.ctl_ok("nts", "show"), self.ctl_ok("nts"))
+        self.assertEqual(self.ctl_json("nts"), {"NtsServing": False, "NtsCertificate": "", "NtsKey": ""})
+        self.manager.set_properties(NtsServing=dbus.Boolean(True), NtsCertificate="/etc/ntpsync/nts.pem",
+                                    NtsKey="/etc/ntpsync/nts.key")
+        self.assertEqual(self.fields(self.ctl_ok("nts")),
+                         {"Serving": "on", "Certificate": "/etc/ntpsync/nts.pem", "Key": "/etc/ntpsync/nts.key"})
+        self.assertEqual(self.ctl_json("nts"), {"NtsServing": True, "NtsCertificate": "/etc/ntpsync/nts.pem",
+                                                "NtsKey": "/etc/ntpsync/nts.key"})
+        self.assertEqual(self.fields(self.ctl_ok("status"))["NTS serving"], "on")
+        self.assertEqual(self.changing_calls(), [])
+
+    def test_nts_enable_and_disable(self):
+        self.assertEqual(self.ctl_ok("nts", "enable", "--cert", "/etc/ntpsync/nts.pem", "--key=/etc/ntpsync/nts.key"),
+                         "")
+        self.ctl_ok("--runtime", "nts", "disable")
+        self.ctl_ok("nts", "enable")
+        self.ctl_ok("--key", "/k.pem", "nts", "enable", "--runtime")
+        self.assertEqual(self.changing_calls(), [
+            ("SetNts", [True, "/etc/ntpsync/nts.pem", "/etc/ntpsync/nts.key", False]),
+            ("SetNts", [False, "", "", True]),
+            ("SetNts", [True, "", "", False]),
+            ("SetNts", [True, "", "/k.pem", True]),
+        ])
+
+    def test_nts_enable_makes_relative_paths_absolute(self):
+        """ntpsyncd reads the files from its own working directory, not ntpsyncctl's."""
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
+        result = subprocess.run([CTL, "nts", "enable", "--cert", "certs/nts.pem", "--key", "nts.key"], env=env,
+                                cwd=self.directory, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=60, check=False)
+        self.assert_exit(result, 0)
+        directory = os.path.realpath(self.directory)
+        self.assertEqual(self.changing_calls(), [
+            ("SetNts", [True, os.path.join(directory, "certs/nts.pem"), os.path.join(directory, "nts.key"), False]),
+        ])
+
+    def test_nts_enable_refused_with_the_daemons_message(self):
+        result = self.ctl("nts", "enable", "--cert", "/missing.pem", "--key", "/k.pem")
+        self.assert_exit(result, 1)
+        self.assertEqual(result.stderr,
+                         "Failed to enable NTS: cannot read the certificate /missing.pem: No such file or directory\n")
+        self.assertEqual(self.fields(self.ctl_ok("nts"))["Serving"], "off")
+
+    def test_nts_unreachable_exits_3(self):
+        for args in (["nts"], ["nts", "enable"], ["nts", "disable"]):
+            with self.subTest(args=args):
+                result = self.ctl(*args, address=self.empty_bus.address)
+                self.assert_exit(result, 3)
+                self.assertEqual(result.stdout, "")
+
+    def test_sources_table_shows_nts_under_its_row(self):
+        self.manager.set_properties(Sources=NTS_SOURCES)
+        lines = self.ctl_ok("sources").splitlines()
+        self.assertEqual(lines[:2], [TABLE_HEADER, "=" * 78])
+        self.assertEqual(lines[2:], [
+            "*nts1.example.co 192.0.2.99       2 u   10   64  377    2.000    1.000   0.050",
+            "                 NTS, 7 cookies",
+            "+plain.example.c .GPS.            1 u   20   64  377    3.000   -0.500   0.020",
+            " nts2.example.co .INIT.           2 u    -   64    0    2.000    1.000   0.050",
+            "                 NTS: key establishment pending",
+            " nts3.example.co .INIT.           2 u    -   64    0    2.000    1.000   0.050",
+            "                 NTS failed: certificate: the name does not match nts3.example.com",
+        ])
+
+    def test_plain_sources_look_as_before(self):
+        # The default sources: one says "authentication": "none", the others nothing at all.
+        self.assertEqual(self.ctl_ok("sources").splitlines()[2:], TABLE_ROWS)
+        self.assertNotIn("Authentication", self.ctl_ok("status"))
+
+    def test_status_shows_nts_sources(self):
+        self.manager.set_properties(Sources=NTS_SOURCES)
+        lines = self.ctl_ok("status").splitlines()
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith("Authentication:"))
+        self.assertEqual(lines[start:], [
+            "     Authentication: nts1.example.com: NTS, 7 cookies",
+            "                     nts2.example.com: NTS: key establishment pending",
+            "                     nts3.example.com: NTS failed: certificate: the name does not match "
+            "nts3.example.com",
+        ])
+
+    def test_one_cookie(self):
+        one = source("nts1.example.com", address="192.0.2.10", refid="192.0.2.99", tally="*", when=dbus.UInt64(10),
+                     reach=dbus.Byte(1), state="selected", nts_state="established", nts_cookies=dbus.UInt32(1),
+                     **NTS_COMMON)
+        self.manager.set_properties(Sources=dbus.Array([one], signature="(sa{sv})"))
+        self.assertIn("nts1.example.com: NTS, 1 cookie\n", self.ctl_ok("status"))
+
+    def test_sources_json_passes_the_nts_keys_through(self):
+        self.manager.set_properties(Sources=NTS_SOURCES)
+        sources = self.ctl_json("sources")
+        self.assertEqual([(s["name"], s["authentication"]) for s in sources],
+                         [("nts1.example.com", "nts"), ("plain.example.com", "none"), ("nts2.example.com", "nts"),
+                          ("nts3.example.com", "nts")])
+        self.assertEqual({k: v for k, v in sources[0].items() if k.startswith("nts_")}, {
+            "nts_state": "established", "nts_reason": "", "nts_cookies": 7, "nts_ke_time": 1764000000,
+            "nts_rejected": 2, "nts_last_rejection": "authenticator did not verify"})
+        self.assertNotIn("nts_state", sources[1])
+        self.assertEqual(sources[2]["nts_state"], "ke-pending")
+        self.assertEqual((sources[3]["nts_state"], sources[3]["nts_reason"]),
+                         ("failed", "certificate: the name does not match nts3.example.com"))
+        status = self.ctl_json("status")
+        self.assertEqual(status["Sources"], sources)
+        self.assertEqual((status["NtsServing"], status["NtsCertificate"], status["NtsKey"]), (False, "", ""))
 
     # ---- changing
 

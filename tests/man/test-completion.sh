@@ -61,7 +61,7 @@ offers_only() {
 }
 
 # commands, sub-commands, arguments
-offers "ntpsyncctl |" status sources servers restrict firewall server-mode query burst reload \
+offers "ntpsyncctl |" status sources servers restrict firewall server-mode nts query burst reload \
         import-ntpconf wait-sync
 offers_only "ntpsyncctl ser|" servers server-mode
 offers_only "ntpsyncctl servers |" set add remove list
@@ -76,8 +76,15 @@ offers_only "ntpsyncctl status |"
 offers_only "ntpsyncctl burst |"
 offers_only "ntpsyncctl servers set |"
 offers_only "ntpsyncctl servers add |" server pool
-offers_only "ntpsyncctl servers add server ntp.example.com |" iburst prefer noselect minpoll maxpoll
-offers_only "ntpsyncctl servers add pool pool.example.org |" iburst maxsources
+offers_only "ntpsyncctl servers add server ntp.example.com |" iburst prefer noselect minpoll maxpoll nts
+offers_only "ntpsyncctl servers add pool pool.example.org |" iburst maxsources nts
+offers_only "ntpsyncctl servers add server ntp.example.com iburst nts |" iburst prefer noselect minpoll maxpoll \
+        nts noval ca port
+offers_only "ntpsyncctl servers add pool pool.example.org nts |" iburst maxsources nts noval ca port
+offers_only "ntpsyncctl servers add server ntp.example.com nts port |"
+offers_only "ntpsyncctl nts |" show enable disable
+offers_only "ntpsyncctl nts enable |" --cert --key
+offers_only "ntpsyncctl nts disable |"
 offers_only "ntpsyncctl servers add server ntp.example.com minpoll |"
 offers_only "ntpsyncctl restrict add |" default -4 -6
 offers_only "ntpsyncctl restrict add -6 |" default
@@ -95,6 +102,7 @@ offers_only "ntpsyncctl -|" --runtime --json --no-ask-password -h --help --versi
 offers "ntpsyncctl status --|" --json --help --no-ask-password
 offers "ntpsyncctl import-ntpconf --|" --output --force --state-dir
 offers_only "ntpsyncctl wait-sync --t|" --timeout
+offers_only "ntpsyncctl nts enable --c|" --cert
 offers_only "ntpsyncctl --runtime servers |" set add remove list
 offers_only "ntpsyncctl --json --no-ask-password firewall |" show enable disable
 offers_only "ntpsyncctl -- firewall |" show enable disable
@@ -109,6 +117,10 @@ offers_only "ntpsyncctl import-ntpconf --output $scratch/conf|" "$scratch/conf.d
 offers_only "ntpsyncctl import-ntpconf --state-dir $scratch/s|" "$scratch/state"
 offers_only "ntpsyncctl --runtime import-ntpconf --force $scratch/ntp.c|" "$scratch/ntp.conf"
 offers_only "ntpsyncctl --output $scratch/conf|" "$scratch/conf.d"
+offers_only "ntpsyncctl servers add server ntp.example.com nts ca $scratch/ntp.c|" "$scratch/ntp.conf"
+offers_only "ntpsyncctl nts enable --cert $scratch/ntp.c|" "$scratch/ntp.conf"
+offers_only "ntpsyncctl nts enable --cert $scratch/ntp.conf --key $scratch/step|" "$scratch/step-tickers"
+offers_only "ntpsyncctl nts enable --cert $scratch/ntp.conf |" --cert --key
 offers_only "ntpsyncctl --output $scratch/out.conf import-ntpconf $scratch/ntp.c|" "$scratch/ntp.conf"
 offers_only "ntpsyncctl --state-dir $scratch/state import-ntpconf --|" --output --force --state-dir \
         --runtime --json --no-ask-password --help --version

@@ -517,6 +517,152 @@ static void test_includefile(void **state) {
         include_name = include_text = NULL;
 }
 
+/* ---- NTS (NTPsec's words) ---- */
+
+static void test_nts_servers(void **state) {
+        import_ok("server time.example.com iburst nts\n"
+                  "server nts.example.org:4461 nts ca /etc/ntp/private-ca.pem\n"
+                  "server [2001:db8::1]:4460 nts noval\n"
+                  "server [2001:db8::2] nts\n"
+                  "server nts2.example.org:4461 nts port 4470\n"
+                  "server 192.0.2.1:4460 nts\n"
+                  "pool nts-pool.example.org iburst nts\n",
+                  NULL);
+        assert_int_equal(res.n_warnings, 0);
+        const struct config_server *s = server("time.example.com");
+        assert_true(s->nts && s->iburst && !s->noval);
+        assert_int_equal(s->port, 0);
+        assert_string_equal(s->ca, "");
+        /* NTPsec's HOST:PORT is the NTS-KE port */
+        s = server("nts.example.org");
+        assert_true(s->nts);
+        assert_int_equal(s->port, 4461);
+        assert_string_equal(s->ca, "/etc/ntp/private-ca.pem");
+        s = server("2001:db8::1");
+        assert_true(s->nts && s->noval);
+        assert_int_equal(s->port, 4460);
+        assert_int_equal(server("2001:db8::2")->port, 0);
+        assert_int_equal(server("nts2.example.org")->port, 4470); /* port N wins */
+        assert_int_equal(server("192.0.2.1")->port, 4460);
+        assert_true(server("nts-pool.example.org")->pool && server("nts-pool.example.org")->nts);
+        assert_line("server time.example.com iburst nts", "# /etc/ntp.conf:1");
+        assert_line("server 2001:db8::1 nts noval port 4460", "# /etc/ntp.conf:3");
+}
+
+static void test_nts_server_options_dropped(void **state) {
+        import_ok("server a.example.org ca /etc/ca.pem noval port 4460\n"
+                  "server b.example.org:4460 iburst\n"
+                  "server c.example.org nts aead AES_SIV_CMAC_256\n"
+                  "server d.example.org nts ca relative/ca.pem\n"
+                  "server e.example.org noval\n",
+                  NULL);
+        const struct config_server *a = server("a.example.org");
+        assert_false(a->nts || a->noval);
+        assert_int_equal(a->port, 0);
+        assert_string_equal(a->ca, "");
+        assert_true(server("b.example.org")->iburst);
+        assert_int_equal(server("b.example.org")->port, 0);
+        assert_true(server("c.example.org")->nts);
+        assert_true(server("d.example.org")->nts);
+        assert_string_equal(server("d.example.org")->ca, "");
+        static const struct expected_warning warnings[] = {
+                { "/etc/ntp.conf:1: server option 'ca' without 'nts' is not carried over", "; 1 line affected" },
+                { "/etc/ntp.conf:1: server option 'noval' without 'nts'", "; 2 lines affected" },
+                { "/etc/ntp.conf:1: server option 'port' without 'nts'", "the line has no 'nts'" },
+                { "/etc/ntp.conf:2: the port of HOST:PORT is not carried over", "NTS-KE port" },
+                { "/etc/ntp.conf:3: server option 'aead' is not carried over", "AES-SIV-CMAC-256" },
+                { "/etc/ntp.conf:4: server option 'ca' with this path", "absolute path" },
+        };
+        assert_warnings(warnings, ELEMENTSOF(warnings));
+        /* aead's value went with it */
+        assert_null(strstr(res.text, "AES_SIV"));
+}
+
+static void test_nts_directive(void **state) {
+        import_ok("nts enable cert /etc/ntp/cert.pem key /etc/ntp/key.pem\n"
+                  "nts ca /etc/ssl/certs mintls TLS1.3\n"
+                  "nts maxtls TLS1.3 tlsciphers HIGH tlsciphersuites TLS_AES_256_GCM_SHA384\n"
+                  "nts tlsecdhcurves X25519 cookie /var/lib/ntp/nts-keys aead AES_SIV_CMAC_256\n"
+                  "nts mintls TLS1.2 frobnicate\n",
+                  NULL);
+        assert_true(cfg.nts_enable.value);
+        assert_string_equal(cfg.nts_cert, "/etc/ntp/cert.pem");
+        assert_string_equal(cfg.nts_key, "/etc/ntp/key.pem");
+        assert_string_equal(cfg.nts_ca, "/etc/ssl/certs");
+        assert_line("nts cert /etc/ntp/cert.pem", "# /etc/ntp.conf:1");
+        assert_line("nts key /etc/ntp/key.pem", "# /etc/ntp.conf:1");
+        assert_line("nts ca /etc/ssl/certs", "# /etc/ntp.conf:2");
+        assert_line("nts enable", "# /etc/ntp.conf:1");
+        assert_contains(res.text, "TCP port 4460");
+        static const struct expected_warning warnings[] = {
+                { "/etc/ntp.conf:2: 'nts mintls' is not carried over", "as RFC 8915 asks); 2 lines affected" },
+                { "/etc/ntp.conf:3: 'nts maxtls'", "TLS 1.3 only" },
+                { "/etc/ntp.conf:3: 'nts tlsciphers'", "GnuTLS" },
+                { "/etc/ntp.conf:3: 'nts tlsciphersuites'", "GnuTLS" },
+                { "/etc/ntp.conf:4: 'nts tlsecdhcurves'", "GnuTLS" },
+                { "/etc/ntp.conf:4: 'nts cookie'", "nts-server-keys" },
+                { "/etc/ntp.conf:4: 'nts aead'", "AES-SIV-CMAC-256" },
+                { "/etc/ntp.conf:5: 'nts frobnicate'", "NTPsec has no such nts option" },
+        };
+        assert_warnings(warnings, ELEMENTSOF(warnings));
+        /* the values of the dropped ones went with them */
+        assert_null(strstr(res.text, "nts-keys"));
+        assert_null(strstr(res.text, "TLS1"));
+}
+
+/* ntpsyncd refuses nts enable without cert and key; NTPsec takes its default files. */
+static void test_nts_enable_takes_ntpsec_defaults(void **state) {
+        import_ok("server a.example.org nts\nnts enable\n", NULL);
+        assert_true(cfg.nts_enable.value);
+        assert_string_equal(cfg.nts_cert, "/etc/ntp/cert-chain.pem");
+        assert_string_equal(cfg.nts_key, "/etc/ntp/key.pem");
+        assert_line("nts cert /etc/ntp/cert-chain.pem", "# /etc/ntp.conf:2 (NTPsec's default)");
+        assert_line("nts key /etc/ntp/key.pem", "# /etc/ntp.conf:2 (NTPsec's default)");
+        static const struct expected_warning warnings[] = {
+                { "/etc/ntp.conf:2: 'nts enable' without 'nts cert' becomes 'nts cert /etc/ntp/cert-chain.pem'",
+                  "NTPsec's is written out" },
+                { "/etc/ntp.conf:2: 'nts enable' without 'nts key' becomes 'nts key /etc/ntp/key.pem'", "" },
+        };
+        assert_warnings(warnings, ELEMENTSOF(warnings));
+
+        /* a file given later on counts, and a path ntpsyncd refuses is no file */
+        import_ok("nts enable\nnts key /etc/ntp/mine.pem\nnts cert relative.pem\n", NULL);
+        assert_string_equal(cfg.nts_key, "/etc/ntp/mine.pem");
+        assert_string_equal(cfg.nts_cert, "/etc/ntp/cert-chain.pem");
+        assert_warning("/etc/ntp.conf:3: 'nts cert' with this path", "absolute path");
+        assert_warning("/etc/ntp.conf:1: 'nts enable' without 'nts cert'", "");
+        assert_int_equal(res.n_warnings, 2);
+
+        /* the last of enable and disable counts; disabled, nothing is filled in */
+        import_ok("nts enable\nnts disable\n", NULL);
+        assert_false(cfg.nts_enable.value);
+        assert_line("nts disable", "# /etc/ntp.conf:2");
+        assert_string_equal(cfg.nts_cert, "");
+        assert_int_equal(res.n_warnings, 0);
+        assert_null(strstr(res.text, "TCP port 4460"));
+
+        /* no nts line: no NTS part */
+        import_ok("server a.example.org\n", NULL);
+        assert_null(strstr(res.text, "NTS"));
+}
+
+static void test_nts_errors(void **state) {
+        static const struct error_case errors[] = {
+                { "nts\n", NULL, "/etc/ntp.conf:1: ", "nts needs an option" },
+                { "nts enable cert\n", NULL, "/etc/ntp.conf:1: ", "nts cert takes a value" },
+                { "nts mintls\n", NULL, "/etc/ntp.conf:1: ", "nts mintls takes a value" },
+                { "server a.example.org nts port 0\n", NULL, "/etc/ntp.conf:1: ", "port takes a number from 1" },
+                { "server a.example.org nts port\n", NULL, "/etc/ntp.conf:1: ", "port takes a number" },
+                { "server a.example.org nts ca\n", NULL, "/etc/ntp.conf:1: ", "ca takes a file or directory" },
+                { "server a.example.org:99999 nts\n", NULL, "/etc/ntp.conf:1: ", "not a valid host name" },
+                { "server a.example.org: nts\n", NULL, "/etc/ntp.conf:1: ", "not a valid host name" },
+                { "server [2001:db8::1 nts\n", NULL, "/etc/ntp.conf:1: ", "not a valid host name" },
+                { "server [2001:db8::1]x nts\n", NULL, "/etc/ntp.conf:1: ", "not a valid host name" },
+                { "server []:4460 nts\n", NULL, "/etc/ntp.conf:1: ", "not a valid host name" },
+        };
+        assert_errors(errors, ELEMENTSOF(errors));
+}
+
 /* ---- malformed input ---- */
 
 static void test_bad_input(void **state) {
@@ -636,6 +782,11 @@ int main(void) {
                 cmocka_unit_test(test_words_are_escaped_in_warnings),
                 cmocka_unit_test(test_step_tickers),
                 cmocka_unit_test(test_includefile),
+                cmocka_unit_test(test_nts_servers),
+                cmocka_unit_test(test_nts_server_options_dropped),
+                cmocka_unit_test(test_nts_directive),
+                cmocka_unit_test(test_nts_enable_takes_ntpsec_defaults),
+                cmocka_unit_test(test_nts_errors),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_errors_name_the_column),
                 cmocka_unit_test(test_lexical_forms),
