@@ -1274,6 +1274,30 @@ static void test_burst_polls_every_source_now(void **state) {
         harness_done(&h);
 }
 
+/* One source polled now (its NTS keys just arrived): that one only, with a burst when it was
+ * never reached. */
+static void test_poll_one_source_now(void **state) {
+        struct harness h;
+
+        harness_init(&h, true, 0);
+        uint32_t a = add_source(&h, 0, true);
+        uint32_t waiting = add_source(&h, 0, false);
+        advance(&h, 100 * SEC);
+        unsigned sa = h.sends[a], sw = h.sends[waiting];
+
+        engine_poll_source_now(h.e, waiting, h.mono);
+        h.last_run = h.mono;
+        drain(&h);
+        assert_int_equal(h.sends[waiting], sw + 1);
+        assert_int_equal(h.sends[a], sa);
+        advance(&h, h.mono + 11 * SEC);
+        assert_int_equal(h.sends[waiting], sw + 6);
+        assert_int_equal(h.sends[a], sa);
+        /* An id the engine does not know changes nothing. */
+        engine_poll_source_now(h.e, 9999, h.mono);
+        harness_done(&h);
+}
+
 static void test_offline_sends_nothing_and_keeps_reach(void **state) {
         struct harness h;
 
@@ -1662,6 +1686,7 @@ int main(void) {
                 cmocka_unit_test(test_source_defaults),
                 cmocka_unit_test(test_iburst_polls_six_times_2s_apart),
                 cmocka_unit_test(test_burst_polls_every_source_now),
+                cmocka_unit_test(test_poll_one_source_now),
                 cmocka_unit_test(test_offline_sends_nothing_and_keeps_reach),
                 cmocka_unit_test(test_back_online_bursts_unreachable_sources),
                 cmocka_unit_test(test_initial_offset_is_stepped_once),
