@@ -6,82 +6,10 @@
 
 #include "clock-filter.h"
 #include "discipline.h"
-#include "engine.h"
+#include "engine-internal.h"
 #include "leap.h"
 #include "poll.h"
 #include "select.h"
-
-#define ACTION_QUEUE_SIZE 256
-#define PHI 15e-6                    /* s/s, frequency tolerance: dispersion growth (RFC 5905) */
-#define WANDER 1e-9                  /* s^-1/2, frequency random walk assumed for a local oscillator */
-#define STARTUP_REPLY_WAIT_NS (INT64_C(4) * 1000000000)
-#define STARTUP_BURST_SAMPLES 2      /* samples a bursting source gives before the first update */
-#define SYNC_LOSS_POLLS 8            /* missed system-peer polls after which sync is lost */
-#define UNKNOWN_FREQUENCY_SD 500e-6
-#define KNOWN_FREQUENCY_SD 1e-6
-
-struct source {
-        uint32_t id;
-        char *name;
-        struct engine_source_config config;
-        struct poll_state poll;
-        struct request_state request;
-        int64_t request_mono;        /* when the outstanding request was queued */
-        bool burst_request;          /* the outstanding request is part of a burst */
-        unsigned request_steps;      /* clock steps done when the request left */
-        int64_t t1_real;
-        bool t1_known;
-        struct clock_filter filter;
-        enum engine_source_state state;
-        enum select_tally tally;
-        /* From the last accepted reply. */
-        uint8_t stratum;
-        uint32_t refid;
-        enum ntp_leap leap;
-        int8_t precision;
-        double root_delay, root_dispersion;
-        ntp_ts reference_ts, transmit_ts;
-        int64_t last_rx_mono;
-        double last_offset, last_delay;
-        enum response_result last_result;
-        /* From the last estimate. */
-        bool has_estimate;
-        struct filter_estimate estimate;
-        double offset, root_distance;
-};
-
-struct engine {
-        struct engine_config config;
-        struct source *sources[ENGINE_MAX_SOURCES];
-        size_t n_sources;
-        uint32_t next_id;
-        int64_t start_mono;
-        int64_t last_run_mono;       /* the latest time engine_run() was called with */
-        bool offline;
-        struct discipline discipline;
-
-        struct engine_action queue[ACTION_QUEUE_SIZE];
-        size_t queue_head, queue_len;
-
-        /* The real time at some mono time, for dating leap announcements. */
-        int64_t known_real, known_real_mono;
-        bool real_known;
-
-        bool synchronized;
-        const char *unsync_reason;
-        int64_t system_peer;
-        uint8_t stratum;
-        uint32_t refid;
-        double offset, jitter, root_delay, root_dispersion;
-        double residual_frequency;
-        enum ntp_leap leap;
-        int8_t poll;
-        int64_t last_update_mono;
-        int64_t last_update_real;
-        uint64_t packets_sent;
-        unsigned n_selected;
-        enum discipline_decision last_decision;
-};
 
 void engine_config_init(struct engine_config *c) {
         *c = (struct engine_config) {
@@ -190,7 +118,7 @@ bool engine_next_action(engine *e, struct engine_action *ret) {
 
 /* ---- sources ---- */
 
-static struct source *find_source(engine *e, uint32_t id) {
+struct source *engine_find_source(engine *e, uint32_t id) {
         for (size_t i = 0; i < e->n_sources; i++)
                 if (e->sources[i]->id == id)
                         return e->sources[i];
@@ -303,7 +231,7 @@ static void send_request(engine *e, struct source *s, int64_t now_mono) {
 }
 
 void engine_request_sent(engine *e, uint32_t id, int64_t t1_real) {
-        struct source *s = find_source(e, id);
+        struct source *s = engine_find_source(e, id);
         if (!s || !s->request.outstanding)
                 return;
         s->t1_real = t1_real;
@@ -649,7 +577,7 @@ static void accept_sample(engine *e, struct source *s, const struct ntp_packet *
 
 enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, size_t len,
                                     int64_t t4_real, int64_t now_mono) {
-        struct source *s = find_source(e, id);
+        struct source *s = engine_find_source(e, id);
         struct ntp_packet p;
         struct measurement m;
 
@@ -736,7 +664,7 @@ static void poll_all_now(engine *e, int64_t now_mono, bool iburst_too) {
 }
 
 void engine_poll_source_now(engine *e, uint32_t id, int64_t now_mono) {
-        struct source *s = find_source(e, id);
+        struct source *s = engine_find_source(e, id);
         if (!s)
                 return;
         poll_now(s, now_mono, true);
@@ -762,89 +690,4 @@ void engine_set_online(engine *e, bool online, int64_t now_mono) {
         e->offline = !online;
         if (online)
                 poll_all_now(e, now_mono, true);
-}
-
-/* ---- status ---- */
-
-void engine_get_status(engine *e, int64_t now_mono, struct engine_status *ret) {
-        double since = e->last_update_mono >= 0 ? ns_to_seconds(now_mono - e->last_update_mono) : 0;
-        *ret = (struct engine_status) {
-                .synchronized = e->synchronized,
-                .unsync_reason = e->synchronized ? NULL : e->unsync_reason,
-                .stratum = e->synchronized ? e->stratum : NTP_STRATUM_UNSYNC,
-                .refid = e->synchronized ? e->refid : 0,
-                .system_peer = e->system_peer,
-                .offset = e->offset,
-                .frequency_ppm = e->discipline.frequency_ppm,
-                .residual_frequency_ppm = e->residual_frequency * 1e6,
-                .root_delay = e->root_delay,
-                .root_dispersion = e->root_dispersion + PHI * since,
-                .leap = e->leap,
-                .poll = e->poll,
-                .last_update_mono = e->last_update_mono,
-                .last_update_real = e->last_update_real,
-                .jitter = e->jitter,
-                .steps = e->discipline.steps,
-                .packets_sent = e->packets_sent,
-                .n_selected = e->n_selected,
-                .last_decision = e->last_decision,
-        };
-}
-
-static void source_info(const struct source *s, struct engine_source_info *ret) {
-        *ret = (struct engine_source_info) {
-                .id = s->id,
-                .name = s->name,
-                .state = s->state,
-                .tally = (char) s->tally,
-                .stratum = s->stratum,
-                .refid = s->refid,
-                .leap = s->leap,
-                .precision = s->precision,
-                .source_root_delay = s->root_delay,
-                .source_root_dispersion = s->root_dispersion,
-                .reference_ts = s->reference_ts,
-                .transmit_ts = s->transmit_ts,
-                .poll = s->poll.poll,
-                .reach = s->poll.reach,
-                .last_rx_mono = s->last_rx_mono,
-                .offset = s->has_estimate ? s->offset : s->last_offset,
-                .delay = s->last_delay,
-                .jitter = s->has_estimate ? s->estimate.jitter : 0,
-                .dispersion = s->has_estimate ? s->estimate.offset_sd : 0,
-                .root_distance = s->root_distance,
-                .frequency_ppm = s->has_estimate ? s->estimate.frequency * 1e6 : 0,
-                .samples = s->filter.n,
-                .last_result = s->last_result,
-                .prefer = s->config.prefer,
-                .noselect = s->config.noselect,
-                .iburst = s->config.iburst,
-        };
-}
-
-size_t engine_get_sources(engine *e, struct engine_source_info *ret, size_t max) {
-        size_t n = e->n_sources < max ? e->n_sources : max;
-        for (size_t i = 0; i < n; i++)
-                source_info(e->sources[i], &ret[i]);
-        return n;
-}
-
-int engine_get_source(engine *e, uint32_t id, struct engine_source_info *ret) {
-        struct source *s = find_source(e, id);
-        if (!s)
-                return -ENOENT;
-        source_info(s, ret);
-        return 0;
-}
-
-const char *engine_source_state_to_string(enum engine_source_state s) {
-        switch (s) {
-        case SOURCE_STATE_NEW: return "new";
-        case SOURCE_STATE_OK: return "ok";
-        case SOURCE_STATE_UNREACHABLE: return "unreachable";
-        case SOURCE_STATE_DENIED: return "denied";
-        case SOURCE_STATE_FALSETICKER: return "falseticker";
-        case SOURCE_STATE_TOO_FAR: return "too far";
-        }
-        return "unknown";
 }

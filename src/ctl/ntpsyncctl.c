@@ -11,6 +11,7 @@
 #include "config.h"
 #include "ctl-bus.h"
 #include "ctl-format.h"
+#include "ctl-help.h"
 #include "ctl-import-files.h"
 #include "ctl-json.h"
 #include "ctl-properties.h"
@@ -30,86 +31,6 @@ struct ctl {
         const char *nts_key;
         const char *nts_option;
 };
-
-static void help(void) {
-        printf("Usage: ntpsyncctl [OPTIONS] [COMMAND] ...\n"
-               "\n"
-               "Shows and changes what ntpsyncd, the NTP time-synchronization daemon, does.\n"
-               "\n"
-               "Commands:\n"
-               "  status                    synchronization state and settings (the default)\n"
-               "  sources                   the time sources, as ntpq -p shows them\n"
-               "  servers [list]            the server specs in use\n"
-               "  servers set SPEC...       replace the servers; each SPEC is one argument:\n"
-               "                              servers set \"server ntp.example.com iburst\" \"pool pool.example.org\"\n"
-               "  servers add SPEC...       add a server; the arguments form one spec:\n"
-               "                              servers add server ntp.example.com iburst prefer\n"
-               "  servers remove HOST       stop using the server or pool HOST\n"
-               "  restrict [list]           the restrict rules\n"
-               "  restrict set RULE...      replace the rules; each RULE is one argument\n"
-               "  restrict add RULE...      add a rule; the arguments form one rule:\n"
-               "                              restrict add 192.0.2.0 mask 255.255.255.0 nomodify\n"
-               "  restrict remove ADDRESS...\n"
-               "                            remove the rule for ADDRESS, ADDRESS/PREFIX or ADDRESS mask MASK\n"
-               "  firewall [show]           the firewall state for NTP client and server traffic:\n"
-               "                            unmanaged, open, closed, failed or unknown\n"
-               "  firewall enable|disable client|server\n"
-               "                            let NTP client (outgoing) or server (incoming) traffic\n"
-               "                            through, or stop it\n"
-               "  server-mode [on|off]      show or set whether ntpsyncd answers NTP clients\n"
-               "  nts [show]                whether ntpsyncd serves NTS (authenticated time), with\n"
-               "                            which certificate and key\n"
-               "  nts enable|disable        serve NTS or stop; enable takes --cert and --key, or\n"
-               "                            keeps the configured ones\n"
-               "  query HOST                measure the offset to HOST, like ntpdate -q; the clock\n"
-               "                            is not touched\n"
-               "  burst                     poll every source now\n"
-               "  reload                    re-read the configuration files\n"
-               "  import-ntpconf [NTP_CONF [STEP_TICKERS]]\n"
-               "                            write ntpsyncd's configuration from ntpd's (default\n"
-               "                            " IMPORT_DEFAULT_NTP_CONF " and, if it exists,\n"
-               "                            " IMPORT_DEFAULT_STEP_TICKERS ") to\n"
-               "                            " IMPORT_DEFAULT_OUTPUT ", with a\n"
-               "                            warning for each directive that is not carried over,\n"
-               "                            and ntpd's frequency to ntpsyncd's drift file if\n"
-               "                            it has none yet; needs no running ntpsyncd\n"
-               "  wait-sync                 wait until ntpsyncd is synchronized (what\n"
-               "                            ntpsync-wait-sync.service runs at boot)\n"
-               "\n"
-               "Options:\n"
-               "  --runtime                 make servers, restrict, server-mode and nts changes only\n"
-               "                            until ntpsyncd restarts (default: persisted)\n"
-               "  --json                    print JSON: status gives an object of all properties,\n"
-               "                            named and valued as on D-Bus (times in nanoseconds);\n"
-               "                            sources an array of objects (likewise); servers and\n"
-               "                            restrict arrays of strings; firewall, server-mode and\n"
-               "                            nts objects of their properties; query an object with\n"
-               "                            offset and delay in seconds, stratum and refid\n"
-               "  --no-ask-password         do not ask for a password to authorize a change\n"
-               "  --output FILE             import-ntpconf: write FILE instead; '-' prints the\n"
-               "                            configuration and writes nothing at all (a dry run)\n"
-               "  --force                   import-ntpconf: replace an existing output file\n"
-               "  --state-dir DIR           import-ntpconf: ntpsyncd's state directory, for its\n"
-               "                            drift file (default " IMPORT_DEFAULT_STATE_DIR ")\n"
-               "  --timeout SECONDS         wait-sync: give up after SECONDS (default: infinity)\n"
-               "  --cert FILE               nts enable: the certificate chain to serve NTS with (PEM)\n"
-               "  --key FILE                nts enable: its private key (PEM); both are read by\n"
-               "                            ntpsyncd, so they must be readable by it\n"
-               "  -h --help                 show this help\n"
-               "  --version                 show the version\n"
-               "\n"
-               "Commands that change something print nothing when they succeed; import-ntpconf\n"
-               "says what it wrote.\n"
-               "\n"
-               "Exit status:\n"
-               "  0  success (import-ntpconf: also with warnings)\n"
-               "  1  ntpsyncd refused (its reason is printed), or another failure (import-ntpconf:\n"
-               "     a file that cannot be read or written, or a malformed one; wait-sync: the\n"
-               "     timeout passed)\n"
-               "  2  bad command line (import-ntpconf: also an existing output file without --force)\n"
-               "  3  ntpsyncd is not reachable: not running, or no system bus\n"
-               "  4  permission denied\n");
-}
 
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...) {
@@ -724,7 +645,7 @@ static int parse_options(int argc, char *argv[], struct ctl *ctl, int *ret_argc)
                         return usage_error("option '%.*s' takes no value", (int) (value - arg - 1), arg);
                 switch (option) {
                 case OPTION_HELP:
-                        help();
+                        ctl_help();
                         return CTL_EXIT_SUCCESS;
                 case OPTION_VERSION:
                         printf("ntpsyncctl " NTPSYNC_VERSION "\n");
