@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes the seed corpora of the fuzz targets: tests/fuzz/corpus/<target>/<seed>.
 
 Run it again after changing a seed; the files it writes are committed. The constants match the
