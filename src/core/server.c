@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include "mode6.h"
+#include "nts-ntp.h"
 #include "server.h"
 #include "unaligned.h"
 
@@ -32,6 +33,21 @@ const char *server_verdict_to_string(enum server_verdict v) {
 
 void server_stamp_transmit(uint8_t response[static NTP_HEADER_SIZE], ntp_ts tx) {
         unaligned_write_be64(response + 40, tx);
+}
+
+bool server_request_wants_nts(const uint8_t *request, size_t len) {
+        size_t pos = NTP_HEADER_SIZE;
+        bool uid = false, cookie = false;
+        struct nts_ef ef;
+
+        if (len <= NTP_HEADER_SIZE || len > NTP_MAX_PACKET_SIZE || ((request[0] >> 3) & 7) != 4 ||
+            (request[0] & 7) != NTP_MODE_CLIENT)
+                return false;
+        while (nts_ntp_ef_next(request, len, &pos, &ef) > 0) {
+                uid |= ef.type == NTS_EF_UNIQUE_IDENTIFIER;
+                cookie |= ef.type == NTS_EF_COOKIE;
+        }
+        return uid && cookie;
 }
 
 static int8_t served_poll(int8_t requested) {

@@ -56,5 +56,10 @@ enum server_verdict server_handle(const struct server_state *state, const struct
                                   const struct server_client *client, const uint8_t *request, size_t len, ntp_ts rx,
                                   int64_t now_mono, uint8_t response[static NTP_HEADER_SIZE]);
 
+/* Whether a request asks for NTS (RFC 8915 §5): a version 4 client request whose extension fields
+ * carry a Unique Identifier and an NTS Cookie. Only the framing is looked at; whether it
+ * authenticates is nts_ntp_server_request_parse()'s to say. */
+bool server_request_wants_nts(const uint8_t *request, size_t len);
+
 /* Writes the transmit timestamp into a response, just before it leaves. */
 void server_stamp_transmit(uint8_t response[static NTP_HEADER_SIZE], ntp_ts tx);

@@ -10,6 +10,7 @@
 #include "bus-change.h"
 #include "bus-manager-properties.h"
 #include "ntp-server.h"
+#include "nts-ke-server.h"
 #include "query.h"
 
 #define QUERIES_MAX 4
@@ -348,6 +349,23 @@ static int check_nts_path(const char *what, const char *path, sd_bus_error *erro
         return 0;
 }
 
+/* As for the server mode: the setting is taken, and the caller learns when the NTS-KE service
+ * cannot run with it (the files it names are unreadable, or not a certificate and its key). */
+static int apply_nts(struct bus_change *c, sd_bus_error *error) {
+        int r = bus_apply_overrides(c, error);
+        if (r < 0)
+                return r;
+        manager *m = c->bus->manager;
+        if (c->overrides.nts_enable && manager_serving_now(m) && m->nts_ke_server &&
+            !nts_ke_server_running(m->nts_ke_server))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED,
+                                         "NTS is set, but the NTS-KE service cannot run with certificate %s and key "
+                                         "%s (see the journal; the key must be readable by the daemon, or passed "
+                                         "with LoadCredential=)",
+                                         m->config.nts_cert, m->config.nts_key);
+        return 0;
+}
+
 static int method_set_nts(sd_bus_message *call, void *userdata, sd_bus_error *error) {
         const char *cert, *key;
         int enabled, runtime;
@@ -356,6 +374,13 @@ static int method_set_nts(sd_bus_message *call, void *userdata, sd_bus_error *er
                 return r;
         if ((r = check_nts_path("certificate", cert, error)) < 0 || (r = check_nts_path("key", key, error)) < 0)
                 return r;
+        const struct config *now = &((struct bus *) userdata)->manager->config;
+        if (enabled && !(cert[0] || now->nts_cert[0]) && !(key[0] || now->nts_key[0]))
+                return bus_error_invalid(error, "Serving NTS needs a certificate and a key; none is configured");
+        if (enabled && !(cert[0] || now->nts_cert[0]))
+                return bus_error_invalid(error, "Serving NTS needs a certificate; none is configured");
+        if (enabled && !(key[0] || now->nts_key[0]))
+                return bus_error_invalid(error, "Serving NTS needs a key; none is configured");
         struct bus_change *c = bus_change_new(userdata, runtime);
         if (!c)
                 return -ENOMEM;
@@ -363,6 +388,7 @@ static int method_set_nts(sd_bus_message *call, void *userdata, sd_bus_error *er
         c->overrides.nts_enable = enabled;
         snprintf(c->overrides.nts_cert, sizeof(c->overrides.nts_cert), "%s", cert);
         snprintf(c->overrides.nts_key, sizeof(c->overrides.nts_key), "%s", key);
+        c->apply = apply_nts;
         return bus_authorize_setting(call, c, "org.ntpsync1.set-nts", "enabled", enabled ? "true" : "false");
 }
 

@@ -102,6 +102,11 @@ struct manager {
         bool was_synchronized;
         unsigned steps_seen;
         char last_status[512];
+
+        /* Serving NTS (manager-serving.c): the cookie keys, kept while `nts enable` and serving
+         * are on; the NTS-KE service, made with the NTP server (it takes its socket from systemd). */
+        struct nts_server_keys *nts_server_keys;
+        struct nts_ke_server *nts_ke_server;
 };
 
 int manager_new(const struct manager_options *o, manager **ret);

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "core/nts-ntp.h"
 #include "log.h"
 #include "net.h"
+#include "nts-gnutls.h"
 #include "ntp-server.h"
 
 #define CONTROL_BUFFER 256
@@ -25,11 +27,15 @@ struct ntp_server_batch {
 
         struct mmsghdr out[NTP_SERVER_BATCH];
         struct iovec out_iov[NTP_SERVER_BATCH];
-        uint8_t out_buf[NTP_SERVER_BATCH][NTP_HEADER_SIZE];
+        /* An NTS answer is as long as its request; a plain one is the header alone. */
+        uint8_t out_buf[NTP_SERVER_BATCH][NTP_MAX_PACKET_SIZE];
+        size_t out_len[NTP_SERVER_BATCH];
+        bool out_sealed[NTP_SERVER_BATCH]; /* authenticated: stamped already, never touched again */
         char out_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
 };
 
 static struct log_ratelimit flood_log = LOG_RATELIMIT_INIT;
+static struct log_ratelimit nts_log = LOG_RATELIMIT_INIT;
 
 /* ---- sockets ---- */
 
@@ -80,7 +86,8 @@ static int bind_wildcard(void) {
 }
 
 /* Sockets from systemd: ntpsyncd.socket's to serve on, and ntpsyncd-control.socket's
- * (FileDescriptorName=control: loopback only, for ntpq when not serving). */
+ * (FileDescriptorName=control: loopback only, for ntpq when not serving). Datagram sockets only:
+ * the stream socket named nts-ke is the NTS-KE server's, which took it before us. */
 static int take_activated_sockets(struct ntp_server *s) {
         char **names = NULL;
         int n = sd_listen_fds_with_names(true, &names);
@@ -202,7 +209,7 @@ static void prepare_receive(struct ntp_server_batch *b) {
 
 static void queue_reply(struct ntp_server_batch *b, size_t *n_out, struct msghdr *in) {
         size_t k = *n_out;
-        b->out_iov[k] = (struct iovec) { b->out_buf[k], NTP_HEADER_SIZE };
+        b->out_iov[k] = (struct iovec) { b->out_buf[k], b->out_len[k] };
         b->out[k].msg_hdr = (struct msghdr) {
                 .msg_name = in->msg_name,
                 .msg_namelen = in->msg_namelen,
@@ -248,7 +255,8 @@ static void send_batch(struct ntp_server *s, int fd, size_t n) {
         /* As late as possible: stamped right before they leave. */
         ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
         for (size_t i = 0; i < n; i++)
-                server_stamp_transmit(b->out_buf[i], tx);
+                if (!b->out_sealed[i])
+                        server_stamp_transmit(b->out_buf[i], tx);
         size_t done = 0;
         while (done < n) {
                 int k = sendmmsg(fd, b->out + done, (unsigned) (n - done), MSG_DONTWAIT);
@@ -260,6 +268,113 @@ static void send_batch(struct ntp_server *s, int fd, size_t n) {
         }
         s->counters.sent += n;
 }
+
+/* ---- NTS ---- */
+
+static void log_nts_refusal(const char *what, enum nts_ntp_reason reason) {
+        unsigned suppressed;
+        if (log_ratelimit_allow(&nts_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+                log_debug("server: NTS request %s: %s", what, nts_ntp_reason_to_string(reason));
+}
+
+/* As many fresh cookies as the request asks for, for the keys its cookie held. */
+static size_t make_cookies(struct ntp_server_nts *n, const struct nts_ntp_server_request *request) {
+        size_t count = 0;
+        for (; count < request->n_cookies && count < NTS_MAX_COOKIES; count++)
+                if (nts_server_keys_make_cookie(n->keys, &request->keys, &n->cookies[count]) < 0)
+                        break;
+        return count;
+}
+
+static enum ntp_server_nts_result reply_authenticated(struct ntp_server_nts *n, const struct nts_ntp_server_request *request,
+                                                      ntp_ts tx, uint8_t *response, size_t size, size_t *ret_len) {
+        uint8_t nonce[NTS_NONCE_SIZE];
+        size_t n_cookies = make_cookies(n, request);
+        /* The authenticator covers the header: its transmit timestamp goes in first. */
+        server_stamp_transmit(n->header, tx);
+        int r = nts_random_nonce(nonce, sizeof(nonce));
+        if (r >= 0 && n_cookies > 0)
+                r = nts_ntp_server_response_build(n->header, request, &n->aead, nonce, n->cookies, n_cookies, response,
+                                                  size, ret_len, NULL);
+        nts_wipe(n->cookies, n_cookies * sizeof(n->cookies[0]));
+        return r >= 0 && n_cookies > 0 ? NTP_SERVER_NTS_REPLY : NTP_SERVER_NTS_DROP;
+}
+
+enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const uint8_t *request, size_t len, ntp_ts tx,
+                                                 uint8_t *response, size_t size, size_t *ret_len) {
+        struct nts_ntp_server_request parsed;
+        enum ntp_server_nts_result result = NTP_SERVER_NTS_DROP;
+
+        /* The header server_handle() wrote is rebuilt into the same buffer: a copy first. */
+        memcpy(n->header, response, NTP_HEADER_SIZE);
+        enum nts_ntp_reason reason = nts_ntp_server_request_parse(request, len, &n->aead, nts_server_keys_open_cookie,
+                                                                  n->keys, &parsed);
+        if (reason == NTS_NTP_OK) {
+                result = reply_authenticated(n, &parsed, tx, response, size, ret_len);
+                nts_wipe(&parsed.keys, sizeof(parsed.keys));
+        } else if (nts_ntp_reason_wants_nak(reason)) {
+                log_nts_refusal("answered with an NTS NAK", reason);
+                if (nts_ntp_server_nak_build(n->header, request, len, response, size, ret_len) >= 0)
+                        result = NTP_SERVER_NTS_NAK;
+        } else
+                log_nts_refusal("dropped", reason);
+        return result;
+}
+
+/* Rewrites the reply in slot k for an NTS request; false when there is to be none. */
+static bool answer_nts(struct ntp_server *s, const uint8_t *request, size_t len, size_t k) {
+        struct ntp_server_batch *b = s->batch;
+        ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
+        enum ntp_server_nts_result r = ntp_server_nts_answer(s->nts, request, len, tx, b->out_buf[k],
+                                                             sizeof(b->out_buf[k]), &b->out_len[k]);
+        switch (r) {
+        case NTP_SERVER_NTS_REPLY:
+                s->counters.nts_answered++;
+                b->out_sealed[k] = true;
+                return true;
+        case NTP_SERVER_NTS_NAK:
+                s->counters.nts_naked++;
+                return true;
+        default:
+                s->counters.nts_dropped++;
+                return false;
+        }
+}
+
+int ntp_server_nts_init(struct ntp_server_nts *n, nts_server_keys *keys) {
+        *n = (struct ntp_server_nts) { .keys = keys };
+        return nts_gnutls_aead_new(&n->aead);
+}
+
+void ntp_server_nts_done(struct ntp_server_nts *n) {
+        nts_gnutls_aead_free(&n->aead);
+        nts_wipe(n, sizeof(*n));
+}
+
+int ntp_server_set_nts(struct ntp_server *s, nts_server_keys *keys) {
+        if (!keys) {
+                if (s->nts)
+                        ntp_server_nts_done(s->nts);
+                s->nts = (free(s->nts), NULL);
+                return 0;
+        }
+        if (s->nts) {
+                s->nts->keys = keys;
+                return 0;
+        }
+        struct ntp_server_nts *n = malloc(sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        int r = ntp_server_nts_init(n, keys);
+        if (r < 0) {
+                free(n);
+                return r;
+        }
+        s->nts = n;
+        return 0;
+}
+
+/* ---- the batch ---- */
 
 int ntp_server_process(struct ntp_server *s, int fd) {
         struct ntp_server_batch *b = s->batch;
@@ -285,6 +400,12 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                 if (!s->enabled && v != SERVER_CONTROL)
                         v = SERVER_DROP_NOSERVE;
                 s->counters.verdicts[v]++;
+                b->out_len[n_out] = NTP_HEADER_SIZE;
+                b->out_sealed[n_out] = false;
+                /* An NTS request went through the same rules; its answer is authenticated, a NAK, or none. */
+                if (v == SERVER_REPLY && s->nts && server_request_wants_nts(b->in_buf[i], b->in[i].msg_len) &&
+                    !answer_nts(s, b->in_buf[i], b->in[i].msg_len, n_out))
+                        continue;
                 if (v == SERVER_REPLY || v == SERVER_REPLY_KOD)
                         queue_reply(b, &n_out, m);
                 else if (v == SERVER_CONTROL) {
@@ -342,11 +463,7 @@ static int bind_loopback(int family) {
         int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd < 0)
                 return -errno;
-        union {
-                struct sockaddr sa;
-                struct sockaddr_in in;
-                struct sockaddr_in6 in6;
-        } a = { 0 };
+        union sockaddr_union a = {};
         socklen_t len;
         if (family == AF_INET) {
                 a.in = (struct sockaddr_in) { .sin_family = AF_INET, .sin_port = htons(NTP_PORT),
@@ -452,6 +569,7 @@ struct ntp_server *ntp_server_free(struct ntp_server *s) {
                 close(s->fds[i]);
         }
         ratelimit_free(s->limiter);
+        (void) ntp_server_set_nts(s, NULL);
         free(s->batch);
         free(s);
         return NULL;

@@ -3,7 +3,12 @@
 
 /* Serving time on UDP port 123: sockets from systemd socket activation (sd_listen_fds) or bound
  * here, datagrams read and answered in batches (recvmmsg/sendmmsg) with no allocation per packet,
- * kernel receive timestamps, and transmit timestamps taken right before the batch leaves. */
+ * kernel receive timestamps, and transmit timestamps taken right before the batch leaves.
+ *
+ * NTS (RFC 8915 §5), when the manager hands over the server keys: a client request with a Unique
+ * Identifier and a Cookie goes through the same restrict rules and rate limiting first, then is
+ * answered authenticated with fresh cookies (its transmit timestamp stamped before the
+ * authenticator, which covers it), answered with an NTS NAK, or dropped. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,6 +19,8 @@
 #include "core/ntp-packet.h"
 #include "core/ratelimit.h"
 #include "core/server.h"
+#include "core/nts.h"
+#include "nts-server-keys.h"
 
 #define NTP_SERVER_MAX_SOCKETS 8
 #define NTP_SERVER_BATCH 64
@@ -24,6 +31,24 @@ struct ntp_server_counters {
         uint64_t received;
         uint64_t verdicts[_SERVER_VERDICT_MAX];
         uint64_t sent, send_errors;
+        uint64_t nts_answered;       /* NTS requests answered authenticated, with cookies */
+        uint64_t nts_naked;          /* answered with an NTS NAK (cookie unknown, not authenticated) */
+        uint64_t nts_dropped;        /* malformed NTS fields: no answer */
+};
+
+/* What answering NTS requests takes, made once: the AEAD for the session keys, room for the
+ * cookies and the header. */
+struct ntp_server_nts {
+        nts_server_keys *keys;       /* the manager's */
+        struct nts_aead aead;
+        struct nts_cookie cookies[NTS_MAX_COOKIES];
+        uint8_t header[NTP_HEADER_SIZE];
+};
+
+enum ntp_server_nts_result {
+        NTP_SERVER_NTS_REPLY,        /* authenticated, with fresh cookies, transmit timestamp stamped */
+        NTP_SERVER_NTS_NAK,          /* an NTS NAK (kiss code NTSN), transmit timestamp still zero */
+        NTP_SERVER_NTS_DROP,
 };
 
 struct ntp_server {
@@ -39,6 +64,7 @@ struct ntp_server {
         ratelimit *limiter;
         struct ntp_server_counters counters;
         struct ntp_server_batch *batch; /* buffers for one batch, allocated once */
+        struct ntp_server_nts *nts;  /* NULL: NTS requests are answered as plain ones */
 };
 
 int ntp_server_new(manager *m, struct ntp_server **ret);
@@ -47,6 +73,20 @@ struct ntp_server *ntp_server_free(struct ntp_server *s);
 /* Opens or takes the sockets and starts serving time; or stops, keeping loopback sockets (or
  * those from systemd) for control messages, so that ntpq -p works on this host either way. */
 int ntp_server_set_enabled(struct ntp_server *s, bool enabled);
+
+/* Answers NTS requests with cookies sealed by keys (the caller's, kept until this is called again
+ * with NULL or the server freed); NULL: NTS requests get the plain answer, as without NTS. */
+int ntp_server_set_nts(struct ntp_server *s, nts_server_keys *keys);
+
+int ntp_server_nts_init(struct ntp_server_nts *n, nts_server_keys *keys);
+void ntp_server_nts_done(struct ntp_server_nts *n);
+
+/* For an NTS request (server_request_wants_nts()) that server_handle() answered: response holds
+ * that 48-byte header and has room for size bytes (at least len). Authenticated: the header
+ * stamped with tx, the echoed identifier and as many fresh cookies as asked for and fit, as long
+ * as the request. Exposed for the tests. */
+enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const uint8_t *request, size_t len, ntp_ts tx,
+                                                 uint8_t *response, size_t size, size_t *ret_len);
 
 /* Handles one batch from fd; exposed for the benchmarks and tests. */
 int ntp_server_process(struct ntp_server *s, int fd);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -16,18 +17,27 @@
 
 struct siv {
         gnutls_aead_cipher_hd_t cipher; /* NULL until keyed */
+        uint8_t key[SIV_KEY_SIZE];   /* the cipher's key: a server re-keys per packet, mostly to the same */
 };
 
 static int siv_set_key(void *ctx, const uint8_t *key, size_t key_len) {
         struct siv *s = ctx;
         if (key_len != SIV_KEY_SIZE)
                 return -EINVAL;
+        /* Setting up a cipher allocates and expands the key: not again for the same key. */
+        if (s->cipher && memcmp(s->key, key, SIV_KEY_SIZE) == 0)
+                return 0;
         if (s->cipher) {
                 gnutls_aead_cipher_deinit(s->cipher);
                 s->cipher = NULL;
         }
         gnutls_datum_t k = { .data = (unsigned char *) key, .size = (unsigned) key_len };
-        return gnutls_aead_cipher_init(&s->cipher, GNUTLS_CIPHER_AES_128_SIV, &k) < 0 ? -EIO : 0;
+        if (gnutls_aead_cipher_init(&s->cipher, GNUTLS_CIPHER_AES_128_SIV, &k) < 0) {
+                s->cipher = NULL;
+                return -EIO;
+        }
+        memcpy(s->key, key, SIV_KEY_SIZE);
+        return 0;
 }
 
 static int siv_seal(void *ctx, const uint8_t *nonce, size_t nonce_len, const uint8_t *ad, size_t ad_len,
@@ -82,6 +92,7 @@ void nts_gnutls_aead_free(struct nts_aead *aead) {
                 return;
         if (s->cipher)
                 gnutls_aead_cipher_deinit(s->cipher);
+        nts_wipe(s->key, sizeof(s->key));
         free(s);
         aead->ctx = NULL;
 }

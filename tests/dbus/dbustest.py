@@ -64,9 +64,10 @@ ERROR_INTERACTIVE = "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired
 ERROR_INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 
 ACTIONS = ["org.ntpsync1.set-servers", "org.ntpsync1.set-restrict", "org.ntpsync1.set-firewall",
-           "org.ntpsync1.set-server-mode", "org.ntpsync1.control"]
+           "org.ntpsync1.set-server-mode", "org.ntpsync1.set-nts", "org.ntpsync1.control"]
 # The properties that settings change; compared before and after a refused call.
-SETTING_PROPERTIES = ["Servers", "RestrictRules", "FirewallClient", "FirewallServer", "ServerMode"]
+SETTING_PROPERTIES = ["Servers", "RestrictRules", "FirewallClient", "FirewallServer", "ServerMode", "NtsServing",
+                      "NtsCertificate", "NtsKey"]
 SETTINGS_FILE = "settings.conf"
 
 # ntpsyncctl's exit statuses (its --help)

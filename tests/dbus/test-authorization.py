@@ -213,6 +213,28 @@ def server_mode_case():
                 check)
 
 
+def nts_case():
+    cert, key = "/etc/ntpsync/nts-cert.pem", "/etc/ntpsync/nts-key.pem"
+
+    def check(t, v):
+        text = t.w.settings_text() or ""
+        if v == "a":
+            t.assertTrue(t.w.get("NtsServing"))
+            t.assertEqual((t.w.get("NtsCertificate"), t.w.get("NtsKey")), (cert, key))
+            t.assertIn("nts enable\nnts cert %s\nnts key %s" % (cert, key), text)
+        elif v == "b":  # --runtime disable: the persisted "nts enable" stays in the file
+            t.assertFalse(t.w.get("NtsServing"))
+            t.assertIn("nts enable", text)
+        else:
+            t.assertTrue(t.w.get("NtsServing"))
+    return Case("SetNts", "bssb", "org.ntpsync1.set-nts",
+                {"a": [True, cert, key, False], "c": [True, cert, key, True]},
+                ["--runtime", "nts", "disable"],
+                {"a": {"enabled": "true", "runtime": "false"},
+                 "b": {"enabled": "false", "runtime": "true"}},
+                check)
+
+
 def burst_case():
     def check(t, v):
         # The engine sends at once: a request is out within a moment (regular polls are 8 s apart).
@@ -235,7 +257,7 @@ def reload_case():
 
 
 CASES = [servers_case(), add_server_case(), remove_server_case(), restrict_case(), add_restrict_case(),
-         remove_restrict_case(), firewall_case(), server_mode_case(), burst_case(), reload_case()]
+         remove_restrict_case(), firewall_case(), server_mode_case(), nts_case(), burst_case(), reload_case()]
 
 
 class TestAuthorization(unittest.TestCase):

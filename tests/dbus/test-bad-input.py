@@ -88,6 +88,15 @@ CASES = [
     ("RemoveRestrict", "sb", ["198.51.100.0/24 nomodify", False], r"Give only the address"),
     ("RemoveRestrict", "sb", ["203.0.113.0/24", False], r"No rule for 203\.0\.113\.0/24"),
     ("RemoveRestrict", "sb", [LONG, False], r"Invalid restrict rule"),
+    # NTS serving
+    ("SetNts", "bssb", [True, "", "", False], r"Serving NTS needs a certificate and a key; none is configured"),
+    ("SetNts", "bssb", [True, "/etc/ntpsync/cert.pem", "", False], r"Serving NTS needs a key; none is configured"),
+    ("SetNts", "bssb", [True, "cert.pem", "/etc/ntpsync/key.pem", False], r"Invalid certificate path"),
+    ("SetNts", "bssb", [True, "/etc/ntpsync/cert.pem", "/etc/my key.pem", False], r"Invalid key path"),
+    ("SetNts", "bssb", [True, "/etc/ntpsync/cert.pem\nnts disable", "/k.pem", False], r"Invalid certificate path"),
+    ("SetNts", "bssb", [True, "/etc/#cert.pem", "/k.pem", False], r"Invalid certificate path"),
+    ("SetNts", "bssb", [True, "/" + "c" * 2000, "/k.pem", False], r"Invalid certificate path"),
+    ("SetNts", "bssb", [True, "/etc/ntpsync/cert.pem", "/k.pem\x01", False], r"Invalid key path"),
     # Query validates too (it needs no authorization, but a bad host must not be looked up)
     ("Query", "s", [""], r"Not a valid host"),
     ("Query", "s", ["host name with spaces"], r"Not a valid host"),
