@@ -12,7 +12,8 @@
 int manager_serving_new(manager *m) {
         /* The NTS-KE server first: it takes the stream socket named nts-ke that systemd passed and
          * leaves the environment, which the NTP server clears after taking the datagram ones. */
-        int r = nts_ke_server_new(m->event, NULL, &m->nts_ke_server);
+        struct nts_ke_server_options o = { .restricts = &m->restricts };
+        int r = nts_ke_server_new(m->event, &o, &m->nts_ke_server);
         if (r < 0)
                 return r;
         return ntp_server_new(m, &m->server);

@@ -102,6 +102,7 @@ static const char *const failure_words[_NTS_KE_SERVER_FAILURE_MAX] = {
         [NTS_KE_SERVER_FAILURE_BAD_REQUEST] = "bad-request",
         [NTS_KE_SERVER_FAILURE_UNSUPPORTED] = "unsupported",
         [NTS_KE_SERVER_FAILURE_INTERNAL] = "internal",
+        [NTS_KE_SERVER_FAILURE_REFUSED] = "refused",
 };
 
 const char *nts_ke_server_failure_to_string(enum nts_ke_server_failure f) {
@@ -557,10 +558,27 @@ static void refuse_busy(nts_ke_server *s, int fd) {
                             s->n_connections, (unsigned long long) s->counters.failures[NTS_KE_SERVER_FAILURE_BUSY]);
 }
 
+/* Whether the restrict rules keep this client from being served: ignore and noserve cover key
+ * establishment as they cover NTP. */
+static bool refused_by_rules(const nts_ke_server *s, const struct sockaddr_storage *ss) {
+        const uint8_t *address;
+        if (!s->options.restricts)
+                return false;
+        if (ss->ss_family == AF_INET)
+                address = (const uint8_t *) &((const struct sockaddr_in *) ss)->sin_addr;
+        else if (ss->ss_family == AF_INET6)
+                address = ((const struct sockaddr_in6 *) ss)->sin6_addr.s6_addr;
+        else
+                return true;
+        return restrict_set_match(s->options.restricts, ss->ss_family, address) & (RESTRICT_IGNORE | RESTRICT_NOSERVE);
+}
+
 static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         nts_ke_server *s = userdata;
         for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                struct sockaddr_storage peer;
+                socklen_t peer_len = sizeof(peer);
+                int cfd = accept4(fd, (struct sockaddr *) &peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (cfd < 0) {
                         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                                 log_debug_errno(-errno, "NTS-KE: accept");
@@ -569,7 +587,10 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
                 s->counters.connections++;
                 if (!s->credentials || !s->keys)
                         close(cfd);
-                else if (s->n_connections >= s->options.max_connections)
+                else if (refused_by_rules(s, &peer)) {
+                        close(cfd);
+                        s->counters.failures[NTS_KE_SERVER_FAILURE_REFUSED]++;
+                } else if (s->n_connections >= s->options.max_connections)
                         refuse_busy(s, cfd);
                 else
                         (void) connection_start(s, cfd);

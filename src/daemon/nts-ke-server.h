@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "core/restrict.h"
 #include "macro.h"
 #include "nts-server-keys.h"
 
@@ -32,6 +33,7 @@ enum nts_ke_server_failure {
         NTS_KE_SERVER_FAILURE_BAD_REQUEST, /* refused by the codec: answered with an Error record */
         NTS_KE_SERVER_FAILURE_UNSUPPORTED, /* no NTPv4 or no AEAD in common: told so */
         NTS_KE_SERVER_FAILURE_INTERNAL,    /* keys not exported, cookies not made */
+        NTS_KE_SERVER_FAILURE_REFUSED,     /* closed at once: a restrict rule says ignore or noserve */
         _NTS_KE_SERVER_FAILURE_MAX,
 };
 
@@ -47,6 +49,9 @@ struct nts_ke_server_options {
         uint16_t port;               /* 0: NTS_KE_PORT (for sockets bound here) */
         uint64_t timeout_usec;       /* per connection; 0: NTS_KE_SERVER_TIMEOUT_USEC */
         unsigned max_connections;    /* 0: NTS_KE_SERVER_MAX_CONNECTIONS */
+        /* The rules NTP answers follow (kept by the caller, may change): a client whose rule has
+         * ignore or noserve gets no key establishment either. NULL: none. */
+        const struct restrict_set *restricts;
 };
 
 typedef struct nts_ke_server nts_ke_server;

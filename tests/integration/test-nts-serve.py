@@ -19,6 +19,7 @@ authenticated packets; NTPsec reaches it with NTS; the client that cannot verify
 never gets a packet of time; after ntpsyncd restarts, chronyd goes on with the cookies it has
 (no new key establishment, no NAK), because the server keys were kept in the state directory."""
 
+import json
 import os
 import re
 import sys
@@ -177,6 +178,36 @@ class TestNtsServe(unittest.TestCase):
         self.assertIsNotNone(d.process.wait_for_stderr(r"NTS-KE: serving on TCP port 4460", 5, start),
                              d.process.stderr()[start:])
         self.assertTrue(d.process.running())
+
+    def probe_ke(self, address):
+        """One key establishment from c1's namespace with tests/nts/nts-ke-probe: its JSON."""
+        probe = os.path.join(os.path.dirname(os.environ["NTPSYNCD"]), "..", "..", "tests", "nts", "nts-ke-probe")
+        p = self.c1.ns.run([probe, "--host", NAME, "--address", address, "--ca", self.ca, "--timeout-ms", "3000"],
+                           timeout=30)
+        self.assertTrue(p.stdout.strip(), p.stderr)
+        return json.loads(p.stdout)
+
+    def test_6_restrict_rules_cover_key_establishment(self):
+        """`restrict … ignore` (and noserve) refuse a client's key establishment too: the
+        connection is closed at once, counted, and other clients are served."""
+        with open(self.config) as f:
+            good = f.read()
+        d = self.daemon
+        try:
+            with open(self.config, "w") as f:
+                f.write(good + "restrict 2001:db8:c1::/64 ignore\n")
+            self.assertTrue(d.reload(), d.process.stderr()[-3000:])
+            refused = self.probe_ke(self.c1.server_v6)
+            self.assertNotEqual(refused["failure"], "none", refused)
+            self.assertEqual(refused.get("cookies", 0), 0, refused)
+            # The same namespace over IPv4, which no rule ignores: served.
+            served = self.probe_ke(self.c1.server_v4)
+            self.assertEqual((served["failure"], served["cookies"]), ("none", 8), served)
+        finally:
+            with open(self.config, "w") as f:
+                f.write(good)
+            self.assertTrue(d.reload())
+        self.assertEqual(self.probe_ke(self.c1.server_v6)["failure"], "none")
 
     def test_9_restart_keeps_cookies(self):
         """Runs last: ntpsyncd restarted on the same state directory; chronyd goes on with its
