@@ -163,6 +163,7 @@ int firewall_compile_ignored(const struct restrict_set *s, struct firewall_range
 int firewall_compile(const struct firewall_request *req, struct firewall_want *ret) {
         ret->client = req->client;
         ret->server = req->server;
+        ret->nts_ke = req->nts_ke;
         ret->compile_error = 0;
         ret->n_ranges = 0;
         int r = req->restricts ? firewall_compile_ignored(req->restricts, ret->ranges, FIREWALL_MAX_RANGES, &ret->n_ranges)
@@ -177,6 +178,7 @@ int firewall_compile(const struct firewall_request *req, struct firewall_want *r
 }
 
 bool firewall_want_equal(const struct firewall_want *a, const struct firewall_want *b) {
-        return a->client == b->client && a->server == b->server && a->compile_error == b->compile_error &&
+        return a->client == b->client && a->server == b->server && a->nts_ke == b->nts_ke &&
+               a->compile_error == b->compile_error &&
                a->n_ranges == b->n_ranges && memcmp(a->ranges, b->ranges, a->n_ranges * sizeof(a->ranges[0])) == 0;
 }

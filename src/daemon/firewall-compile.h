@@ -16,6 +16,8 @@
 struct firewall_request {
         bool client;                 /* NTP client traffic allowed */
         bool server;                 /* NTP service traffic allowed */
+        bool nts_ke;                 /* NTS is served: TCP 4460 (NTS-KE) follows server, let in with it
+                                      * and dropped without; false: ntpsync leaves TCP 4460 alone */
         const struct restrict_set *restricts; /* rules with `ignore` become drops; NULL: none */
 };
 
@@ -28,7 +30,7 @@ struct firewall_range {
 
 /* A request, compiled. */
 struct firewall_want {
-        bool client, server;
+        bool client, server, nts_ke;
         int compile_error;           /* the ranges did not compile (-E2BIG, -EINVAL): none are applied */
         size_t n_ranges;
         struct firewall_range *ranges; /* room for FIREWALL_MAX_RANGES, owned by the caller */

@@ -4,7 +4,9 @@
  * (org.fedoraproject.FirewallD1.config.zone at the path config.getZoneByName() gives), so that
  * what ntpsyncd opened survives a `firewall-cmd --reload` and a reboot, as an administrator
  * who typed `firewall-cmd --add-service=ntp && firewall-cmd --permanent --add-service=ntp`
- * would expect.
+ * would expect. When NTS is served (want.nts_ke), the port 4460/tcp goes with the service, in
+ * the same zone and both configurations (firewalld has no service for NTS-KE); when it is not,
+ * a 4460/tcp that this process added is taken back, and one it did not add is left alone.
  *
  * An operation is a sequence of calls (enum firewalld_step), each made when the previous one
  * answered: with sd_bus_call_async() and FIREWALLD_TIMEOUT_USEC, so that a firewalld that hangs
@@ -34,9 +36,25 @@
 
 /* ---- one call per step ---- */
 
-/* Whether the current step adds the service (else it removes it, or does not change anything). */
+static bool is_port_step(enum firewalld_step s) {
+        return s == FIREWALLD_QUERY_PORT_RUNTIME || s == FIREWALLD_QUERY_PORT_PERMANENT ||
+               s == FIREWALLD_CHANGE_PORT_RUNTIME || s == FIREWALLD_CHANGE_PORT_PERMANENT;
+}
+
+static bool is_change(enum firewalld_step s) {
+        return s >= FIREWALLD_CHANGE_RUNTIME && s <= FIREWALLD_CHANGE_PORT_PERMANENT;
+}
+
+/* Whether change step s adds (else removes): the service follows server, the port too when it is
+ * wanted, else it is only ever taken back; taking a change back does the opposite. */
+static bool change_adds(const struct firewalld_call *c, enum firewalld_step s) {
+        bool add = is_port_step(s) ? c->port && c->server : c->server;
+        return c->undoing ? !add : add;
+}
+
+/* Whether the current step adds the service or port (else it removes it, or changes nothing). */
 static bool step_adds(const struct firewalld_call *c) {
-        return c->step == FIREWALLD_UNDO_RUNTIME ? !c->server : c->server;
+        return change_adds(c, c->step);
 }
 
 static const char *step_name(const struct firewalld_call *c) {
@@ -49,13 +67,20 @@ static const char *step_name(const struct firewalld_call *c) {
                 return "zone.queryService";
         case FIREWALLD_QUERY_PERMANENT:
                 return "config.zone.queryService";
+        case FIREWALLD_QUERY_PORT_RUNTIME:
+                return "zone.queryPort";
+        case FIREWALLD_QUERY_PORT_PERMANENT:
+                return "config.zone.queryPort";
         case FIREWALLD_PANIC:
                 return "queryPanicMode";
         case FIREWALLD_CHANGE_RUNTIME:
-        case FIREWALLD_UNDO_RUNTIME:
                 return step_adds(c) ? "zone.addService" : "zone.removeService";
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
+                return step_adds(c) ? "zone.addPort" : "zone.removePort";
         case FIREWALLD_CHANGE_PERMANENT:
                 return step_adds(c) ? "config.zone.addService" : "config.zone.removeService";
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                return step_adds(c) ? "config.zone.addPort" : "config.zone.removePort";
         case FIREWALLD_DONE:
         default:
                 return "";
@@ -91,18 +116,40 @@ static int step_message(struct firewall *f, sd_bus_message **ret) {
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", FIREWALLD_SERVICE);
                 break;
+        case FIREWALLD_QUERY_PORT_RUNTIME:
+                r = new_call(f->bus, FWD_PATH, FWD_ZONE_IFACE, "queryPort", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "sss", c->zone, FIREWALLD_NTS_KE_PORT, FIREWALLD_NTS_KE_PROTOCOL);
+                break;
+        case FIREWALLD_QUERY_PORT_PERMANENT:
+                r = new_call(f->bus, c->config_path, FWD_CONFIG_ZONE_IFACE, "queryPort", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", FIREWALLD_NTS_KE_PORT, FIREWALLD_NTS_KE_PROTOCOL);
+                break;
         case FIREWALLD_CHANGE_RUNTIME:
-        case FIREWALLD_UNDO_RUNTIME:
                 r = new_call(f->bus, FWD_PATH, FWD_ZONE_IFACE, step_adds(c) ? "addService" : "removeService", &m);
                 if (r >= 0)
                         r = step_adds(c) ? sd_bus_message_append(m, "ssi", c->zone, FIREWALLD_SERVICE, 0)
                                          : sd_bus_message_append(m, "ss", c->zone, FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
+                r = new_call(f->bus, FWD_PATH, FWD_ZONE_IFACE, step_adds(c) ? "addPort" : "removePort", &m);
+                if (r >= 0)
+                        r = step_adds(c) ? sd_bus_message_append(m, "sssi", c->zone, FIREWALLD_NTS_KE_PORT,
+                                                                 FIREWALLD_NTS_KE_PROTOCOL, 0)
+                                         : sd_bus_message_append(m, "sss", c->zone, FIREWALLD_NTS_KE_PORT,
+                                                                 FIREWALLD_NTS_KE_PROTOCOL);
                 break;
         case FIREWALLD_CHANGE_PERMANENT:
                 r = new_call(f->bus, c->config_path, FWD_CONFIG_ZONE_IFACE, step_adds(c) ? "addService" : "removeService",
                              &m);
                 if (r >= 0)
                         r = sd_bus_message_append(m, "s", FIREWALLD_SERVICE);
+                break;
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                r = new_call(f->bus, c->config_path, FWD_CONFIG_ZONE_IFACE, step_adds(c) ? "addPort" : "removePort", &m);
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "ss", FIREWALLD_NTS_KE_PORT, FIREWALLD_NTS_KE_PROTOCOL);
                 break;
         case FIREWALLD_DONE:
         default:
@@ -116,6 +163,82 @@ static int step_message(struct firewall *f, sd_bus_message **ret) {
         return 0;
 }
 
+/* Whether this process added what change step s is about. */
+static bool added_by_us(const struct firewalld_changes *ch, enum firewalld_step s) {
+        switch (s) {
+        case FIREWALLD_CHANGE_RUNTIME:
+                return ch->added_runtime;
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
+                return ch->added_port_runtime;
+        case FIREWALLD_CHANGE_PERMANENT:
+                return ch->added_permanent;
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                return ch->added_port_permanent;
+        default:
+                return false;
+        }
+}
+
+static void note_added(struct firewalld_changes *ch, enum firewalld_step s, bool added) {
+        switch (s) {
+        case FIREWALLD_CHANGE_RUNTIME:
+                ch->added_runtime = added;
+                break;
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
+                ch->added_port_runtime = added;
+                break;
+        case FIREWALLD_CHANGE_PERMANENT:
+                ch->added_permanent = added;
+                break;
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                ch->added_port_permanent = added;
+                break;
+        default:
+                break;
+        }
+}
+
+/* Whether change step s has something to do: what was queried differs from what is wanted; on
+ * REMOVE, and for a port no longer wanted, only what this process added is taken back. */
+static bool change_needed(const struct firewall *f, enum firewalld_step s) {
+        const struct firewalld_call *c = &f->fwd;
+        if (c->kind == FIREWALL_OP_REMOVE || (is_port_step(s) && !c->port))
+                return added_by_us(&f->changes, s);
+        switch (s) {
+        case FIREWALLD_CHANGE_RUNTIME:
+                return c->runtime != c->server;
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
+                return c->port_runtime != c->server;
+        case FIREWALLD_CHANGE_PERMANENT:
+                return c->permanent != c->server;
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                return c->port_permanent != c->server;
+        default:
+                return false;
+        }
+}
+
+/* The first change after step after that has something to do, or DONE. */
+static enum firewalld_step next_change(const struct firewall *f, enum firewalld_step after) {
+        for (enum firewalld_step s = after + 1; s < FIREWALLD_DONE; s++)
+                if (is_change(s) && change_needed(f, s))
+                        return s;
+        return FIREWALLD_DONE;
+}
+
+/* Taking back: the change before step before that this call made, or DONE. */
+static enum firewalld_step previous_changed(const struct firewalld_call *c, enum firewalld_step before) {
+        for (enum firewalld_step s = before; s-- > FIREWALLD_CHANGE_RUNTIME;)
+                if (c->changed & (1u << s))
+                        return s;
+        return FIREWALLD_DONE;
+}
+
+/* After the queries: the panic mode (READ) or the changes (APPLY). */
+static enum firewalld_step after_queries(const struct firewall *f) {
+        return f->fwd.kind == FIREWALL_OP_READ ? FIREWALLD_PANIC : next_change(f, FIREWALLD_PANIC);
+}
+
 /* The step that follows a successful one. */
 static enum firewalld_step next_step(const struct firewall *f) {
         const struct firewalld_call *c = &f->fwd;
@@ -123,22 +246,21 @@ static enum firewalld_step next_step(const struct firewall *f) {
         case FIREWALLD_DEFAULT_ZONE:
                 return FIREWALLD_ZONE_PATH;
         case FIREWALLD_ZONE_PATH:
-                return c->kind == FIREWALL_OP_REMOVE ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_QUERY_RUNTIME;
+                return c->kind == FIREWALL_OP_REMOVE ? next_change(f, FIREWALLD_PANIC) : FIREWALLD_QUERY_RUNTIME;
         case FIREWALLD_QUERY_RUNTIME:
                 return FIREWALLD_QUERY_PERMANENT;
         case FIREWALLD_QUERY_PERMANENT:
-                if (c->kind == FIREWALL_OP_READ)
-                        return FIREWALLD_PANIC;
-                if (c->runtime != c->server)
-                        return FIREWALLD_CHANGE_RUNTIME;
-                return c->permanent != c->server ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_DONE;
+                return c->port ? FIREWALLD_QUERY_PORT_RUNTIME : after_queries(f);
+        case FIREWALLD_QUERY_PORT_RUNTIME:
+                return FIREWALLD_QUERY_PORT_PERMANENT;
+        case FIREWALLD_QUERY_PORT_PERMANENT:
+                return after_queries(f);
         case FIREWALLD_CHANGE_RUNTIME:
-                if (c->kind == FIREWALL_OP_REMOVE)
-                        return f->changes.added_permanent ? FIREWALLD_ZONE_PATH : FIREWALLD_DONE;
-                return c->permanent != c->server ? FIREWALLD_CHANGE_PERMANENT : FIREWALLD_DONE;
-        case FIREWALLD_PANIC:
+        case FIREWALLD_CHANGE_PORT_RUNTIME:
         case FIREWALLD_CHANGE_PERMANENT:
-        case FIREWALLD_UNDO_RUNTIME:
+        case FIREWALLD_CHANGE_PORT_PERMANENT:
+                return next_change(f, c->step);
+        case FIREWALLD_PANIC:
         case FIREWALLD_DONE:
         default:
                 return FIREWALLD_DONE;
@@ -201,6 +323,8 @@ static int take_value(struct firewall *f, sd_bus_message *reply) {
                 return c->config_path ? 0 : -ENOMEM;
         case FIREWALLD_QUERY_RUNTIME:
         case FIREWALLD_QUERY_PERMANENT:
+        case FIREWALLD_QUERY_PORT_RUNTIME:
+        case FIREWALLD_QUERY_PORT_PERMANENT:
         case FIREWALLD_PANIC:
                 r = sd_bus_message_read(reply, "b", &b);
                 if (r < 0 && c->step != FIREWALLD_PANIC)
@@ -209,6 +333,10 @@ static int take_value(struct firewall *f, sd_bus_message *reply) {
                         c->runtime = b;
                 else if (c->step == FIREWALLD_QUERY_PERMANENT)
                         c->permanent = b;
+                else if (c->step == FIREWALLD_QUERY_PORT_RUNTIME)
+                        c->port_runtime = b;
+                else if (c->step == FIREWALLD_QUERY_PORT_PERMANENT)
+                        c->port_permanent = b;
                 else
                         c->panic = r >= 0 && b;
                 return 0;
@@ -223,32 +351,27 @@ static int take_change(struct firewall *f, const sd_bus_error *e, int r) {
         bool done = r >= 0;
         if (!done && !error_is(e, step_adds(c) ? "ALREADY_ENABLED" : "NOT_ENABLED"))
                 return fail(f, e, r);
-        if (c->step == FIREWALLD_CHANGE_RUNTIME) {
-                c->runtime_changed = done;
-                if (c->kind == FIREWALL_OP_REMOVE)
-                        f->changes.added_runtime = false;
-        } else if (c->step == FIREWALLD_CHANGE_PERMANENT) {
-                if (c->kind == FIREWALL_OP_REMOVE)
-                        f->changes.added_permanent = false;
-                else if (c->server && done)
-                        f->changes.added_permanent = true;
-        }
+        if (done)
+                c->changed |= 1u << c->step;
+        /* Gone (NOT_ENABLED), or removed by REMOVE: nothing of ours is left there to take back. An
+         * apply notes what it changed once all of it succeeded (finish()). */
+        if (!step_adds(c) && (!done || c->kind == FIREWALL_OP_REMOVE))
+                note_added(&f->changes, c->step, false);
         return 0;
 }
 
 /* Takes the answer of the current step (r < 0: it failed, with e) and moves to the next one. */
 static void step_answered(struct firewall *f, sd_bus_message *reply, const sd_bus_error *e, int r) {
         struct firewalld_call *c = &f->fwd;
-        bool change = c->step == FIREWALLD_CHANGE_RUNTIME || c->step == FIREWALLD_CHANGE_PERMANENT;
 
-        if (c->step == FIREWALLD_UNDO_RUNTIME) {
+        if (c->undoing) {
                 if (r < 0 && !error_is(e, step_adds(c) ? "ALREADY_ENABLED" : "NOT_ENABLED"))
-                        log_warning("firewalld: cannot undo the runtime change of service " FIREWALLD_SERVICE
-                                    " in zone %s: %s", c->zone, e && e->message ? e->message : strerror(-r));
-                c->step = FIREWALLD_DONE; /* with the error of the permanent change */
+                        log_warning("firewalld: cannot take back a change in zone %s (%s): %s", c->zone, step_name(c),
+                                    e && e->message ? e->message : strerror(-r));
+                c->step = previous_changed(c, c->step); /* with the error of the change that failed */
                 return;
         }
-        if (change)
+        if (is_change(c->step))
                 r = take_change(f, e, r);
         else if (r < 0 && c->step != FIREWALLD_PANIC)
                 r = fail(f, e, r);
@@ -259,9 +382,9 @@ static void step_answered(struct firewall *f, sd_bus_message *reply, const sd_bu
 
         if (r < 0) {
                 c->result = r;
-                /* All or nothing: the runtime change is taken back when the permanent one failed. */
-                bool undo = c->kind == FIREWALL_OP_APPLY && c->step == FIREWALLD_CHANGE_PERMANENT && c->runtime_changed;
-                c->step = undo ? FIREWALLD_UNDO_RUNTIME : FIREWALLD_DONE;
+                /* All or nothing: an apply takes back what it changed before, in reverse order. */
+                c->undoing = c->kind == FIREWALL_OP_APPLY;
+                c->step = c->undoing ? previous_changed(c, c->step) : FIREWALLD_DONE;
                 return;
         }
         c->step = next_step(f);
@@ -272,7 +395,8 @@ static void readback_of(const struct firewalld_call *c, struct firewall_readback
         *rb = (struct firewall_readback) {
                 .installed = c->runtime,
                 .server = c->runtime,
-                .permanent = c->permanent,
+                .nts_ke = c->port && c->port_runtime,
+                .permanent = c->permanent && (!c->port || c->port_permanent),
                 .client = true, /* zones filter incoming traffic only */
         };
         snprintf(rb->zone, sizeof(rb->zone), "%s", c->zone);
@@ -287,6 +411,15 @@ static void readback_of(const struct firewalld_call *c, struct firewall_readback
                          "configuration only (not active until a reload)", c->zone);
                 firewall_warning_append(rb->warning, sizeof(rb->warning), text);
         }
+        if (c->port && c->port_runtime && !c->port_permanent) {
+                snprintf(text, sizeof(text), "firewalld: port " FIREWALLD_NTS_KE_PORT "/" FIREWALLD_NTS_KE_PROTOCOL
+                         " in zone %s is in the runtime configuration only (gone after a reload)", c->zone);
+                firewall_warning_append(rb->warning, sizeof(rb->warning), text);
+        } else if (c->port && !c->port_runtime && c->port_permanent) {
+                snprintf(text, sizeof(text), "firewalld: port " FIREWALLD_NTS_KE_PORT "/" FIREWALLD_NTS_KE_PROTOCOL
+                         " in zone %s is in the permanent configuration only (not active until a reload)", c->zone);
+                firewall_warning_append(rb->warning, sizeof(rb->warning), text);
+        }
 }
 
 /* The sequence is over: what it did, to firewall.c. */
@@ -294,8 +427,10 @@ static void finish(struct firewall *f) {
         struct firewalld_call *c = &f->fwd;
         struct firewall_readback rb;
         if (c->kind == FIREWALL_OP_APPLY && c->result >= 0) {
-                if (c->server && c->runtime_changed)
-                        f->changes.added_runtime = true;
+                for (enum firewalld_step s = FIREWALLD_CHANGE_RUNTIME; s <= FIREWALLD_CHANGE_PORT_PERMANENT; s++)
+                        if (c->changed & (1u << s))
+                                note_added(&f->changes, s, change_adds(c, s));
+                /* Off: nothing of what this process added is there any more. */
                 if (!c->server)
                         f->changes = (struct firewalld_changes) {};
                 snprintf(f->zone, sizeof(f->zone), "%s", c->zone);
@@ -317,13 +452,15 @@ static int first_step(struct firewall *f) {
         firewalld_call_done(c);
         c->kind = f->op;
         c->server = f->op == FIREWALL_OP_APPLY && f->want.server;
+        c->port = (f->op == FIREWALL_OP_APPLY || f->op == FIREWALL_OP_READ) && f->want.nts_ke;
         c->step = FIREWALLD_DEFAULT_ZONE;
         if (f->op == FIREWALL_OP_REMOVE) {
+                /* In the zone where this process applied; the permanent configuration's path first. */
                 snprintf(c->zone, sizeof(c->zone), "%s", f->zone);
-                c->step = !f->zone[0]                ? FIREWALLD_DONE
-                          : f->changes.added_runtime   ? FIREWALLD_CHANGE_RUNTIME
-                          : f->changes.added_permanent ? FIREWALLD_ZONE_PATH
-                                                       : FIREWALLD_DONE;
+                c->step = !f->zone[0] ? FIREWALLD_DONE
+                          : f->changes.added_permanent || f->changes.added_port_permanent
+                                  ? FIREWALLD_ZONE_PATH
+                                  : next_change(f, FIREWALLD_PANIC);
         }
         return 0;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "firewall-config.h"
+#include "core/nts-ke.h"
 #include "firewall-internal.h"
 #include "log.h"
 
@@ -40,6 +41,7 @@
 #endif
 
 _Static_assert(FIREWALL_MAX_RANGES == FWH_MAX_RANGES, "one limit");
+_Static_assert(FWH_NTS_KE_PORT == NTS_KE_PORT, "one NTS-KE port");
 
 /* ---- capabilities (raw syscalls: no libcap) ---- */
 
@@ -240,6 +242,7 @@ static void build_request(struct firewall *f, struct fwh_request *req) {
                 return;
         req->client = f->want.client;
         req->server = f->want.server;
+        req->nts_ke = f->want.nts_ke;
         req->n_ranges = (uint32_t) f->want.n_ranges;
         for (size_t i = 0; i < f->want.n_ranges; i++) {
                 req->ranges[i].family = (uint8_t) f->want.ranges[i].family;
@@ -264,10 +267,17 @@ int helper_send(struct firewall *f) {
         return 0;
 }
 
+static bool zero(const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (p[i])
+                        return false;
+        return true;
+}
+
 static bool response_valid(const struct fwh_response *resp, enum fwh_op op) {
         return resp->magic == FWH_MAGIC && resp->version == FWH_VERSION && (resp->op == op || resp->op == 0) &&
                resp->installed <= 1 && resp->client <= 1 && resp->server <= 1 && resp->conntrack <= 1 &&
-               resp->error <= 0 && resp->error >= -4095;
+               resp->nts_ke <= 1 && zero(resp->pad, sizeof(resp->pad)) && resp->error <= 0 && resp->error >= -4095;
 }
 
 /* Reads and checks the answer; its error (0 or negative), or -ENOTCONN/-EBADMSG after which the
@@ -303,6 +313,7 @@ static void readback_from(const struct fwh_response *resp, struct firewall_readb
                 .installed = resp->installed,
                 .client = resp->client,
                 .server = resp->server,
+                .nts_ke = resp->nts_ke,
                 .conntrack = resp->conntrack,
                 .n_ignored = resp->n_ignored,
                 .ignored_packets = resp->ignored_packets,

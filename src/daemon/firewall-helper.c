@@ -123,15 +123,15 @@ static int validate(const struct fwh_request *q, char *message, size_t size) {
                 snprintf(message, size, "request: unknown operation %u", q->op);
                 return -EOPNOTSUPP;
         }
-        if (q->pad[0] || q->pad[1] || q->client > 1 || q->server > 1) {
-                snprintf(message, size, "request: client/server not 0 or 1, or padding not zero");
+        if (q->pad[0] || q->client > 1 || q->server > 1 || q->nts_ke > 1) {
+                snprintf(message, size, "request: client/server/nts_ke not 0 or 1, or padding not zero");
                 return -EINVAL;
         }
         if (q->n_ranges > FWH_MAX_RANGES) {
                 snprintf(message, size, "request: %u ranges, at most %d", q->n_ranges, FWH_MAX_RANGES);
                 return -E2BIG;
         }
-        if (q->op != FWH_OP_APPLY && (q->client || q->server || q->n_ranges)) {
+        if (q->op != FWH_OP_APPLY && (q->client || q->server || q->nts_ke || q->n_ranges)) {
                 snprintf(message, size, "request: arguments for an operation that takes none");
                 return -EINVAL;
         }

@@ -10,14 +10,15 @@
  * response of any other size is refused). The helper validates every field of a request (see
  * firewall-helper.c) and builds the nftables commands itself from the validated binary values:
  * no text from the daemon ever reaches the nftables parser. The daemon validates responses
- * the same way (bools 0/1, strings terminated, op echoed).
+ * the same way (bools 0/1, padding zero, strings terminated, op echoed).
  *
  * Everything here is host byte order except the address bytes (network order). */
 
 #include <stdint.h>
 
 #define FWH_MAGIC UINT32_C(0x4e545046) /* "NTPF" */
-#define FWH_VERSION 1
+/* 2: nts_ke in the request and the response. */
+#define FWH_VERSION 2
 #define FWH_FD 3
 
 /* At most this many address ranges (both families together) in the sets ignored4/ignored6. */
@@ -28,6 +29,8 @@
 /* nftables names; the helper never touches any other table. */
 #define FWH_TABLE_FAMILY "inet"
 #define FWH_TABLE_NAME "ntpsync"
+/* NTS key establishment (RFC 8915), let in or dropped with NTP service traffic when asked. */
+#define FWH_NTS_KE_PORT 4460
 
 enum fwh_op {
         FWH_OP_HELLO = 1,            /* is nf_tables usable? (lists the tables, changes nothing) */
@@ -51,7 +54,9 @@ struct fwh_request {
         uint32_t op;
         uint8_t client;              /* 0 or 1; only for FWH_OP_APPLY, else 0 */
         uint8_t server;              /* 0 or 1; only for FWH_OP_APPLY, else 0 */
-        uint8_t pad[2];              /* zero */
+        uint8_t nts_ke;              /* 0 or 1; only for FWH_OP_APPLY, else 0: TCP port 4460 follows
+                                      * server (accepted or dropped); 0 leaves it alone */
+        uint8_t pad[1];              /* zero */
         uint32_t n_ranges;           /* <= FWH_MAX_RANGES; only for FWH_OP_APPLY, else 0 */
         /* Sorted by family (AF_INET first) then start, not overlapping; unused entries zero. */
         struct fwh_range ranges[FWH_MAX_RANGES];
@@ -68,6 +73,8 @@ struct fwh_response {
         uint8_t conntrack;           /* the rules for replies use connection tracking */
         uint32_t n_ignored;          /* elements in the sets ignored4 + ignored6 */
         uint64_t ignored_packets;    /* the drop counters of the ignore rules */
+        uint8_t nts_ke;              /* ntpsync's table lets NTS-KE (TCP port 4460) in */
+        uint8_t pad[7];              /* zero */
         char message[FWH_MESSAGE_MAX]; /* on error: what went wrong (nft's own words); NUL-terminated */
         char warning[FWH_WARNING_MAX]; /* READ: other tables that drop what ntpsync lets through */
 };
@@ -75,7 +82,7 @@ struct fwh_response {
 /* The layout is part of the protocol (and tests/firewall/test-firewall.py packs it). */
 _Static_assert(sizeof(struct fwh_range) == 40, "fwh_range layout");
 _Static_assert(sizeof(struct fwh_request) == 20 + 40 * FWH_MAX_RANGES, "fwh_request layout");
-_Static_assert(sizeof(struct fwh_response) == 32 + FWH_MESSAGE_MAX + FWH_WARNING_MAX, "fwh_response layout");
+_Static_assert(sizeof(struct fwh_response) == 40 + FWH_MESSAGE_MAX + FWH_WARNING_MAX, "fwh_response layout");
 
 /* ---- inside the helper (firewall-helper.c, firewall-nft.c) ---- */
 

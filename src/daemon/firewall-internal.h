@@ -24,6 +24,9 @@
 #include "macro.h"
 
 #define FIREWALLD_SERVICE "ntp"
+/* NTS-KE: firewalld has no service for it, so a port in the same zone. */
+#define FIREWALLD_NTS_KE_PORT "4460"
+#define FIREWALLD_NTS_KE_PROTOCOL "tcp"
 #define FIREWALL_ERROR_MAX (FWH_MESSAGE_MAX + 128)
 
 enum firewall_op {
@@ -37,6 +40,7 @@ enum firewall_op {
 /* What a read answered. */
 struct firewall_readback {
         bool installed, client, server, conntrack, permanent;
+        bool nts_ke;                 /* TCP 4460 let in (firewalld: asked only when nts_ke is wanted) */
         unsigned n_ignored;
         uint64_t ignored_packets;
         char zone[FIREWALL_ZONE_MAX];
@@ -49,25 +53,33 @@ enum firewalld_step {
         FIREWALLD_ZONE_PATH,         /* config.getZoneByName: the zone's permanent configuration */
         FIREWALLD_QUERY_RUNTIME,     /* zone.queryService */
         FIREWALLD_QUERY_PERMANENT,   /* config.zone.queryService */
+        FIREWALLD_QUERY_PORT_RUNTIME,   /* zone.queryPort 4460/tcp */
+        FIREWALLD_QUERY_PORT_PERMANENT, /* config.zone.queryPort 4460/tcp */
         FIREWALLD_PANIC,             /* queryPanicMode */
+        /* The changes, made in this order and taken back in the reverse one when one fails. */
         FIREWALLD_CHANGE_RUNTIME,    /* zone.addService / removeService */
+        FIREWALLD_CHANGE_PORT_RUNTIME,  /* zone.addPort / removePort */
         FIREWALLD_CHANGE_PERMANENT,  /* config.zone.addService / removeService */
-        FIREWALLD_UNDO_RUNTIME,      /* the runtime change taken back: the permanent one failed */
+        FIREWALLD_CHANGE_PORT_PERMANENT, /* config.zone.addPort / removePort */
         FIREWALLD_DONE,
 };
 
 struct firewalld_changes {
         bool added_runtime, added_permanent;   /* this process added "ntp" there */
+        bool added_port_runtime, added_port_permanent; /* ... and 4460/tcp */
 };
 
 struct firewalld_call {
         enum firewall_op kind;
         enum firewalld_step step;
         bool server;                 /* APPLY: wanted */
+        bool port;                   /* APPLY, READ: 4460/tcp follows server (nts_ke wanted) */
         char zone[FIREWALL_ZONE_MAX];
         char *config_path;           /* the zone's permanent configuration object */
         bool runtime, permanent, panic;
-        bool runtime_changed;        /* APPLY: this call changed the runtime configuration */
+        bool port_runtime, port_permanent;
+        unsigned changed;            /* APPLY: bit (1 << step) of each change step that changed something */
+        bool undoing;                /* a change failed: the ones before it are being taken back */
         int result;                  /* of the step that ended it */
 };
 

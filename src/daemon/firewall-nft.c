@@ -17,6 +17,8 @@
  *       udp sport 123 ct state established,related counter accept comment "ntpsync client replies"  (client on)
  *       udp dport 123 counter accept comment "ntpsync server"          (server on)
  *       udp dport 123 counter drop comment "ntpsync server off"        (server off)
+ *       tcp dport 4460 counter accept comment "ntpsync nts-ke"         (server on, NTS served)
+ *       tcp dport 4460 counter drop comment "ntpsync nts-ke off"       (server off, NTS served)
  *     }
  *     chain output {
  *       type filter hook output priority filter; policy accept;
@@ -52,6 +54,10 @@
 #define C_SERVER_REPLIES "ntpsync server replies"
 #define C_CLIENT "ntpsync client"
 #define C_CLIENT_OFF "ntpsync client off"
+#define C_NTS_KE "ntpsync nts-ke"
+#define C_NTS_KE_OFF "ntpsync nts-ke off"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static struct nft_ctx *ctx;
 
@@ -163,6 +169,11 @@ static char *build_table(const struct fwh_request *req, bool conntrack) {
                 fprintf(f, "\t\tudp dport 123 counter accept comment \"" C_SERVER "\"\n");
         else
                 fprintf(f, "\t\tudp dport 123 counter drop comment \"" C_SERVER_OFF "\"\n");
+        /* Without NTS, TCP 4460 is not ours to open or close. */
+        if (req->nts_ke && req->server)
+                fprintf(f, "\t\ttcp dport " STR(FWH_NTS_KE_PORT) " counter accept comment \"" C_NTS_KE "\"\n");
+        else if (req->nts_ke)
+                fprintf(f, "\t\ttcp dport " STR(FWH_NTS_KE_PORT) " counter drop comment \"" C_NTS_KE_OFF "\"\n");
         fprintf(f, "\t}\n");
 
         fprintf(f, "\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
@@ -216,6 +227,7 @@ enum verdict { V_NONE, V_ACCEPT, V_DROP, V_JUMP, V_GOTO, V_RETURN, V_OTHER };
 
 struct rule_info {
         bool dport123, sport123, ct_established;
+        bool tcp_dport_nts_ke;       /* tcp (or th) dport 4460 */
         bool saddr_ignored4, saddr_ignored6;
         bool other_match;            /* a match this scan does not understand */
         bool any_match;
@@ -226,14 +238,15 @@ struct rule_info {
         json_int_t handle;
 };
 
-static bool json_has_123(json_t *v) {
+/* Whether a match's right-hand side (a port, a set, a range) includes port. */
+static bool json_has_port(json_t *v, json_int_t port) {
         if (json_is_integer(v))
-                return json_integer_value(v) == 123;
+                return json_integer_value(v) == port;
         if (json_is_array(v)) {
                 size_t i;
                 json_t *e;
                 json_array_foreach(v, i, e)
-                        if (json_has_123(e))
+                        if (json_has_port(e, port))
                                 return true;
                 return false;
         }
@@ -241,12 +254,12 @@ static bool json_has_123(json_t *v) {
                 json_t *range = json_object_get(v, "range");
                 if (json_is_array(range) && json_array_size(range) == 2) {
                         json_t *lo = json_array_get(range, 0), *hi = json_array_get(range, 1);
-                        return json_is_integer(lo) && json_is_integer(hi) && json_integer_value(lo) <= 123 &&
-                               json_integer_value(hi) >= 123;
+                        return json_is_integer(lo) && json_is_integer(hi) && json_integer_value(lo) <= port &&
+                               json_integer_value(hi) >= port;
                 }
                 json_t *set = json_object_get(v, "set");
                 if (set)
-                        return json_has_123(set);
+                        return json_has_port(set, port);
         }
         return false;
 }
@@ -287,11 +300,15 @@ static void analyze_match(json_t *m, struct rule_info *ri) {
         if (payload) {
                 const char *proto = jstr(payload, "protocol"), *field = jstr(payload, "field");
                 bool udp = streq(proto, "udp") || streq(proto, "th");
-                if (udp && streq(field, "dport") && json_has_123(right)) {
-                        ri->dport123 = true;
+                bool tcp = streq(proto, "tcp") || streq(proto, "th");
+                bool ntp = udp && json_has_port(right, 123), nts_ke = tcp && json_has_port(right, FWH_NTS_KE_PORT);
+                /* `th dport { 123, 4460 }` is both. */
+                if (streq(field, "dport") && (ntp || nts_ke)) {
+                        ri->dport123 = ri->dport123 || ntp;
+                        ri->tcp_dport_nts_ke = ri->tcp_dport_nts_ke || nts_ke;
                         return;
                 }
-                if (udp && streq(field, "sport") && json_has_123(right)) {
+                if (udp && streq(field, "sport") && json_has_port(right, 123)) {
                         ri->sport123 = true;
                         return;
                 }
@@ -349,15 +366,24 @@ static void analyze_rule(json_t *rule, struct rule_info *ri) {
         }
 }
 
-/* The traffic a scan asks about. */
-enum traffic { T_REQUEST, T_REPLY };
+/* The traffic a scan asks about: NTP requests (udp dport 123), NTP replies (udp sport 123), and
+ * NTS-KE connections coming in (tcp dport 4460; a new connection, so never "established"). */
+enum traffic { T_REQUEST, T_REPLY, T_NTS_KE };
 
 static bool rule_accepts(const struct rule_info *ri, enum traffic t) {
         if (ri->verdict != V_ACCEPT)
                 return false;
         if (!ri->any_match)
                 return true;
-        return t == T_REQUEST ? ri->dport123 : (ri->sport123 || ri->ct_established);
+        switch (t) {
+        case T_REQUEST:
+                return ri->dport123;
+        case T_NTS_KE:
+                return ri->tcp_dport_nts_ke;
+        case T_REPLY:
+        default:
+                return ri->sport123 || ri->ct_established;
+        }
 }
 
 static bool rule_drops(const struct rule_info *ri, enum traffic t) {
@@ -365,7 +391,27 @@ static bool rule_drops(const struct rule_info *ri, enum traffic t) {
                 return false;
         if (!ri->any_match)
                 return true;
-        return t == T_REQUEST ? ri->dport123 : ri->sport123;
+        switch (t) {
+        case T_REQUEST:
+                return ri->dport123;
+        case T_NTS_KE:
+                return ri->tcp_dport_nts_ke;
+        case T_REPLY:
+        default:
+                return ri->sport123;
+        }
+}
+
+static const char *traffic_name(enum traffic t) {
+        switch (t) {
+        case T_REQUEST:
+                return "udp port 123";
+        case T_NTS_KE:
+                return "tcp port " STR(FWH_NTS_KE_PORT);
+        case T_REPLY:
+        default:
+                return "NTP replies, udp source port 123";
+        }
 }
 
 struct ruleset {
@@ -419,8 +465,8 @@ static int scan_chain(struct ruleset *rs, const char *family, const char *table,
 static void warn(struct fwh_response *resp, const char *family, const char *table, const char *chain, enum traffic t,
                  const char *why) {
         char text[256];
-        snprintf(text, sizeof(text), "table %s %s chain %s drops %s (%s)", family, table, chain,
-                 t == T_REQUEST ? "udp port 123" : "NTP replies, udp source port 123", why);
+        snprintf(text, sizeof(text), "table %s %s chain %s drops %s (%s)", family, table, chain, traffic_name(t),
+                 why);
         /* Names come from the kernel; keep the text printable. */
         for (char *p = text; *p; p++)
                 if (*p < 0x20 || *p >= 0x7f)
@@ -454,33 +500,62 @@ enum our_rule {
         OUR_SERVER_REPLIES,
         OUR_CLIENT,
         OUR_CLIENT_OFF,
+        OUR_NTS_KE,
+        OUR_NTS_KE_OFF,
         _OUR_RULE_MAX,
         OUR_RULE_NONE = -1,
+};
+
+/* The port a rule of ours matches on. */
+enum our_match {
+        M_UDP_DPORT_123,
+        M_UDP_SPORT_123,
+        M_TCP_DPORT_NTS_KE,
 };
 
 static const struct {
         const char *comment;
         const char *chain;
         enum verdict verdict;
-        bool dport;                  /* matches udp dport 123, else sport 123 */
+        enum our_match match;
         bool only_these_matches;     /* any other match narrows it: not the rule we wrote */
 } our_rules[_OUR_RULE_MAX] = {
-        [OUR_IGNORE4] = { C_IGNORE4, "input", V_DROP, true, true },
-        [OUR_IGNORE6] = { C_IGNORE6, "input", V_DROP, true, true },
-        [OUR_CLIENT_REPLIES] = { C_CLIENT_REPLIES, "input", V_ACCEPT, false, true },
-        [OUR_SERVER] = { C_SERVER, "input", V_ACCEPT, true, true },
-        [OUR_SERVER_OFF] = { C_SERVER_OFF, "input", V_DROP, true, false },
-        [OUR_SERVER_REPLIES] = { C_SERVER_REPLIES, "output", V_ACCEPT, false, true },
-        [OUR_CLIENT] = { C_CLIENT, "output", V_ACCEPT, true, true },
-        [OUR_CLIENT_OFF] = { C_CLIENT_OFF, "output", V_DROP, true, false },
+        [OUR_IGNORE4] = { C_IGNORE4, "input", V_DROP, M_UDP_DPORT_123, true },
+        [OUR_IGNORE6] = { C_IGNORE6, "input", V_DROP, M_UDP_DPORT_123, true },
+        [OUR_CLIENT_REPLIES] = { C_CLIENT_REPLIES, "input", V_ACCEPT, M_UDP_SPORT_123, true },
+        [OUR_SERVER] = { C_SERVER, "input", V_ACCEPT, M_UDP_DPORT_123, true },
+        [OUR_SERVER_OFF] = { C_SERVER_OFF, "input", V_DROP, M_UDP_DPORT_123, false },
+        [OUR_SERVER_REPLIES] = { C_SERVER_REPLIES, "output", V_ACCEPT, M_UDP_SPORT_123, true },
+        [OUR_CLIENT] = { C_CLIENT, "output", V_ACCEPT, M_UDP_DPORT_123, true },
+        [OUR_CLIENT_OFF] = { C_CLIENT_OFF, "output", V_DROP, M_UDP_DPORT_123, false },
+        [OUR_NTS_KE] = { C_NTS_KE, "input", V_ACCEPT, M_TCP_DPORT_NTS_KE, true },
+        [OUR_NTS_KE_OFF] = { C_NTS_KE_OFF, "input", V_DROP, M_TCP_DPORT_NTS_KE, false },
 };
+
+static bool matches_port(const struct rule_info *ri, enum our_match m) {
+        switch (m) {
+        case M_UDP_DPORT_123:
+                return ri->dport123;
+        case M_UDP_SPORT_123:
+                return ri->sport123;
+        case M_TCP_DPORT_NTS_KE:
+        default:
+                return ri->tcp_dport_nts_ke;
+        }
+}
+
+/* A port match besides the rule's own also narrows it (udp and tcp at once match nothing). */
+static bool other_port(const struct rule_info *ri, enum our_match m) {
+        return m == M_TCP_DPORT_NTS_KE ? ri->dport123 || ri->sport123 : ri->tcp_dport_nts_ke;
+}
 
 static enum our_rule recognize(json_t *rule, const struct rule_info *ri) {
         for (enum our_rule k = 0; k < _OUR_RULE_MAX; k++) {
                 if (!streq(ri->comment, our_rules[k].comment) || !streq(jstr(rule, "chain"), our_rules[k].chain) ||
-                    ri->verdict != our_rules[k].verdict || (our_rules[k].only_these_matches && ri->other_match))
+                    ri->verdict != our_rules[k].verdict ||
+                    (our_rules[k].only_these_matches && (ri->other_match || other_port(ri, our_rules[k].match))))
                         continue;
-                if (!(our_rules[k].dport ? ri->dport123 : ri->sport123))
+                if (!matches_port(ri, our_rules[k].match))
                         continue;
                 if ((k == OUR_IGNORE4 && !ri->saddr_ignored4) || (k == OUR_IGNORE6 && !ri->saddr_ignored6))
                         continue;
@@ -544,6 +619,7 @@ static void read_our_table(struct ruleset *rs, struct fwh_response *resp) {
         bool usable = resp->installed && t.chains_ok;
         resp->client = usable && t.seen[OUR_CLIENT] && !t.seen[OUR_CLIENT_OFF] && t.seen[OUR_CLIENT_REPLIES];
         resp->server = usable && t.seen[OUR_SERVER] && !t.seen[OUR_SERVER_OFF] && t.seen[OUR_SERVER_REPLIES];
+        resp->nts_ke = usable && t.seen[OUR_NTS_KE] && !t.seen[OUR_NTS_KE_OFF];
         if (t.tampered || (resp->installed && !t.chains_ok)) {
                 size_t len = strnlen(resp->warning, sizeof(resp->warning));
                 snprintf(resp->warning + len, sizeof(resp->warning) - len, "%s",
@@ -570,6 +646,8 @@ static void check_other_tables(struct ruleset *rs, struct fwh_response *resp) {
                 /* Input sees requests to a server and replies to a client; output the reverse. */
                 if (input && resp->server)
                         check_foreign(rs, c, T_REQUEST, resp);
+                if (input && resp->nts_ke)
+                        check_foreign(rs, c, T_NTS_KE, resp);
                 if (resp->client)
                         check_foreign(rs, c, input ? T_REPLY : T_REQUEST, resp);
                 if (!input && resp->server)

@@ -23,11 +23,36 @@ static const char *or_default(const char *text, const char *fallback) {
         return text && *text ? text : fallback;
 }
 
+/* Serving traffic is udp 123 and, when NTS is served, tcp 4460 (NTS-KE): as asked when both
+ * pass (on), or when neither does (off). */
+static bool server_as_wanted(const struct firewall_facts *x) {
+        if (x->want_server)
+                return x->server && (!x->want_nts_ke || x->nts_ke);
+        return !x->server && !x->nts_ke;
+}
+
+/* Only NTS-KE's port differs from what was asked; udp 123 is as asked. */
+static bool nts_ke_mismatch(const struct firewall_facts *x, bool server, bool want) {
+        return server && x->server == want && x->nts_ke != want;
+}
+
+static void nts_ke_reason(const struct firewall_facts *x, bool want, char *buf, size_t size) {
+        const char *zone = or_default(x->zone, "?");
+        if (x->backend == FIREWALL_BACKEND_FIREWALLD)
+                snprintf(buf, size, "firewalld: port 4460/tcp (NTS-KE) is %sin zone %s at runtime (%s since it was applied)",
+                         want ? "not " : "", zone, want ? "removed" : "added");
+        else
+                snprintf(buf, size, "table inet ntpsync %s NTS-KE (tcp port 4460) in (changed since it was applied)",
+                         want ? "does not let" : "lets");
+}
+
 /* Why what the firewall holds differs from what was asked: it was applied, so someone (or
  * something) changed it since, or the backend cannot do it. */
 static void mismatch_reason(const struct firewall_facts *x, bool server, bool want, char *buf, size_t size) {
         const char *zone = or_default(x->zone, "?");
-        if (x->backend == FIREWALL_BACKEND_FIREWALLD && !server)
+        if (nts_ke_mismatch(x, server, want))
+                nts_ke_reason(x, want, buf, size);
+        else if (x->backend == FIREWALL_BACKEND_FIREWALLD && !server)
                 snprintf(buf, size, "firewalld zones do not filter outgoing traffic: NTP client traffic stays allowed");
         else if (x->backend == FIREWALL_BACKEND_FIREWALLD && want)
                 snprintf(buf, size, "firewalld: service ntp is not in zone %s at runtime (removed since it was applied)",
@@ -44,7 +69,6 @@ static void mismatch_reason(const struct firewall_facts *x, bool server, bool wa
 static enum firewall_direction_state derive_one(const struct firewall_facts *x, bool server, const char **why,
                                                 char *buf, size_t size) {
         bool want = server ? x->want_server : x->want_client;
-        bool allowed = server ? x->server : x->client;
         *why = NULL;
         if (!x->managed)
                 return FIREWALL_UNMANAGED;
@@ -66,8 +90,8 @@ static enum firewall_direction_state derive_one(const struct firewall_facts *x, 
                 *why = or_default(x->read_error, "not read back yet");
                 return FIREWALL_UNKNOWN;
         }
-        if (allowed == want)
-                return allowed ? FIREWALL_OPEN : FIREWALL_CLOSED;
+        if (server ? server_as_wanted(x) : x->client == want)
+                return want ? FIREWALL_OPEN : FIREWALL_CLOSED;
         mismatch_reason(x, server, want, buf, size);
         *why = buf;
         return FIREWALL_FAILED;

@@ -121,6 +121,7 @@ static void derive(const struct firewall *f, struct firewall_state *st) {
                 .managed = f->managed,
                 .want_client = f->want.client,
                 .want_server = f->want.server,
+                .want_nts_ke = f->want.nts_ke,
                 .apply = f->want_gen > f->done_gen ? FIREWALL_APPLY_PENDING : f->apply_status,
                 .pending = pending_text(f),
                 .apply_error = f->apply_error,
@@ -129,6 +130,7 @@ static void derive(const struct firewall *f, struct firewall_state *st) {
                 .installed = f->rb.installed,
                 .client = f->rb.client,
                 .server = f->rb.server,
+                .nts_ke = f->rb.nts_ke,
                 .zone = f->rb.zone,
         };
         firewall_derive_state(&x, &st->client_state, &st->server_state, st->state_reason, sizeof(st->state_reason));
@@ -137,7 +139,7 @@ static void derive(const struct firewall *f, struct firewall_state *st) {
 static bool state_equal(const struct firewall_state *a, const struct firewall_state *b) {
         return a->backend == b->backend && a->client_state == b->client_state && a->server_state == b->server_state &&
                a->pending == b->pending && a->known == b->known && a->installed == b->installed && a->client == b->client &&
-               a->server == b->server && a->conntrack == b->conntrack && a->permanent == b->permanent &&
+               a->server == b->server && a->nts_ke == b->nts_ke && a->conntrack == b->conntrack && a->permanent == b->permanent &&
                a->n_ignored == b->n_ignored && a->ignored_packets == b->ignored_packets &&
                a->helper_pid == b->helper_pid && streq(a->state_reason, b->state_reason) && streq(a->zone, b->zone) &&
                streq(a->warning, b->warning) && streq(a->reason, b->reason);
@@ -151,6 +153,7 @@ void firewall_update_state(struct firewall *f) {
                 .installed = f->rb.installed,
                 .client = f->rb.client,
                 .server = f->rb.server,
+                .nts_ke = f->rb.nts_ke,
                 .conntrack = f->rb.conntrack,
                 .permanent = f->rb.permanent,
                 .n_ignored = f->rb.n_ignored,

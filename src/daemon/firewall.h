@@ -2,13 +2,21 @@
 #pragma once
 
 /* The host firewall state for NTP: whether NTP client traffic (to port 123 and its replies) and
- * NTP service traffic (to our port 123) pass, and which client networks `restrict … ignore`
- * shuts out already in the kernel.
+ * NTP service traffic (to our port 123, and to TCP port 4460 for NTS key establishment when NTS is
+ * served) pass, and which client networks `restrict … ignore` shuts out already in the kernel.
+ *
+ * NTS-KE (TCP 4460) is part of NTP service traffic when NTS is served (`nts enable`, SetNts:
+ * request.nts_ke): "server on" lets it in, "server off" drops it, as for udp 123 — an
+ * administrator who turns the time service off expects all of it to be off. Without `nts enable`
+ * ntpsync never touches TCP 4460 (it may belong to something else): no rule in table inet
+ * ntpsync, and with firewalld a 4460/tcp that ntpsyncd added earlier is taken back, one it did
+ * not add left alone.
  *
  * Backends, chosen automatically (firewall_new(), firewall_set_bus()) and reported:
  *
  *   firewalld  when org.fedoraproject.FirewallD1 is on the system bus: the "ntp" service in the
- *              default zone, runtime and permanent. firewalld zones filter incoming traffic
+ *              default zone, runtime and permanent, and with NTS the port 4460/tcp there too
+ *              (firewalld has no service for NTS-KE). firewalld zones filter incoming traffic
  *              only: outgoing NTP (client) traffic and its replies always pass, and restrict
  *              `ignore` prefixes are left to ntpsyncd's own ACL (both said in the warning).
  *   nftables   through ntpsyncd-firewall-helper (libnftables), in a table of its own,
@@ -18,17 +26,20 @@
  *
  * Semantics in nftables. A packet passes only if every base chain on its hook accepts it, so an
  * accept in one table cannot override a drop in another. Hence:
- *   on   explicit counted `accept` rules (udp dport 123 for the server; udp dport 123 out plus
- *        the replies, `udp sport 123 ct state established,related`, for the client). Another
- *        table that would still drop that traffic (policy drop without an accept for it, or an
- *        explicit drop) is reported in the state's warning.
+ *   on   explicit counted `accept` rules (udp dport 123 for the server, and tcp dport 4460 with
+ *        NTS; udp dport 123 out plus the replies, `udp sport 123 ct state
+ *        established,related`, for the client). Another table that would still drop that
+ *        traffic (policy drop without an accept for it, or an explicit drop; for NTS-KE in input
+ *        chains) is reported in the state's warning.
  *   off  explicit counted `drop` rules for the same traffic (udp dport 123 in input for the
- *        server, udp dport 123 in output for the client), so that "off" holds on a host with no
- *        other firewall too. Replies of our own server (udp sport 123, established) still leave.
+ *        server, and tcp dport 4460 with NTS; udp dport 123 in output for the client), so that
+ *        "off" holds on a host with no other firewall too. Replies of our own server (udp sport
+ *        123, established) still leave.
  *   ignore  client addresses whose most specific restrict rule has `ignore` (defaults included,
  *        more specific rules without `ignore` cut out again; `ntpport` rules only ever cut out)
  *        are compiled into interval sets ignored4/ignored6 and dropped before the accepts: the
- *        kernel drops a subset of what the ACL ignores, never more.
+ *        kernel drops a subset of what the ACL ignores, never more. Only on udp 123: the
+ *        NTS-KE service does not apply the restrict rules, so neither does its port.
  * Every apply replaces the table, so its counters start again from zero.
  * firewall_free() leaves the kernel state alone: it outlives the daemon, as an opened firewall
  * port always did.
@@ -112,9 +123,11 @@ struct firewall_state {
         /* The last read-back (all zero before the first one): */
         bool known;                  /* a read-back answered, and the last one did */
         bool installed;              /* nftables: table inet ntpsync exists; firewalld: ntp in the zone */
-        bool client, server;         /* allowed by ntpsync's part of the firewall */
+        bool client, server;         /* allowed by ntpsync's part of the firewall (server: udp 123) */
+        bool nts_ke;                 /* TCP 4460 allowed by it (firewalld: only read with NTS) */
         bool conntrack;              /* nftables: replies matched with ct state */
-        bool permanent;              /* firewalld: ntp in the permanent configuration of the zone */
+        bool permanent;              /* firewalld: ntp (and with NTS 4460/tcp) in the permanent
+                                      * configuration of the zone */
         unsigned n_ignored;          /* nftables: elements in ignored4 + ignored6 */
         uint64_t ignored_packets;    /* nftables: packets dropped for restrict ignore */
         pid_t helper_pid;            /* nftables: the helper process, 0 without */
@@ -137,12 +150,14 @@ struct firewall_facts {
         enum firewall_backend backend;
         bool managed;                /* a firewall line or SetFirewall asked for a state */
         bool want_client, want_server;
+        bool want_nts_ke;            /* NTS served: TCP 4460 goes with the server direction */
         enum firewall_apply_status apply;
         const char *pending;         /* PENDING: what it waits for */
         const char *apply_error;     /* FAILED, UNANSWERED: why */
         bool known;                  /* the read-back below answered, after the last apply */
         const char *read_error;      /* !known: why */
-        bool installed, client, server; /* the read-back */
+        bool installed, client, server; /* the read-back (server: udp 123) */
+        bool nts_ke;                 /* the read-back: TCP 4460 let in */
         const char *zone;            /* firewalld: the zone read back */
 };
 
@@ -214,8 +229,8 @@ int firewall_refresh_sync(struct firewall *f);
  * longer waits, but asks for a read-back in the background when the copy is older than 1 s. */
 int firewall_read(struct firewall *f, struct firewall_state *ret);
 
-/* Removes table inet ntpsync (nftables), or the "ntp" service where this process added it
- * (firewalld); nothing else. Idempotent. */
+/* Removes table inet ntpsync (nftables), or the "ntp" service and port 4460/tcp where this
+ * process added them (firewalld); nothing else. Idempotent. */
 int firewall_remove(struct firewall *f);
 
 /* Answers every pending firewall_apply_async() with -ECANCELED, and frees. The kernel state

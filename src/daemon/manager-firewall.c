@@ -87,8 +87,16 @@ int manager_firewall_new(manager *m) {
 
 /* ---- applying ---- */
 
+/* NTS-KE's TCP port goes with serving traffic whenever NTS is configured, whoever asked (the
+ * configuration or SetFirewall); a change of `nts enable` alone changes the request, and
+ * manager_firewall_follow_config() applies it. */
 static void want_of(manager *m, bool client, bool server, struct firewall_request *ret) {
-        *ret = (struct firewall_request) { .client = client, .server = server, .restricts = &m->restricts };
+        *ret = (struct firewall_request) {
+                .client = client,
+                .server = server,
+                .nts_ke = m->config.nts_enable.value,
+                .restricts = &m->restricts,
+        };
 }
 
 struct apply_call {

@@ -7,9 +7,10 @@
  *   --bus                      open the system bus (DBUS_SYSTEM_BUS_ADDRESS) for firewalld, on
  *                              the event loop
  *   --bus-later                the same, but given with firewall_set_bus() after firewall_new()
- *   apply [--client on|off] [--server on|off] [--ignore PREFIX]... [--restrict RULE]...
+ *   apply [--client on|off] [--server on|off] [--nts-ke on|off] [--ignore PREFIX]... [--restrict RULE]...
  *                              firewall_apply(); PREFIX becomes the rule "PREFIX ignore", RULE is
- *                              any restrict rule ("default ignore", "192.0.2.0/24 nomodify")
+ *                              any restrict rule ("default ignore", "192.0.2.0/24 nomodify");
+ *                              --nts-ke on: NTS is served (TCP 4460 follows --server)
  *   read                       firewall_refresh_sync(), then the state (firewall_get_state())
  *   state                      the state as it is, without reading anything
  *   apply-async [OPTIONS]      firewall_apply_async() (options as apply), then runs the event loop
@@ -71,6 +72,7 @@ static void print_state(const char *command, int r, const struct firewall *f) {
         print_bool("installed", s->installed);
         print_bool("client", s->client);
         print_bool("server", s->server);
+        print_bool("nts_ke", s->nts_ke);
         print_bool("conntrack", s->conntrack);
         print_bool("permanent", s->permanent);
         printf(", \"ignored\": %u, \"ignored_packets\": %llu, \"helper_pid\": %d, \"zone\": ", s->n_ignored,
@@ -153,6 +155,9 @@ static int parse_request(int argc, char *argv[], int *i, struct firewall_request
                                 return -EINVAL;
                 } else if (strcmp(opt, "--server") == 0) {
                         if (parse_on_off(arg, &req->server) < 0)
+                                return -EINVAL;
+                } else if (strcmp(opt, "--nts-ke") == 0) {
+                        if (parse_on_off(arg, &req->nts_ke) < 0)
                                 return -EINVAL;
                 } else if (strcmp(opt, "--ignore") == 0 || strcmp(opt, "--restrict") == 0) {
                         struct restrict_rule rule;

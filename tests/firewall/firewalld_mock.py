@@ -5,19 +5,26 @@
     org.fedoraproject.FirewallD1        getDefaultZone() -> s, queryPanicMode() -> b
     org.fedoraproject.FirewallD1.zone   addService(s zone, s service, i timeout) -> s,
                                         removeService(s zone, s service) -> s,
-                                        queryService(s zone, s service) -> b, getServices(s) -> as
+                                        queryService(s zone, s service) -> b, getServices(s) -> as,
+                                        addPort(s zone, s port, s protocol, i timeout) -> s,
+                                        removePort(s zone, s port, s protocol) -> s,
+                                        queryPort(s zone, s port, s protocol) -> b
   /org/fedoraproject/FirewallD1/config
     org.fedoraproject.FirewallD1.config getZoneByName(s) -> o
   /org/fedoraproject/FirewallD1/config/zone/N  (one per zone)
     org.fedoraproject.FirewallD1.config.zone  addService(s), removeService(s), queryService(s) -> b,
-                                              getServices() -> as
+                                              getServices() -> as, addPort(ss), removePort(ss),
+                                              queryPort(ss) -> b
 
 Errors as firewalld raises them: org.fedoraproject.FirewallD1.Exception with "ALREADY_ENABLED: ntp",
-"NOT_ENABLED: ntp", "INVALID_ZONE: name". Runtime and permanent services are kept apart.
+"NOT_ENABLED: ntp", "ALREADY_ENABLED: 4460:tcp", "INVALID_ZONE: name". Runtime and permanent
+services and ports ("4460/tcp") are kept apart.
 
 Test controls (org.freedesktop.DBus.Mock on the main object): SetDefaultZone(s), SetPanicMode(b),
 SetServices(s zone, as runtime, as permanent), GetServices(s zone) -> (as runtime, as permanent),
+SetPorts and GetPorts the same for ports ("4460/tcp"),
 SetFailPermanent(b) (config.zone add/remove then fail with NotAuthorizedException),
+SetFailPortPermanent(b) (the same for config.zone addPort/removePort only),
 SetHang(b) (a firewalld that hangs: every call of its interfaces is taken and never answered;
 the parameter {"Hang": true} hangs from the start). EmitSignal (dbusmock's own) sends firewalld's
 signals, e.g. EmitSignal("org.fedoraproject.FirewallD1", "Reloaded", "", []).
@@ -107,6 +114,59 @@ _PERMANENT_QUERY = _PRELUDE + """
 ret = args[0] in main.fw_permanent[self.fw_zone]
 """
 
+_RUNTIME_PORT_ADD = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime_ports:
+    fail('INVALID_ZONE', zone)
+port = '%s/%s' % (args[1], args[2])
+if port in main.fw_runtime_ports[zone]:
+    fail('ALREADY_ENABLED', '%s:%s' % (args[1], args[2]))
+main.fw_runtime_ports[zone].append(port)
+ret = zone
+"""
+
+_RUNTIME_PORT_REMOVE = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime_ports:
+    fail('INVALID_ZONE', zone)
+port = '%s/%s' % (args[1], args[2])
+if port not in main.fw_runtime_ports[zone]:
+    fail('NOT_ENABLED', '%s:%s' % (args[1], args[2]))
+main.fw_runtime_ports[zone].remove(port)
+ret = zone
+"""
+
+_RUNTIME_PORT_QUERY = _PRELUDE + """
+zone = args[0] or main.fw_default_zone
+if zone not in main.fw_runtime_ports:
+    fail('INVALID_ZONE', zone)
+ret = '%s/%s' % (args[1], args[2]) in main.fw_runtime_ports[zone]
+"""
+
+_PERMANENT_PORT_ADD = _PRELUDE + """
+if main.fw_fail_permanent or main.fw_fail_port_permanent:
+    fail('NOT_AUTHORIZED', 'config', name='org.fedoraproject.FirewallD1.NotAuthorizedException')
+ports = main.fw_permanent_ports[self.fw_zone]
+port = '%s/%s' % (args[0], args[1])
+if port in ports:
+    fail('ALREADY_ENABLED', '%s:%s' % (args[0], args[1]))
+ports.append(port)
+"""
+
+_PERMANENT_PORT_REMOVE = _PRELUDE + """
+if main.fw_fail_permanent or main.fw_fail_port_permanent:
+    fail('NOT_AUTHORIZED', 'config', name='org.fedoraproject.FirewallD1.NotAuthorizedException')
+ports = main.fw_permanent_ports[self.fw_zone]
+port = '%s/%s' % (args[0], args[1])
+if port not in ports:
+    fail('NOT_ENABLED', '%s:%s' % (args[0], args[1]))
+ports.remove(port)
+"""
+
+_PERMANENT_PORT_QUERY = _PRELUDE + """
+ret = '%s/%s' % (args[0], args[1]) in main.fw_permanent_ports[self.fw_zone]
+"""
+
 
 # A firewalld that hangs: set by SetHang() or the parameter Hang.
 _hang = {"on": False}
@@ -127,8 +187,11 @@ def load(mock, parameters):
     mock.fw_default_zone = parameters.get("DefaultZone", "public")
     mock.fw_panic = False
     mock.fw_fail_permanent = False
+    mock.fw_fail_port_permanent = False
     mock.fw_runtime = {z: ["ssh", "dhcpv6-client"] for z in ZONES}
     mock.fw_permanent = {z: ["ssh", "dhcpv6-client"] for z in ZONES}
+    mock.fw_runtime_ports = {z: [] for z in ZONES}
+    mock.fw_permanent_ports = {z: [] for z in ZONES}
 
     mock.AddMethods(MAIN_IFACE, [
         ("getDefaultZone", "", "s", "ret = self.fw_default_zone"),
@@ -139,6 +202,9 @@ def load(mock, parameters):
         ("removeService", "ss", "s", _RUNTIME_REMOVE),
         ("queryService", "ss", "b", _RUNTIME_QUERY),
         ("getServices", "s", "as", _PRELUDE + "ret = main.fw_runtime[args[0] or main.fw_default_zone]"),
+        ("addPort", "sssi", "s", _RUNTIME_PORT_ADD),
+        ("removePort", "sss", "s", _RUNTIME_PORT_REMOVE),
+        ("queryPort", "sss", "b", _RUNTIME_PORT_QUERY),
     ])
     mock.AddObject(CONFIG_OBJ, CONFIG_IFACE, {}, [
         ("getZoneByName", "s", "o", _GET_ZONE),
@@ -150,6 +216,9 @@ def load(mock, parameters):
             ("removeService", "s", "", _PERMANENT_REMOVE),
             ("queryService", "s", "b", _PERMANENT_QUERY),
             ("getServices", "", "as", _PRELUDE + "ret = main.fw_permanent[self.fw_zone]"),
+            ("addPort", "ss", "", _PERMANENT_PORT_ADD),
+            ("removePort", "ss", "", _PERMANENT_PORT_REMOVE),
+            ("queryPort", "ss", "b", _PERMANENT_PORT_QUERY),
         ])
         dbusmock.mockobject.objects[path].fw_zone = zone
 
@@ -179,6 +248,23 @@ def SetServices(self, zone, runtime, permanent):
 def GetServices(self, zone):
     return (dbus.Array(self.fw_runtime[str(zone)], signature="s"),
             dbus.Array(self.fw_permanent[str(zone)], signature="s"))
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="b", out_signature="")
+def SetFailPortPermanent(self, fail):
+    self.fw_fail_port_permanent = bool(fail)
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="sasas", out_signature="")
+def SetPorts(self, zone, runtime, permanent):
+    self.fw_runtime_ports[str(zone)] = [str(s) for s in runtime]
+    self.fw_permanent_ports[str(zone)] = [str(s) for s in permanent]
+
+
+@dbus.service.method(MOCK_IFACE, in_signature="s", out_signature="asas")
+def GetPorts(self, zone):
+    return (dbus.Array(self.fw_runtime_ports[str(zone)], signature="s"),
+            dbus.Array(self.fw_permanent_ports[str(zone)], signature="s"))
 
 
 @dbus.service.method(MOCK_IFACE, in_signature="b", out_signature="")

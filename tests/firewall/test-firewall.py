@@ -40,6 +40,9 @@ CAP_NET_ADMIN = 1 << 12
 EBADMSG, EPROTO, EOPNOTSUPP, EINVAL, E2BIG, EAFNOSUPPORT = 74, 71, 95, 22, 7, 97
 
 POLICY_DROP_WARNING = "table inet filter chain input drops udp port 123 (policy drop)"
+NTS_KE_POLICY_DROP_WARNING = "table inet filter chain input drops tcp port 4460 (policy drop)"
+NTS_KE_RULE = 'tcp dport 4460 counter packets 0 bytes 0 accept comment "ntpsync nts-ke"'
+NTS_KE_OFF_RULE = 'tcp dport 4460 counter packets 0 bytes 0 drop comment "ntpsync nts-ke off"'
 
 
 def run_probe(args, ns=None, env=None, timeout=60, prefix=()):
@@ -291,6 +294,83 @@ class Nftables(Namespaced):
         read = probe_ok(self, ["apply", "--client", "on", "--server", "on", "read"], ns=self.ns)[1]
         self.assertEqual(read["warning"], "")
 
+    def test_nts_ke_rules(self):
+        """NTS served: TCP 4460 goes with the server direction, accepted or dropped; without NTS,
+        ntpsync has no rule for it at all."""
+        read = probe_ok(self, ["apply", "--client", "on", "--server", "on", "--nts-ke", "on", "read"], ns=self.ns)[1]
+        self.assertEqual((read["server"], read["nts_ke"], read["server_state"], read["state_reason"]),
+                         (True, True, "open", ""))
+        self.assertEqual(read["warning"], "")
+        rules, n = our_rules(self.ns)
+        self.assertIn("ntpsync nts-ke", rules)
+        self.assertNotIn("ntpsync nts-ke off", rules)
+        self.assertEqual(n, 7)
+        text = nft(self.ns, "list", "table", "inet", "ntpsync")
+        self.assertIn(NTS_KE_RULE, text)
+        # In chain input, after the drops of the ignored clients (which are about udp 123 only).
+        self.assertNotRegex(text, r"@ignored\d tcp")
+
+        read = probe_ok(self, ["apply", "--client", "on", "--server", "off", "--nts-ke", "on", "read"], ns=self.ns)[1]
+        self.assertEqual((read["server"], read["nts_ke"], read["server_state"]), (False, False, "closed"))
+        rules, _ = our_rules(self.ns)
+        self.assertIn("ntpsync nts-ke off", rules)
+        self.assertNotIn("ntpsync nts-ke", rules)
+        self.assertIn(NTS_KE_OFF_RULE, nft(self.ns, "list", "table", "inet", "ntpsync"))
+
+        # NTS not configured: 4460 is not ntpsync's, on or off.
+        for server in ("on", "off"):
+            read = probe_ok(self, ["apply", "--client", "on", "--server", server, "read"], ns=self.ns)[1]
+            self.assertFalse(read["nts_ke"])
+            self.assertEqual(read["server_state"], "open" if server == "on" else "closed")
+            self.assertNotIn("4460", nft(self.ns, "list", "table", "inet", "ntpsync"))
+
+    def test_nts_ke_rule_deleted_is_failed(self):
+        """The read-back is honest: udp 123 still open but 4460 gone is "failed", naming 4460."""
+        argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "--nts-ke", "on", "read", "pause", "read"])
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, env=dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER))
+        try:
+            results = results_until_pause(self, p)
+            self.assertEqual(results[1]["server_state"], "open")
+            handle = re.search(r'comment "ntpsync nts-ke" # handle (\d+)',
+                               nft(self.ns, "-a", "list", "table", "inet", "ntpsync")).group(1)
+            nft(self.ns, "delete", "rule", "inet", "ntpsync", "input", "handle", handle)
+            out, err = p.communicate("\n", timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        check_sanitizers(err)
+        read = [json.loads(line) for line in out.splitlines()][0]
+        self.assertEqual((read["server"], read["nts_ke"], read["client_state"], read["server_state"]),
+                         (True, False, "open", "failed"))
+        self.assertEqual(read["state_reason"],
+                         "table inet ntpsync does not let NTS-KE (tcp port 4460) in (changed since it was applied)")
+
+    def test_nts_ke_foreign_drops_reported(self):
+        self.ns.run([NFT, "add table inet filter; "
+                          "add chain inet filter input { type filter hook input priority 0; policy drop; }; "
+                          "add rule inet filter input ct state established,related accept; "
+                          "add table ip other; "
+                          "add chain ip other in { type filter hook input priority 10; policy accept; }; "
+                          "add rule ip other in tcp dport 4460 counter drop"], check=True)
+        read = probe_ok(self, ["apply", "--client", "off", "--server", "on", "--nts-ke", "on", "read"], ns=self.ns)[1]
+        handle = re.search(r"tcp dport 4460 counter packets \d+ bytes \d+ drop # handle (\d+)",
+                           nft(self.ns, "-a", "list", "table", "ip", "other")).group(1)
+        self.assertEqual(read["warning"], POLICY_DROP_WARNING + "; " + NTS_KE_POLICY_DROP_WARNING +
+                         "; table ip other chain in drops tcp port 4460 (rule handle %s)" % handle)
+        # Without NTS, ntpsync says nothing about 4460.
+        read = probe_ok(self, ["apply", "--client", "off", "--server", "on", "read"], ns=self.ns)[1]
+        self.assertEqual(read["warning"], POLICY_DROP_WARNING)
+        # Server off: the drops agree with it.
+        read = probe_ok(self, ["apply", "--client", "off", "--server", "off", "--nts-ke", "on", "read"], ns=self.ns)[1]
+        self.assertEqual(read["warning"], "")
+        # The administrator opens both ports in their table and drops nothing else: nothing in the way.
+        self.ns.run([NFT, "add rule inet filter input udp dport 123 accept; "
+                          "add rule inet filter input tcp dport 4460 accept; delete table ip other"], check=True)
+        read = probe_ok(self, ["apply", "--client", "off", "--server", "on", "--nts-ke", "on", "read"], ns=self.ns)[1]
+        self.assertEqual(read["warning"], "")
+
     def test_privilege_separation(self):
         argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "read", "drop-privileges", "caps", "pause",
                                   "apply", "--server", "off", "read"])
@@ -389,11 +469,11 @@ class Nftables(Namespaced):
 class HelperProtocol(Namespaced):
     """The helper alone, spoken to directly: every malformed request refused, nothing changed."""
 
-    REQ_HEADER = struct.Struct("<IIIBB2sI")
+    REQ_HEADER = struct.Struct("<IIIBBB1sI")
     RANGE = struct.Struct("<B7s16s16s")
     MAX_RANGES = 1024
-    RESP = struct.Struct("<IIIiBBBBIQ512s1024s")
-    MAGIC, VERSION = 0x4e545046, 1
+    RESP = struct.Struct("<IIIiBBBBIQB7s512s1024s")
+    MAGIC, VERSION = 0x4e545046, 2
 
     def setUp(self):
         super().setUp()
@@ -415,10 +495,10 @@ class HelperProtocol(Namespaced):
                 self.proc.wait()
             super().tearDown()
 
-    def request(self, op, client=0, server=0, ranges=(), n=None, magic=None, version=None, pad=b"\0\0"):
+    def request(self, op, client=0, server=0, ranges=(), n=None, magic=None, version=None, pad=b"\0", nts_ke=0):
         body = self.REQ_HEADER.pack(self.MAGIC if magic is None else magic,
                                     self.VERSION if version is None else version,
-                                    op, client, server, pad, len(ranges) if n is None else n)
+                                    op, client, server, nts_ke, pad, len(ranges) if n is None else n)
         rs = b"".join(self.RANGE.pack(*r) if isinstance(r, tuple) else r for r in ranges)
         return body + rs + bytes(self.RANGE.size * self.MAX_RANGES - len(rs))
 
@@ -426,8 +506,10 @@ class HelperProtocol(Namespaced):
         self.sock.send(data)
         reply = self.sock.recv(65536)
         self.assertEqual(len(reply), self.RESP.size)
-        magic, version, op, error, installed, client, server, ct, n_ignored, pkts, msg, warn = self.RESP.unpack(reply)
-        self.assertEqual((magic, version), (self.MAGIC, self.VERSION))
+        (magic, version, op, error, installed, client, server, ct, n_ignored, pkts, nts_ke, pad, msg,
+         warn) = self.RESP.unpack(reply)
+        self.assertEqual((magic, version, pad), (self.MAGIC, self.VERSION, bytes(7)))
+        self.last_nts_ke = nts_ke
         return error, msg.split(b"\0")[0].decode(), installed
 
     @staticmethod
@@ -442,12 +524,15 @@ class HelperProtocol(Namespaced):
             (b"short", -EBADMSG),
             (self.request(2, 1, 1, [good]) + b"x", -EBADMSG),
             (self.request(2, 1, 1, [good], magic=0x12345678), -EPROTO),
-            (self.request(2, 1, 1, [good], version=2), -EPROTO),
+            (self.request(2, 1, 1, [good], version=1), -EPROTO),  # before nts_ke
+            (self.request(2, 1, 1, [good], version=3), -EPROTO),
             (self.request(9), -EOPNOTSUPP),
             (self.request(0), -EOPNOTSUPP),
             (self.request(2, 2, 1), -EINVAL),
             (self.request(2, 1, 7), -EINVAL),
-            (self.request(2, 1, 1, pad=b"\0\1"), -EINVAL),
+            (self.request(2, 1, 1, pad=b"\1"), -EINVAL),
+            (self.request(2, 1, 1, nts_ke=2), -EINVAL),
+            (self.request(3, nts_ke=1), -EINVAL),
             (self.request(2, 1, 1, n=1025), -E2BIG),
             (self.request(3, client=1), -EINVAL),
             (self.request(4, n=1, ranges=[good]), -EINVAL),
@@ -468,7 +553,11 @@ class HelperProtocol(Namespaced):
         # Still serving, and a good request works.
         self.assertEqual(self.call(self.request(2, 1, 1, [good, self.v4("198.51.100.0", "198.51.100.255")]))[0], 0)
         error, _, installed = self.call(self.request(3))
-        self.assertEqual((error, installed), (0, 1))
+        self.assertEqual((error, installed, self.last_nts_ke), (0, 1, 0))
+        self.assertEqual(self.call(self.request(2, 1, 1, [good], nts_ke=1))[0], 0)
+        error, _, installed = self.call(self.request(3))
+        self.assertEqual((error, installed, self.last_nts_ke), (0, 1, 1))
+        self.assertIn(NTS_KE_RULE, nft(self.ns, "list", "table", "inet", "ntpsync"))
         self.sock.close()
         self.assertEqual(self.proc.wait(10), 0)
         check_sanitizers(self.proc.stderr.read())
@@ -549,6 +638,53 @@ class Traffic(unittest.TestCase):
         self.assertTrue(self.answers(v4))
         self.assertTrue(self.answers(v6))
 
+    def connects(self, address, port=4460, timeout=1):
+        """Whether a TCP connection from the client namespace to address:port is accepted."""
+        code = ("import socket, sys\n"
+                "try:\n"
+                "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()\n"
+                "except OSError:\n"
+                "    sys.exit(1)\n")
+        p = self.lab.client.run([harness.PYTHON3, "-c", code, address, str(port), str(timeout)], timeout=timeout + 20)
+        return p.returncode == 0
+
+    def test_nts_ke_port(self):
+        """NTS-KE's port for real: a listener on TCP 4460 in the server namespace, reached from the
+        client's with server on, not with server off."""
+        listener = ("import socket\n"
+                    "s = socket.socket(socket.AF_INET6)\n"
+                    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                    "s.bind(('::', 4460))\n"
+                    "s.listen(16)\n"
+                    "while True:\n"
+                    "    s.accept()[0].close()\n")
+        self.lab.start_process("nts-ke-listener", self.sns.exec_argv([harness.PYTHON3, "-c", listener]))
+        v4, v6 = self.server.address, self.server.address6
+        deadline = time.monotonic() + 10
+        while not self.connects(v4) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertTrue(self.connects(v4))
+
+        read = self.apply("--server", "off", "--nts-ke", "on")
+        self.assertEqual(read["server_state"], "closed")
+        self.assertFalse(self.connects(v4))
+        self.assertFalse(self.connects(v6))
+        rules, _ = our_rules(self.sns)
+        self.assertGreater(packets(rules["ntpsync nts-ke off"]), 0)
+
+        read = self.apply("--server", "on", "--nts-ke", "on")
+        self.assertEqual((read["server_state"], read["nts_ke"]), ("open", True))
+        self.assertTrue(self.connects(v4))
+        self.assertTrue(self.connects(v6))
+        self.assertTrue(self.answers(v4))
+        rules, _ = our_rules(self.sns)
+        self.assertGreater(packets(rules["ntpsync nts-ke"]), 0)
+
+        # Without NTS, server off leaves 4460 alone.
+        self.apply("--server", "off")
+        self.assertTrue(self.connects(v4))
+        self.assertFalse(self.answers(v4))
+
     def test_foreign_policy_drop(self):
         """nftables cannot accept in one table what another drops: reported, and really so."""
         self.sns.run([NFT, "add table inet filter; "
@@ -626,13 +762,19 @@ class Firewalld(unittest.TestCase):
         m.SetDefaultZone("public")
         m.SetPanicMode(False)
         m.SetFailPermanent(False)
+        m.SetFailPortPermanent(False)
         for zone in ("public", "work"):
             m.SetServices(zone, ["ssh"], ["ssh"])
+            m.SetPorts(zone, [], [])
         for path in (self.MAIN, self.CONFIG, self.zone_path("public"), self.zone_path("work")):
             self.mock(path).ClearCalls()
 
     def services(self, zone):
         runtime, permanent = self.mock().GetServices(zone)
+        return sorted(str(s) for s in runtime), sorted(str(s) for s in permanent)
+
+    def ports(self, zone):
+        runtime, permanent = self.mock().GetPorts(zone)
         return sorted(str(s) for s in runtime), sorted(str(s) for s in permanent)
 
     def calls(self, path, method):
@@ -658,6 +800,81 @@ class Firewalld(unittest.TestCase):
         self.assertEqual(self.calls(self.CONFIG, "getZoneByName")[0], ["public"])
         self.assertEqual(self.calls(self.zone_path("public"), "addService"), [["ntp"]])
         self.assertEqual(self.services("work"), (["ssh"], ["ssh"]))
+
+    def test_nts_ke_port_runtime_and_permanent(self):
+        apply, read = self.probe("apply", "--server", "on", "--nts-ke", "on", "read")
+        self.assertEqual(apply["result"], 0)
+        self.assertEqual((read["server"], read["nts_ke"], read["permanent"], read["server_state"], read["warning"]),
+                         (True, True, True, "open", ""))
+        self.assertEqual(self.services("public"), (["ntp", "ssh"], ["ntp", "ssh"]))
+        self.assertEqual(self.ports("public"), (["4460/tcp"], ["4460/tcp"]))
+        self.assertEqual(self.calls(self.MAIN, "addPort"), [["public", "4460", "tcp", 0]])
+        self.assertEqual(self.calls(self.zone_path("public"), "addPort"), [["4460", "tcp"]])
+        self.assertEqual(self.ports("work"), ([], []))
+        # Server off with NTS: the port goes with the service.
+        read = self.probe("apply", "--server", "off", "--nts-ke", "on", "read")[1]
+        self.assertEqual((read["server"], read["nts_ke"], read["server_state"]), (False, False, "closed"))
+        self.assertEqual(self.ports("public"), ([], []))
+        self.assertEqual(self.calls(self.MAIN, "removePort"), [["public", "4460", "tcp"]])
+        self.assertEqual(self.calls(self.zone_path("public"), "removePort"), [["4460", "tcp"]])
+
+    def test_nts_ke_port_not_ours_without_nts(self):
+        # The administrator's own 4460/tcp: left alone without NTS, on and off.
+        self.mock().SetPorts("public", ["4460/tcp"], ["4460/tcp"])
+        results = self.probe("apply", "--server", "on", "read", "apply", "--server", "off", "read")
+        self.assertEqual([r["result"] for r in results], [0, 0, 0, 0])
+        self.assertEqual(self.ports("public"), (["4460/tcp"], ["4460/tcp"]))
+        self.assertEqual(self.calls(self.MAIN, "queryPort"), [])
+        self.assertEqual(self.calls(self.MAIN, "removePort"), [])
+        self.assertEqual((results[1]["server_state"], results[3]["server_state"]), ("open", "closed"))
+
+    def test_nts_ke_port_taken_back(self):
+        # Added by this process, then NTS is no longer served: taken back; so on remove.
+        results = self.probe("apply", "--server", "on", "--nts-ke", "on", "apply", "--server", "on", "apply",
+                             "--server", "on", "read")
+        self.assertEqual(results[-1]["server_state"], "open")
+        self.assertEqual(self.ports("public"), ([], []))
+        # Once: taken back, it is no longer this process's to take back.
+        self.assertEqual(self.calls(self.MAIN, "removePort"), [["public", "4460", "tcp"]])
+        self.assertEqual(self.calls(self.zone_path("public"), "removePort"), [["4460", "tcp"]])
+        self.assertEqual(self.services("public"), (["ntp", "ssh"], ["ntp", "ssh"]))
+        self.mock().SetServices("public", ["ssh"], ["ssh"])
+        results = self.probe("apply", "--server", "on", "--nts-ke", "on", "remove", "read")
+        self.assertFalse(results[-1]["server"])
+        self.assertEqual(self.services("public"), (["ssh"], ["ssh"]))
+        self.assertEqual(self.ports("public"), ([], []))
+
+    def test_nts_ke_port_permanent_failure_rolls_back(self):
+        """The last change fails: every one before it is taken back, the runtime ones too."""
+        self.mock().SetFailPortPermanent(True)
+        apply, read = self.probe("apply", "--server", "on", "--nts-ke", "on", "read", expect=1)
+        self.assertLess(apply["result"], 0)
+        self.assertIn("config.zone.addPort", apply["error"])
+        self.assertIn("NOT_AUTHORIZED", apply["error"])
+        self.assertEqual(self.calls(self.zone_path("public"), "removeService"), [["ntp"]])
+        self.assertEqual(self.calls(self.MAIN, "removePort"), [["public", "4460", "tcp"]])
+        self.assertEqual(self.calls(self.MAIN, "removeService"), [["public", "ntp"]])
+        self.assertEqual(self.services("public"), (["ssh"], ["ssh"]))
+        self.assertEqual(self.ports("public"), ([], []))
+        self.assertEqual((read["server"], read["nts_ke"], read["server_state"]), (False, False, "failed"))
+
+    def test_nts_ke_port_removed_behind_our_back(self):
+        def change_behind_our_back():
+            self.mock().SetPorts("public", [], ["4460/tcp"])
+            self.mock().EmitSignal("org.fedoraproject.FirewallD1.zone", "PortRemoved", "sssi",
+                                   ["public", "4460", "tcp", 0])
+
+        results, rc, err = self.probe_paused(["apply-async", "--server", "on", "--nts-ke", "on", "pause", "run",
+                                              "2000", "state"], change_behind_our_back)
+        applied, state, _, run, after = results
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((state["server_state"], state["nts_ke"]), ("open", True))
+        self.assertEqual((after["client_state"], after["server_state"], after["server"], after["nts_ke"]),
+                         ("open", "failed", True, False))
+        self.assertEqual(after["state_reason"], "firewalld: port 4460/tcp (NTS-KE) is not in zone public at runtime "
+                                                "(removed since it was applied)")
+        self.assertEqual(after["warning"], "firewalld: port 4460/tcp in zone public is in the permanent "
+                                           "configuration only (not active until a reload)")
 
     def test_default_zone_in_use(self):
         self.mock().SetDefaultZone("work")

@@ -19,6 +19,8 @@ polkit. nft(8) runs only inside D (ip netns exec); the host's ruleset is only li
 that no table inet ntpsync appeared there.
 
 The steps of TestFirewallDaemon build on each other (test_1 … test_6, in that order).
+TestFirewallNts adds `nts enable` with a certificate and key: NTS-KE's TCP port 4460 goes with the
+server direction.
 
 What ntpsync reports per direction (FirewallClientState, FirewallServerState, FirewallReason,
 ntpsyncctl, the journal) is checked in every one of its states: "unmanaged" (TestNoFirewallLine),
@@ -38,6 +40,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import nts_certs  # noqa: E402
 
 SYNC_TIMEOUT = 60
 BUS_NAME, OBJECT_PATH, INTERFACE = "org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager"
@@ -55,6 +58,8 @@ FOREIGN_WARNING = ("table inet filter chain input drops udp port 123 (policy dro
                    "table inet filter chain input drops NTP replies, udp source port 123 (policy drop)")
 ALL_ON_RULES = ["ntpsync client", "ntpsync client replies", "ntpsync ignore4", "ntpsync ignore6",
                 "ntpsync server", "ntpsync server replies"]
+NTS_KE_RULE = re.compile(r'tcp dport 4460 counter packets \d+ bytes \d+ accept comment "ntpsync nts-ke"')
+NTS_KE_OFF_RULE = re.compile(r'tcp dport 4460 counter packets \d+ bytes \d+ drop comment "ntpsync nts-ke off"')
 
 
 def sibling(name, *subdir):
@@ -127,6 +132,17 @@ def listing(ns):
     n = sum(1 for line in text.splitlines()
             if "# handle" in line and not re.match(r"\s*(table|chain|set) ", line))
     return COUNTER.sub("counter", HANDLE.sub("", text)), n
+
+
+def connects(client, address, port, timeout=1):
+    """Whether a TCP connection from the client namespace to address:port is accepted."""
+    code = ("import socket, sys\n"
+            "try:\n"
+            "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()\n"
+            "except OSError:\n"
+            "    sys.exit(1)\n")
+    p = client.run([harness.PYTHON3, "-c", code, address, str(port), str(timeout)], timeout=timeout + 20)
+    return p.returncode == 0
 
 
 def host_has_ntpsync_table():
@@ -440,6 +456,67 @@ class TestFirewallDaemon(unittest.TestCase):
         self.assertEqual(w.states(), ("open", "open", ""))
         self.assertTrue(has_ntpsync_table(w.d))
         self.assertEqual(sorted(our_rules(w.d)[0]), ALL_ON_RULES)
+
+
+class TestFirewallNts(unittest.TestCase):
+    """`nts enable` (with its certificate and key) and `firewall server on`: NTS-KE's TCP port 4460
+    is let in with udp 123; a change of `nts enable` alone (SetNts) applies the firewall again;
+    "server off" drops both."""
+
+    @classmethod
+    def setUpClass(cls):
+        harness.require_ntpsyncd()
+        require_firewall_tools()
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("needs openssl(1) for the certificates")
+        cls.w = World("fwt", [])
+        with cls.w.lab.closed_on_failure():
+            chain, key = nts_certs.Pki(os.path.join(cls.w.lab.dir, "pki")).server(["ntp.example.net"])
+            cls.w.conf = cls.w.lab.write_config("ntpsyncd.conf", [
+                "server %s iburst minpoll 3 maxpoll 4" % cls.w.upstream.address, "serve on",
+                "firewall client on server on", "nts enable", "nts cert %s" % chain, "nts key %s" % key])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.w.close()
+
+    def table(self):
+        return nft(self.w.d, "list", "table", "inet", "ntpsync")
+
+    def test_nts_ke_port(self):
+        w = self.w
+        try:
+            w.start()
+            self.assertTrue(w.daemon.process.wait_for_stderr(r"NTS-KE: serving on TCP port 4460", 5),
+                            w.daemon.process.stderr()[-3000:])
+            self.assertRegex(self.table(), NTS_KE_RULE)
+            rules, n = our_rules(w.d)
+            self.assertEqual(sorted(rules), sorted(ALL_ON_RULES + ["ntpsync nts-ke"]))
+            self.assertEqual(n, 7)
+            self.assertEqual(w.states(), ("open", "open", ""))
+            self.assertTrue(connects(w.c, w.c.server_v4, 4460), "no TCP connection to D's port 4460")
+            self.assertGreater(packets(our_rules(w.d)[0]["ntpsync nts-ke"]), 0)
+
+            # NTS no longer served (SetNts, runtime): applied again, and 4460 is not ntpsync's any more.
+            p = w.call("SetNts", "bssb", "false", "", "", "true")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            w.wait_props(lambda p: "4460" not in self.table())
+            self.assertNotIn("4460", self.table())
+            self.assertEqual(w.states(), ("open", "open", ""))
+
+            # NTS again, and the server direction off: udp 123 and tcp 4460 dropped.
+            p = w.call("SetNts", "bssb", "true", "", "", "true")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            w.wait_props(lambda p: NTS_KE_RULE.search(self.table()) is not None)
+            p = w.call("SetFirewall", "bb", "true", "false")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(self.table(), NTS_KE_OFF_RULE)
+            self.assertEqual(w.states(), ("open", "closed", ""))
+            self.assertFalse(connects(w.c, w.c.server_v4, 4460), "TCP port 4460 reachable with server off")
+            self.assertEqual(w.stop(), 0)
+        except BaseException:
+            w.lab.dump_logs()
+            raise
 
 
 class TestNoFirewallLine(unittest.TestCase):

@@ -54,6 +54,19 @@ static void test_directions_pass_through(void **state) {
                 }
 }
 
+/* NTS-KE's port goes through as asked, on or off, whatever server says (the backends decide
+ * what it means without server). */
+static void test_nts_ke_in_and_out(void **state) {
+        for (int n = 0; n < 2; n++)
+                for (int s = 0; s < 2; s++) {
+                        struct firewall_want w = compile(&(struct firewall_request) { .server = s, .nts_ke = n });
+                        assert_int_equal(w.nts_ke, n);
+                        assert_int_equal(w.server, s);
+                        assert_false(w.client);
+                        free(w.ranges);
+                }
+}
+
 static void test_no_ignore_no_ranges(void **state) {
         struct restrict_set s;
         set_of(&s, (const char *const[]) { "default kod limited nomodify noquery", "192.0.2.0/24 noserve" }, 2);
@@ -94,7 +107,7 @@ static void test_too_many_ranges(void **state) {
         struct restrict_set s;
         set_of(&s, (const char *const[]) { "192.0.2.0/28 ignore", "192.0.2.64/28 ignore", "192.0.2.128/28 ignore",
                                            "2001:db8::/48 ignore", "2001:db8:2::/48 ignore" }, 5);
-        struct firewall_range few[4];
+        struct firewall_range few[5];
         size_t n = 0;
         assert_int_equal(firewall_compile_ignored(&s, few, 4, &n), -E2BIG);
         assert_int_equal(firewall_compile_ignored(&s, few, 5, &n), 0);
@@ -123,6 +136,13 @@ static void test_want_equal(void **state) {
         b.client = true;
         assert_false(firewall_want_equal(&a, &b));
         free(b.ranges);
+        /* `nts enable` alone changes the request: applied again. */
+        b = compile(&(struct firewall_request) { .server = true, .nts_ke = true, .restricts = &s });
+        assert_false(firewall_want_equal(&a, &b));
+        struct firewall_want c = compile(&(struct firewall_request) { .server = true, .nts_ke = true, .restricts = &s });
+        assert_true(firewall_want_equal(&b, &c));
+        free(b.ranges);
+        free(c.ranges);
         set_of(&s, (const char *const[]) { "198.51.100.0/25 ignore" }, 1);
         b = compile(&(struct firewall_request) { .server = true, .restricts = &s });
         assert_false(firewall_want_equal(&a, &b));
@@ -133,6 +153,7 @@ static void test_want_equal(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_directions_pass_through),
+                cmocka_unit_test(test_nts_ke_in_and_out),
                 cmocka_unit_test(test_no_ignore_no_ranges),
                 cmocka_unit_test(test_ignore_with_hole),
                 cmocka_unit_test(test_default_ignore),

@@ -146,6 +146,50 @@ static void test_mismatch_is_failed(void **state) {
                       "firewalld zones do not filter outgoing traffic: NTP client traffic stays allowed");
 }
 
+/* With NTS served, the server direction is udp 123 and tcp 4460: open only with both, closed only
+ * with neither; a missing or extra 4460 is "failed", and the reason names the port. */
+static void test_nts_ke(void **state) {
+        struct firewall_facts x = applied_nftables();
+        x.want_nts_ke = true;
+        x.nts_ke = true;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_OPEN, "");
+        x.nts_ke = false;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_FAILED,
+                      "table inet ntpsync does not let NTS-KE (tcp port 4460) in (changed since it was applied)");
+        /* udp 123 gone as well: the table's own reason. */
+        x.server = false;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_FAILED,
+                      "table inet ntpsync does not hold the rules that were applied (changed since)");
+
+        /* Off: both dropped is closed; 4460 let in is not. */
+        x = applied_nftables();
+        x.want_nts_ke = true;
+        x.want_server = x.server = false;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_CLOSED, "");
+        x.nts_ke = true;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_FAILED,
+                      "table inet ntpsync lets NTS-KE (tcp port 4460) in (changed since it was applied)");
+
+        x = applied_nftables();
+        x.backend = FIREWALL_BACKEND_FIREWALLD;
+        x.zone = "public";
+        x.want_nts_ke = true;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_FAILED,
+                      "firewalld: port 4460/tcp (NTS-KE) is not in zone public at runtime (removed since it was applied)");
+        x.want_server = x.server = false;
+        x.nts_ke = true;
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_FAILED,
+                      "firewalld: port 4460/tcp (NTS-KE) is in zone public at runtime (added since it was applied)");
+
+        /* Without NTS, 4460 is not ntpsync's: not read, not asked. */
+        x = applied_nftables();
+        assert_states(derive(&x), FIREWALL_OPEN, FIREWALL_OPEN, "");
+        /* The states of the other direction and of pending applies do not change. */
+        x.want_nts_ke = true;
+        x.apply = FIREWALL_APPLY_PENDING;
+        assert_states(derive(&x), FIREWALL_UNKNOWN, FIREWALL_UNKNOWN, "waiting for the firewall to answer");
+}
+
 /* Two different reasons: both, named. */
 static void test_two_reasons(void **state) {
         struct firewall_facts x = applied_nftables();
@@ -189,6 +233,7 @@ int main(void) {
                 T(test_no_backend_is_failed),
                 T(test_read_failed_is_unknown),
                 T(test_mismatch_is_failed),
+                T(test_nts_ke),
                 T(test_two_reasons),
                 T(test_long_texts),
         };
