@@ -493,7 +493,8 @@ static int setup_session(nts_ke_client *c, bool noval) {
         const gnutls_datum_t alpn = { .data = (unsigned char *) NTS_KE_ALPN, .size = strlen(NTS_KE_ALPN) };
         int r;
 
-        r = gnutls_init(&c->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS);
+        /* NO_SIGNAL: a server that hangs up must not kill the daemon with SIGPIPE. */
+        r = gnutls_init(&c->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
         if (r < 0) {
                 c->session = NULL;
                 return -ENOMEM;

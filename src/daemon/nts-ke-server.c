@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -500,7 +501,8 @@ static void peer_name(int fd, char *buf, size_t size) {
 
 static int setup_session(struct ke_connection *c) {
         const gnutls_datum_t alpn = { .data = (unsigned char *) NTS_KE_ALPN, .size = strlen(NTS_KE_ALPN) };
-        int r = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS);
+        /* NO_SIGNAL: a client that hangs up mid-handshake must not kill the daemon with SIGPIPE. */
+        int r = gnutls_init(&c->session, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL);
         if (r < 0) {
                 c->session = NULL;
                 return -ENOMEM;
@@ -526,6 +528,8 @@ static int connection_start(nts_ke_server *s, int fd) {
         }
         c->server = s;
         c->fd = fd;
+        /* The exchange is a few small records each way: no waiting for more to fill a segment. */
+        (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 }, sizeof(int));
         c->credentials = credentials_ref(s->credentials);
         c->stage = STAGE_HANDSHAKE;
         c->next = s->connections;

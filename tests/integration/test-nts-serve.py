@@ -209,6 +209,36 @@ class TestNtsServe(unittest.TestCase):
             self.assertTrue(d.reload())
         self.assertEqual(self.probe_ke(self.c1.server_v6)["failure"], "none")
 
+    HANG_UP = """
+import socket, ssl, struct, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+ctx.set_alpn_protocols(["ntske/1"])
+for _ in range(int(sys.argv[2])):
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="x")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    s = socket.create_connection((sys.argv[1], 4460))
+    s.sendall(outgoing.read())
+    # Gone before the server answers: its reply meets a closed socket (a reset, then a broken pipe).
+    if _ % 2:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+"""
+
+    def test_7_clients_hanging_up_mid_handshake(self):
+        """Clients that send their hello and hang up (closing or resetting): the daemon writes into closed
+        sockets (no SIGPIPE may end it) and goes on serving."""
+        p = self.c1.ns.run([harness.PYTHON3, "-c", self.HANG_UP, self.c1.server_v4, "50"], timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        time.sleep(1)
+        self.assertTrue(self.daemon.process.running(), "ntpsyncd died:\n" + self.daemon.process.stderr()[-3000:])
+        result = self.probe_ke(self.c1.server_v4)
+        self.assertEqual((result["failure"], result["cookies"]), ("none", 8), result)
+
     def test_9_restart_keeps_cookies(self):
         """Runs last: ntpsyncd restarted on the same state directory; chronyd goes on with its
         cookies, answered without a new key establishment or a NAK."""
