@@ -7,6 +7,7 @@
  * the new ones while those under way keep theirs. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -645,6 +646,13 @@ static void take_activated_sockets(nts_ke_server *s) {
                 int fd = SD_LISTEN_FDS_START + i;
                 bool ours = names && names[i] && streq(names[i], NTS_KE_SERVER_FD_NAME);
                 if (ours && s->n_fds < NTS_KE_SERVER_MAX_SOCKETS && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
+                        /* systemd passes it blocking: an accept() with nothing pending would then
+                         * hold the whole loop. */
+                        int flags = fcntl(fd, F_GETFL);
+                        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                                log_warning_errno(-errno, "NTS-KE: cannot make socket %d non-blocking, ignoring it", fd);
+                                continue;
+                        }
                         s->owned[s->n_fds] = false;
                         s->fds[s->n_fds++] = fd;
                         s->activated = true;

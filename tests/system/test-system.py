@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
+import nts_certs  # noqa: E402
 
 HARNESS = os.path.abspath(harness.__file__)
 
@@ -37,7 +38,10 @@ CHRONYD = "192.0.2.5"
 CONTAINER = "192.0.2.6"
 OTHER_SERVER = CHRONYD + " iburst minpoll 4"
 UNITS = ["ntpsyncd.service", "ntpsyncd.socket", "ntpsyncd-control.socket", "ntpsyncd-firewall.socket",
-         "ntpsyncd-firewall@.service", "ntpsync-wait-sync.service"]
+         "ntpsyncd-firewall@.service", "ntpsync-wait-sync.service", "ntpsyncd-nts-ke.socket"]
+NTS_NAME = "ntpsyncd-system.test"
+NTS_DROPIN = "/etc/systemd/system/ntpsyncd.service.d/50-nts.conf"
+NTS_CONFIG = "/etc/ntpsyncd.conf.d/50-nts.conf"
 MANAGER = ["org.ntpsync1", "/org/ntpsync1", "org.ntpsync1.Manager"]
 # A clean environment for commands in the container: nothing of the test's (a private bus
 # address, LD_PRELOAD, ...) may leak in.
@@ -760,6 +764,64 @@ class TestBootedSystem(unittest.TestCase):
         self.assertEqual(self.c.run(["timedatectl", "timesync-status"], check=False).returncode, 0)
         self.c.run(["systemctl", "disable", "--now", "ntpsyncd.socket"])
         self.c.run(["ntpsyncctl", "firewall", "disable", "server"])
+
+    # ---- NTS served, the key root's alone ----
+
+    def nts_ke_probe(self, pki):
+        """One key establishment from chronyd's namespace with the container, and one NTS-authenticated
+        NTP exchange with the keys: the probe's JSON."""
+        probe = os.path.join(os.environ["NTPSYNC_BUILD_ROOT"], "tests", "nts", "nts-ke-probe")
+        p = self.lab.links[0].server.run([probe, "--host", NTS_NAME, "--address", CONTAINER, "--ca", pki.ca, "--ntp",
+                                          "--timeout-ms", "5000"], timeout=30)
+        harness.log("nts-ke-probe: " + p.stdout.strip() + p.stderr.strip())
+        return json.loads(p.stdout) if p.stdout.strip() else {}
+
+    def test_15_nts_key_through_load_credential(self):
+        """NTS served with a private key that only root can read: systemd passes it with
+        LoadCredential=, TCP 4460 comes from ntpsyncd-nts-ke.socket, and a client in the namespace
+        next door gets keys, cookies and an authenticated answer."""
+        pki = nts_certs.Pki(os.path.join(self.lab.dir, "pki-system"))
+        chain, key = pki.server([NTS_NAME])
+        with open(chain) as f:
+            self.c.write("/etc/ntpsyncd/nts-chain.pem", f.read(), 0o644)
+        with open(key) as f:
+            self.c.write("/etc/ntpsyncd/nts-key.pem", f.read(), 0o600)
+        credentials = "/run/credentials/ntpsyncd.service"
+        self.c.write(NTS_DROPIN, "[Service]\nLoadCredential=nts-cert:/etc/ntpsyncd/nts-chain.pem\n"
+                                 "LoadCredential=nts-key:/etc/ntpsyncd/nts-key.pem\n")
+        self.c.write(NTS_CONFIG, "serve on\nnts enable\nnts cert %s/nts-cert\nnts key %s/nts-key\n" %
+                     (credentials, credentials))
+        try:
+            self.start_ntpsyncd([CHRONYD])
+            self.c.run(["ntpsyncctl", "firewall", "enable", "server"])
+            self.c.run(["systemctl", "daemon-reload"])
+            # systemd hands sockets over when it starts the service.
+            self.c.run(["systemctl", "stop", "ntpsyncd.service"])
+            self.c.run(["systemctl", "enable", "--now", "ntpsyncd.socket", "ntpsyncd-nts-ke.socket"])
+            self.c.run(["systemctl", "start", "ntpsyncd.service"])
+            self.wait_active()
+            self.wait_observing()
+            # The daemon's user cannot read the key; the credential is its copy.
+            self.assertNotEqual(self.c.run(["cat", "/etc/ntpsyncd/nts-key.pem"], user="ntpsync",
+                                           check=False).returncode, 0, "the key is readable by ntpsync")
+            journal = self.c.journal("ntpsyncd.service")
+            self.assertRegex(journal, r"NTS-KE: serving on \d+ socket\(s\) from systemd", journal[-3000:])
+            self.assertEqual(self.get_property("NtsServing"), "b true")
+            try:
+                result = self.c.wait_for("an NTS key establishment with the container",
+                                         lambda: (lambda r: r if r.get("failure") == "none" else None)(
+                                             self.nts_ke_probe(pki)), 30, interval=2)
+            except AssertionError as e:
+                raise AssertionError("%s\n%s\n%s" % (e, self.c.journal("ntpsyncd.service")[-3000:], self.c.run(
+                    ["ss", "-tlnp"], check=False).stdout)) from None
+            self.assertEqual(result["cookies"], 8)
+            self.assertEqual(result.get("ntp"), "verified", result)
+        finally:
+            self.c.run(["rm", "-f", NTS_DROPIN, NTS_CONFIG])
+            self.c.run(["systemctl", "disable", "--now", "ntpsyncd-nts-ke.socket", "ntpsyncd.socket"], check=False)
+            self.c.run(["systemctl", "daemon-reload"])
+            self.c.run(["systemctl", "restart", "ntpsyncd.service"], check=False)
+            self.c.run(["ntpsyncctl", "firewall", "disable", "server"], check=False)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
