@@ -59,7 +59,7 @@ pids+=($chrony_pid)
 
 for i in 1 2 3 4; do echo "server 192.0.2.$i iburst"; done >"$dir/ntpsyncd.conf"
 mkdir "$dir/state"
-ip netns exec "$ns" "$ntpsyncd" --clock observe --config "$dir/ntpsyncd.conf" --state-dir "$dir/state" >"$dir/ntpsyncd.log" 2>&1 &
+ip netns exec "$ns" "$ntpsyncd" --clock observe --config "$dir/ntpsyncd.conf" --timesyncd-conf= --state-dir "$dir/state" >"$dir/ntpsyncd.log" 2>&1 &
 ntpsyncd_pid=$!
 pids+=($ntpsyncd_pid)
 

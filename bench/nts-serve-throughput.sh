@@ -131,7 +131,7 @@ start_server() {
                 printf '%s\n' "serve on" "restrict default" "local stratum 10" "nts enable" "nts cert $chain" \
                         "nts key $key" >"$dir/$name/ntpsyncd.conf"
                 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus taskset -c "$server_cpu" ip netns exec "$ns_srv" \
-                        "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$dir/$name/ntpsyncd.conf" \
+                        "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$dir/$name/ntpsyncd.conf" --timesyncd-conf= \
                         --state-dir "$dir/$name" >"$dir/$name.log" 2>&1 &
                 ;;
         chronyd)

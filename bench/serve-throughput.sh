@@ -97,7 +97,7 @@ start_server() {
                 mkdir -p "$dir/state"
                 printf '%s\n' "serve on" "restrict default" "local stratum 10" >"$dir/ntpsyncd.conf"
                 DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus taskset -c "$server_cpu" ip netns exec "$ns_srv" \
-                        "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$dir/ntpsyncd.conf" \
+                        "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$dir/ntpsyncd.conf" --timesyncd-conf= \
                         --state-dir "$dir/state" >"$dir/$name.log" 2>&1 &
                 ;;
         chronyd)

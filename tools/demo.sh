@@ -135,7 +135,7 @@ tail -f "$tmp/notify.log" &
 tail_pid=$!
 pids+=("$tail_pid")
 ip netns exec "$cli" "${NO_SYS_TIME[@]}" env NOTIFY_SOCKET="$tmp/notify.sock" \
-        "$ntpsyncd" --clock observe --config "$tmp/ntpsyncd.conf" --state-dir "$tmp/state" \
+        "$ntpsyncd" --clock observe --config "$tmp/ntpsyncd.conf" --timesyncd-conf= --state-dir "$tmp/state" \
         2>"$tmp/ntpsyncd.log" &
 daemon=$!
 pids+=("$daemon")

@@ -44,6 +44,7 @@
 /* Where a setting comes from, lowest first: a later layer's setting replaces an earlier one's. */
 enum config_layer {
         CONFIG_LAYER_DEFAULT,        /* built in */
+        CONFIG_LAYER_TIMESYNCD,      /* systemd-timesyncd's NTP= and FallbackNTP= (timesyncd-conf.h) */
         CONFIG_LAYER_FILES,          /* the configuration files */
         CONFIG_LAYER_PERSISTED,      /* set over D-Bus, kept in the state directory */
         CONFIG_LAYER_RUNTIME,        /* set over D-Bus until the next start */

@@ -8,6 +8,8 @@
 #include <sys/sysmacros.h>
 
 #include "config-files.h"
+#include "config.h"
+#include "macro.h"
 #include "file-io.h"
 
 #define MAX_DROPINS 128
@@ -35,6 +37,15 @@ static int parse_file(const char *path, struct config *c, struct config_error *r
 
 static int compare_names(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static const char *basename_of(const char *path) {
+        const char *slash = strrchr(path, '/');
+        return slash ? slash + 1 : path;
+}
+
+static int compare_basenames(const void *a, const void *b) {
+        return strcmp(basename_of(*(char *const *) a), basename_of(*(char *const *) b));
 }
 
 static bool is_dropin_name(const char *name) {
@@ -119,4 +130,88 @@ int config_load(const char *main_path, struct config *ret, struct config_error *
                 memcpy(ret, c, sizeof(*c));
         free(c);
         return r;
+}
+
+/* ---- systemd-timesyncd's files ---- */
+
+static const char *const timesyncd_dropin_dirs[] = {
+        NTPSYNC_TIMESYNCD_CONF ".d",
+        "/run/systemd/timesyncd.conf.d",
+        "/usr/local/lib/systemd/timesyncd.conf.d",
+        "/usr/lib/systemd/timesyncd.conf.d",
+};
+
+static void timesyncd_warn(struct timesyncd_servers *t, const char *path, const char *what) {
+        if (t->n_warnings < TIMESYNCD_MAX_WARNINGS)
+                snprintf(t->warnings[t->n_warnings++], CONFIG_MESSAGE_MAX, "%.300s: %.150s, ignoring it", path, what);
+}
+
+static void timesyncd_parse_file(const char *path, struct timesyncd_servers *t) {
+        char *text = NULL;
+        if (is_masked(path))
+                return;
+        ssize_t len = read_small_file(path, FILES_MAX_SIZE, true, &text);
+        if (len == -ENOENT)
+                return;
+        if (len < 0) {
+                timesyncd_warn(t, path, strerror((int) -len));
+                return;
+        }
+        timesyncd_conf_parse(t, path, text, (size_t) len);
+        free(text);
+}
+
+/* Whether name is in one of the directories before dirs[k]: that one hides it. */
+static bool hidden_by_earlier(const char *const *dirs, size_t k, const char *name) {
+        for (size_t i = 0; i < k; i++) {
+                char *path = NULL;
+                struct stat st;
+                bool found = asprintf(&path, "%s/%s", dirs[i], name) >= 0 && lstat(path, &st) == 0;
+                free(path);
+                if (found)
+                        return true;
+        }
+        return false;
+}
+
+/* The drop-in names of all dirs, each once (its first directory's), in lexical order. */
+static void timesyncd_parse_dropins(const char *const *dirs, size_t n_dirs, struct timesyncd_servers *t) {
+        char *chosen[MAX_DROPINS];
+        size_t n_chosen = 0;
+        struct config_error ignored;
+        for (size_t k = 0; k < n_dirs; k++) {
+                char **names = NULL;
+                size_t n = 0;
+                if (list_dropins(dirs[k], &names, &n, &ignored) < 0) {
+                        timesyncd_warn(t, dirs[k], "cannot be read");
+                        continue;
+                }
+                for (size_t i = 0; i < n && n_chosen < MAX_DROPINS; i++)
+                        if (!hidden_by_earlier(dirs, k, names[i]) &&
+                            asprintf(&chosen[n_chosen], "%s/%s", dirs[k], names[i]) >= 0)
+                                n_chosen++;
+                free_names(names, n);
+        }
+        qsort(chosen, n_chosen, sizeof(chosen[0]), compare_basenames);
+        for (size_t i = 0; i < n_chosen; i++) {
+                timesyncd_parse_file(chosen[i], t);
+                free(chosen[i]);
+        }
+}
+
+void timesyncd_conf_load(const char *main_path, struct timesyncd_servers *ret) {
+        memset(ret, 0, sizeof(*ret));
+        if (!main_path || !main_path[0])
+                return;
+        timesyncd_parse_file(main_path, ret);
+        if (strcmp(main_path, NTPSYNC_TIMESYNCD_CONF) == 0) {
+                timesyncd_parse_dropins(timesyncd_dropin_dirs, ELEMENTSOF(timesyncd_dropin_dirs), ret);
+                return;
+        }
+        char *dir = NULL;
+        if (asprintf(&dir, "%s.d", main_path) < 0)
+                return;
+        const char *dirs[] = { dir };
+        timesyncd_parse_dropins(dirs, 1, ret);
+        free(dir);
 }

@@ -26,6 +26,10 @@ static void help(void) {
                "Keeps the system clock synchronized to NTP servers.\n"
                "\n"
                "  --config FILE        configuration file (default " DEFAULT_CONFIG ", and FILE.d/*.conf)\n"
+               "  --timesyncd-conf FILE\n"
+               "                       systemd-timesyncd's configuration, whose NTP= and FallbackNTP=\n"
+               "                       servers are used too (default " NTPSYNC_TIMESYNCD_CONF " and its\n"
+               "                       drop-ins; \"\" reads none)\n"
                "  --state-dir DIR      where the drift file and persisted settings live\n"
                "                       (default " DEFAULT_STATE_DIR ")\n"
                "  --runtime-dir DIR    what must not outlive a boot: whether the clock was already\n"
@@ -51,7 +55,7 @@ static void print_line(void *userdata, const char *line) {
 }
 
 /* The files and what D-Bus persisted, each setting with where it came from. */
-static int check_config(const char *path, const char *state_dir) {
+static int check_config(const char *path, const char *timesyncd_path, const char *state_dir) {
         struct config *c = malloc(sizeof(*c));
         struct config_overrides *persisted = calloc(1, sizeof(*persisted)), *none = calloc(1, sizeof(*none));
         struct config_error error;
@@ -61,7 +65,7 @@ static int check_config(const char *path, const char *state_dir) {
         if (!c || !persisted || !none || asprintf(&settings_path, "%s/" SETTINGS_FILE, state_dir) < 0)
                 goto finish;
         settings_load_persisted(settings_path, persisted);
-        if (settings_build(path, settings_path, persisted, none, c, &error) < 0) {
+        if (settings_build(path, timesyncd_path, settings_path, persisted, none, c, &error) < 0) {
                 fprintf(stderr, "%s\n", error.message);
                 goto finish;
         }
@@ -99,6 +103,7 @@ static int run_daemon(const struct manager_options *o) {
 
 enum {
         ARG_CONFIG = 0x100,
+        ARG_TIMESYNCD_CONF,
         ARG_STATE_DIR,
         ARG_RUNTIME_DIR,
         ARG_CLOCK,
@@ -114,6 +119,7 @@ enum {
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "config", required_argument, NULL, ARG_CONFIG },
+                { "timesyncd-conf", required_argument, NULL, ARG_TIMESYNCD_CONF },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 { "runtime-dir", required_argument, NULL, ARG_RUNTIME_DIR },
                 { "clock", required_argument, NULL, ARG_CLOCK },
@@ -129,6 +135,7 @@ int main(int argc, char *argv[]) {
         };
         struct manager_options o = {
                 .config_path = DEFAULT_CONFIG,
+                .timesyncd_conf = NTPSYNC_TIMESYNCD_CONF,
                 .state_dir = DEFAULT_STATE_DIR,
                 .runtime_dir = DEFAULT_RUNTIME_DIR,
                 .backend = CLOCK_BACKEND_KERNEL,
@@ -140,6 +147,7 @@ int main(int argc, char *argv[]) {
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_CONFIG: o.config_path = optarg; break;
+                case ARG_TIMESYNCD_CONF: o.timesyncd_conf = optarg; break;
                 case ARG_STATE_DIR: o.state_dir = optarg; break;
                 case ARG_RUNTIME_DIR: o.runtime_dir = optarg; break;
                 case ARG_CLOCK:
@@ -176,7 +184,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         if (do_check)
-                return check_config(o.config_path, o.state_dir);
+                return check_config(o.config_path, o.timesyncd_conf, o.state_dir);
         if (do_query) {
                 o.query_hosts = argv + optind;
                 o.n_query_hosts = (size_t) (argc - optind);

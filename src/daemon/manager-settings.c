@@ -21,7 +21,7 @@ static int use_layers(manager *m, const struct config_overrides *persisted, cons
         struct config *c = malloc(sizeof(*c));
         if (!c)
                 return out_of_memory(ret_error);
-        int r = settings_build(m->config_path, m->settings_path, persisted ? persisted : &m->persisted, rt, c, ret_error);
+        int r = settings_build(m->config_path, m->timesyncd_path, m->settings_path, persisted ? persisted : &m->persisted, rt, c, ret_error);
         if (r >= 0 && persisted) {
                 r = settings_save(m->settings_path, persisted);
                 if (r < 0)

@@ -493,7 +493,7 @@ static int load_configuration(manager *m, const struct manager_options *o) {
         }
         if (!m->query)
                 settings_load_persisted(m->settings_path, &m->persisted);
-        r = settings_build(m->config_path, m->settings_path, &m->persisted, &m->runtime, &m->config, &error);
+        r = settings_build(m->config_path, m->timesyncd_path, m->settings_path, &m->persisted, &m->runtime, &m->config, &error);
         if (r < 0)
                 return log_error_errno(-EINVAL, "%s", error.message);
         for (size_t i = 0; i < m->config.n_warnings; i++)
@@ -510,6 +510,8 @@ static void build_restricts(struct restrict_set *set, const struct config *c) {
 /* The paths of the files the daemon reads and writes. */
 static int set_paths(manager *m, const struct manager_options *o) {
         m->config_path = strdup(o->config_path);
+        if (o->timesyncd_conf && o->timesyncd_conf[0] && !(m->timesyncd_path = strdup(o->timesyncd_conf)))
+                return -ENOMEM;
         m->state_dir = strdup(o->state_dir);
         if (!m->config_path || !m->state_dir || asprintf(&m->settings_path, "%s/" SETTINGS_FILE, o->state_dir) < 0)
                 return -ENOMEM;
@@ -592,6 +594,7 @@ manager *manager_free(manager *m) {
         engine_free(m->engine);
         sd_event_unref(m->event);
         free(m->config_path);
+        free(m->timesyncd_path);
         free(m->state_dir);
         free(m->drift_path);
         free(m->settings_path);
@@ -680,7 +683,7 @@ int manager_reload(manager *m) {
         if (!c)
                 return -ENOMEM;
         sd_notify(false, "RELOADING=1");
-        int r = settings_build(m->config_path, m->settings_path, &m->persisted, &m->runtime, c, &error);
+        int r = settings_build(m->config_path, m->timesyncd_path, m->settings_path, &m->persisted, &m->runtime, c, &error);
         if (r < 0) {
                 log_error("%s, keeping the running configuration", error.message);
                 free(c);

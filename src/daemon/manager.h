@@ -62,6 +62,7 @@ struct manager_options {
         size_t n_query_hosts;
         bool query_nts;              /* the query hosts are NTS servers */
         const char *query_ca;        /* their trust anchors; NULL: the system's */
+        const char *timesyncd_conf;  /* systemd-timesyncd's configuration, read for its servers; NULL: none */
 };
 
 struct manager {
@@ -72,6 +73,7 @@ struct manager {
         struct config_overrides persisted, runtime;
         struct restrict_set restricts;
         char *config_path, *state_dir, *drift_path, *settings_path;
+        char *timesyncd_path;        /* NULL: timesyncd's servers are not read */
         char *synced_marker;         /* RUNTIME_DIR/synchronized: the boot's initial step is spent */
         /* The one way news leaves the manager: an adapter (the bus) reads the state again. */
         void (*on_changed)(void *userdata);

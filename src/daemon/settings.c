@@ -7,6 +7,7 @@
 #include "config-files.h"
 #include "file-io.h"
 #include "log.h"
+#include "macro.h"
 #include "settings.h"
 
 #define SETTINGS_TEXT_MAX (256 * 1024)
@@ -46,17 +47,26 @@ static int parse_layer(struct config *c, enum config_layer layer, const char *na
         return r;
 }
 
-int settings_build(const char *config_path, const char *settings_path, const struct config_overrides *persisted,
-                   const struct config_overrides *runtime, struct config *ret, struct config_error *ret_error) {
+int settings_build(const char *config_path, const char *timesyncd_path, const char *settings_path,
+                   const struct config_overrides *persisted, const struct config_overrides *runtime,
+                   struct config *ret, struct config_error *ret_error) {
+        _cleanup_free_ struct timesyncd_servers *timesyncd = malloc(sizeof(*timesyncd));
+        if (!timesyncd)
+                return -ENOMEM;
         int r = config_load(config_path, ret, ret_error);
         if (r < 0)
                 return r;
+        /* timesyncd's NTP= servers join the files' (a host's own line wins); D-Bus layers above
+         * replace them together. */
+        timesyncd_conf_load(timesyncd_path, timesyncd);
+        config_add_timesyncd_servers(ret, timesyncd);
         r = parse_layer(ret, CONFIG_LAYER_PERSISTED, settings_path, persisted, ret_error);
         if (r < 0)
                 return r;
         r = parse_layer(ret, CONFIG_LAYER_RUNTIME, SETTINGS_RUNTIME_LAYER, runtime, ret_error);
         if (r < 0)
                 return r;
+        config_add_timesyncd_fallback(ret, timesyncd);
         return config_check(ret, ret_error);
 }
 

@@ -19,9 +19,12 @@
 /* Reads layer 2 into ret; a missing file is empty, a broken one is ignored with a warning. */
 void settings_load_persisted(const char *path, struct config_overrides *ret);
 
-/* Layers 1-3 into *ret (heap-allocated by the caller). */
-int settings_build(const char *config_path, const char *settings_path, const struct config_overrides *persisted,
-                   const struct config_overrides *runtime, struct config *ret, struct config_error *ret_error);
+/* The layers into *ret (heap-allocated by the caller): systemd-timesyncd's servers (from
+ * timesyncd_path; NULL or "": none), the files, persisted, runtime; then timesyncd's fallback
+ * servers when none is configured anywhere. */
+int settings_build(const char *config_path, const char *timesyncd_path, const char *settings_path,
+                   const struct config_overrides *persisted, const struct config_overrides *runtime,
+                   struct config *ret, struct config_error *ret_error);
 
 /* Copies the parts present in change into into. */
 void settings_merge(struct config_overrides *into, const struct config_overrides *change);

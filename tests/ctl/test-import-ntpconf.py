@@ -76,7 +76,7 @@ class ImportNtpconfTest(unittest.TestCase):
                          f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
 
     def check_config(self, path):
-        return subprocess.run([NTPSYNCD, "--check-config", "--config", path, "--state-dir", self.state_dir],
+        return subprocess.run([NTPSYNCD, "--check-config", "--config", path, "--timesyncd-conf=", "--state-dir", self.state_dir],
                               capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
 
     def test_esx_example_imports_without_warnings_and_ntpsyncd_takes_it(self):
@@ -103,6 +103,26 @@ class ImportNtpconfTest(unittest.TestCase):
             self.assertRegex(checked.stdout, rf"(?m)^server {host} iburst +# {self.output}:\d+$")
         self.assertRegex(checked.stdout, r"(?m)^restrict 127\.0\.0\.1/32 ")
         self.assertRegex(checked.stdout, r"(?m)^restrict default nomodify notrap kod ")
+
+    def test_timesyncd_servers_join_with_their_origin(self):
+        """Servers a host has for systemd-timesyncd (what Cockpit's time dialog writes) are used
+        next to ntpsyncd's own, and --check-config says where each came from."""
+        main = os.path.join(self.dir, "timesyncd.conf")
+        with open(main, "w") as f:
+            f.write("[Time]\nNTP=192.0.2.7\nFallbackNTP=192.0.2.99\n")
+        os.makedirs(main + ".d")
+        with open(os.path.join(main + ".d", "50-cockpit.conf"), "w") as f:
+            f.write("[Time]\nNTP=ntp.example.test\n")
+        conf = os.path.join(self.dir, "ntpsyncd.conf")
+        with open(conf, "w") as f:
+            f.write("server 198.51.100.1 iburst\n")
+        p = subprocess.run([NTPSYNCD, "--check-config", "--config", conf, "--timesyncd-conf", main, "--state-dir",
+                            self.state_dir], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        self.assert_exit(p, 0)
+        self.assertRegex(p.stdout, r"(?m)^server 198\.51\.100\.1 iburst +# .*ntpsyncd\.conf:1$")
+        self.assertRegex(p.stdout, r"(?m)^server 192\.0\.2\.7 iburst +# .*/timesyncd\.conf:2$")
+        self.assertRegex(p.stdout, r"(?m)^server ntp\.example\.test iburst +# .*/50-cockpit\.conf:2$")
+        self.assertNotIn("192.0.2.99", p.stdout)  # the fallback: only when nothing else is configured
 
     def test_file_is_written_atomically_with_mode_0644(self):
         self.assertFalse(os.path.exists(self.conf_d))  # made by the import

@@ -476,7 +476,7 @@ class World:
 
     def check_config(self, state=None):
         """`ntpsyncd --check-config --config C --state-dir S`: (exit status, stdout, stderr)."""
-        p = subprocess.run([self.lab.ntpsyncd, "--check-config", "--config", self.config, "--state-dir",
+        p = subprocess.run([self.lab.ntpsyncd, "--check-config", "--config", self.config, harness.NO_TIMESYNCD_CONF, "--state-dir",
                             state or self.state], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            universal_newlines=True, timeout=30)
         return p.returncode, p.stdout, p.stderr

@@ -43,6 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 # Drop CAP_SYS_TIME from everything the tests start: nothing may change this machine's clock.
 NO_SYS_TIME = ["setpriv", "--bounding-set", "-sys_time", "--inh-caps", "-sys_time"]
+# The host's systemd-timesyncd configuration is not the test's: its servers are not read.
+NO_TIMESYNCD_CONF = "--timesyncd-conf="
 SKIP = 77  # meson's exit code for a skipped test
 NTP_EPOCH_OFFSET = 2208988800
 TOLERANCE = 0.005  # seconds: how close a measured offset must be to the faked one
@@ -476,7 +478,8 @@ class Daemon:
         self.sock.setblocking(False)
         self._sock_cleanup = register_cleanup("notify socket " + name, self.sock.close)
         self.messages = []  # (monotonic time, "KEY=value")
-        argv = [lab.ntpsyncd, "--clock", "observe", "--config", config, "--state-dir", state_dir] + list(extra_args)
+        argv = [lab.ntpsyncd, "--clock", "observe", "--config", config, NO_TIMESYNCD_CONF, "--state-dir",
+                state_dir] + list(extra_args)
         # Never the machine's system bus (where it would claim org.ntpsync1): a private one when
         # the test gives its address (Lab.private_bus()), none otherwise.
         full_env = {"NOTIFY_SOCKET": self.notify_path, "SYSTEMD_LOG_LEVEL": "debug",
@@ -732,7 +735,8 @@ class Lab:
         if config is None:
             config = self.write_config("query-empty.conf", ["# no servers: the hosts come from the command line"])
         argv = [self.ntpsyncd, "--query"] + (["--json"] if json_output else []) + \
-            ["--config", config, "--state-dir", self.state_dir("query-state")] + list(extra_args) + list(hosts)
+            ["--config", config, NO_TIMESYNCD_CONF, "--state-dir", self.state_dir("query-state")] + list(extra_args) + \
+            list(hosts)
         log("query: " + " ".join(argv))
         t0 = time.monotonic()
         p = self.client.run(NO_SYS_TIME + argv, timeout=timeout)

@@ -131,7 +131,7 @@ class TestBadConfig(unittest.TestCase):
         cls.lab.close()
 
     def check_config(self, path):
-        p = self.lab.client.run(harness.NO_SYS_TIME + [self.ntpsyncd, "--check-config", "--config", path], timeout=20)
+        p = self.lab.client.run(harness.NO_SYS_TIME + [self.ntpsyncd, "--check-config", "--config", path, harness.NO_TIMESYNCD_CONF], timeout=20)
         return p.returncode, p.stdout, p.stderr
 
     def test_good_config(self):

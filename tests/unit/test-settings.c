@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -17,7 +18,7 @@
 
 struct world {
         char dir[64];
-        char config_path[128], settings_path[128];
+        char config_path[128], settings_path[128], timesyncd_path[128], timesyncd_dropins[128];
         struct config_overrides persisted, runtime;
         struct config config;
 };
@@ -33,6 +34,8 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(w->dir));
         snprintf(w->config_path, sizeof(w->config_path), "%s/ntpsyncd.conf", w->dir);
         snprintf(w->settings_path, sizeof(w->settings_path), "%s/settings.conf", w->dir);
+        snprintf(w->timesyncd_path, sizeof(w->timesyncd_path), "%s/timesyncd.conf", w->dir);
+        snprintf(w->timesyncd_dropins, sizeof(w->timesyncd_dropins), "%s/timesyncd.conf.d", w->dir);
         write_text(w->config_path, "server 192.0.2.1 iburst\n"
                                    "server 192.0.2.2\n"
                                    "restrict default kod limited nomodify notrap nopeer noquery\n"
@@ -43,16 +46,17 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
         struct world *w = *state;
-        unlink(w->config_path);
-        unlink(w->settings_path);
-        rmdir(w->dir);
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", w->dir);
+        assert_int_equal(system(cmd), 0);
         free(w);
         return 0;
 }
 
 static void build(struct world *w) {
         struct config_error e;
-        if (settings_build(w->config_path, w->settings_path, &w->persisted, &w->runtime, &w->config, &e) != 0)
+        if (settings_build(w->config_path, w->timesyncd_path, w->settings_path, &w->persisted, &w->runtime, &w->config,
+                           &e) != 0)
                 fail_msg("settings_build: %s", e.message);
 }
 
@@ -68,6 +72,90 @@ static void test_files_alone(void **state) {
         assert_int_equal(w->config.n_servers, 2);
         assert_string_equal(w->config.servers[0].host, "192.0.2.1");
         assert_false(w->config.serve.value);
+}
+
+/* ---- systemd-timesyncd's servers ---- */
+
+static const struct config_server *find(const struct config *c, const char *host) {
+        for (size_t i = 0; i < c->n_servers; i++)
+                if (strcmp(c->servers[i].host, host) == 0)
+                        return &c->servers[i];
+        return NULL;
+}
+
+static void write_dropin(struct world *w, const char *name, const char *text) {
+        char path[256];
+        (void) mkdir(w->timesyncd_dropins, 0755);
+        snprintf(path, sizeof(path), "%s/%s", w->timesyncd_dropins, name);
+        write_text(path, text);
+}
+
+/* NTP= of timesyncd.conf and its drop-ins (Cockpit's dialog writes 50-cockpit.conf) join the
+ * files' servers, each with its origin; a host ntpsync's files name stays theirs. */
+static void test_timesyncd_servers_join(void **state) {
+        struct world *w = *state;
+        write_text(w->timesyncd_path, "# as Debian ships it\n[Time]\n#NTP=\nNTP=198.51.100.7 192.0.2.1\n"
+                                      "FallbackNTP=198.51.100.99\n");
+        write_dropin(w, "50-cockpit.conf", "[Time]\nNTP=ntp1.example.test ntp2.example.test\n");
+        build(w);
+        assert_int_equal(w->config.n_servers, 5);
+        const struct config_server *own = find(&w->config, "192.0.2.1");
+        assert_int_equal(own->origin.layer, CONFIG_LAYER_FILES);
+        const struct config_server *s = find(&w->config, "198.51.100.7");
+        assert_non_null(s);
+        assert_true(s->iburst);
+        assert_int_equal(s->origin.layer, CONFIG_LAYER_TIMESYNCD);
+        assert_string_equal(s->origin.file, w->timesyncd_path);
+        assert_int_equal(s->origin.line, 4);
+        assert_non_null(find(&w->config, "ntp2.example.test"));
+        /* The fallback only when nothing names a server. */
+        assert_null(find(&w->config, "198.51.100.99"));
+}
+
+/* An empty assignment empties the list; a later drop-in's NTP= adds; a [Time]-less key and a
+ * bad name are ignored (the latter with a warning that says where). */
+static void test_timesyncd_assignment_rules(void **state) {
+        struct world *w = *state;
+        write_text(w->timesyncd_path, "[Time]\nNTP=198.51.100.7\n[Other]\nNTP=198.51.100.8\n");
+        write_dropin(w, "10-reset.conf", "[Time]\nNTP=\nNTP=198.51.100.9 bad_name!\n");
+        write_dropin(w, "20-more.conf", "[Time]\n  NTP = 198.51.100.10  \nnot an assignment\n");
+        build(w);
+        assert_null(find(&w->config, "198.51.100.7"));
+        assert_null(find(&w->config, "198.51.100.8"));
+        assert_non_null(find(&w->config, "198.51.100.9"));
+        assert_non_null(find(&w->config, "198.51.100.10"));
+        bool bad_name = false, bad_line = false;
+        for (size_t i = 0; i < w->config.n_warnings; i++) {
+                bad_name |= strstr(w->config.warnings[i], "10-reset.conf:3: \"bad_name!\" is not a host") != NULL;
+                bad_line |= strstr(w->config.warnings[i], "20-more.conf:3: not an assignment") != NULL;
+        }
+        assert_true(bad_name);
+        assert_true(bad_line);
+}
+
+/* A D-Bus server list replaces the files' and timesyncd's together; FallbackNTP= serves when no
+ * layer names a server; no timesyncd path reads nothing. */
+static void test_timesyncd_under_the_other_layers(void **state) {
+        struct world *w = *state;
+        write_text(w->timesyncd_path, "[Time]\nNTP=198.51.100.7\nFallbackNTP=198.51.100.98 198.51.100.99\n");
+        struct config_overrides persisted = { .has_servers = true, .n_servers = 1 };
+        persisted.servers[0] = server("server 203.0.113.1");
+        settings_merge(&w->persisted, &persisted);
+        build(w);
+        assert_int_equal(w->config.n_servers, 1);
+        assert_string_equal(w->config.servers[0].host, "203.0.113.1");
+
+        persisted = (struct config_overrides) { .has_servers = true, .n_servers = 0 };
+        settings_merge(&w->persisted, &persisted);
+        build(w);
+        assert_int_equal(w->config.n_servers, 2);
+        assert_string_equal(w->config.servers[0].host, "198.51.100.98");
+        assert_int_equal(w->config.servers[1].origin.layer, CONFIG_LAYER_TIMESYNCD);
+
+        struct config_error e;
+        assert_int_equal(settings_build(w->config_path, NULL, w->settings_path, &w->persisted, &w->runtime, &w->config,
+                                        &e), 0);
+        assert_int_equal(w->config.n_servers, 0);
 }
 
 static void test_later_layers_replace_whole_parts(void **state) {
@@ -156,7 +244,7 @@ static void test_invalid_result_is_refused_with_where(void **state) {
         struct world *w = *state;
         struct config_error e;
         write_text(w->config_path, "server 192.0.2.1\nrestrict 192.0.2.0 mask 255.0.255.0\n");
-        assert_int_equal(settings_build(w->config_path, w->settings_path, &w->persisted, &w->runtime, &w->config, &e),
+        assert_int_equal(settings_build(w->config_path, w->timesyncd_path, w->settings_path, &w->persisted, &w->runtime, &w->config, &e),
                          -EINVAL);
         assert_non_null(strstr(e.message, "ntpsyncd.conf:2"));
 }
@@ -164,6 +252,9 @@ static void test_invalid_result_is_refused_with_where(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_files_alone, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_timesyncd_servers_join, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_timesyncd_assignment_rules, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_timesyncd_under_the_other_layers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_later_layers_replace_whole_parts, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_persisted_change_ends_the_runtime_change_of_that_part, setup,
                                                 teardown),
