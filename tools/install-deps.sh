@@ -27,6 +27,9 @@ packages=(
         # manual pages and bash completion (man/, shell-completion/, tests/man): mandoc -Tlint,
         # groff and man-db to lint and render the pages, bash-completion for its completionsdir
         mandoc groff-base man-db bash-completion
+        # the Cockpit page's logic (cockpit/ntpsync): its unit tests run under node's own test
+        # runner (node --test, Debian 12's node 18); no npm packages
+        nodejs
         # installing (meson install): where dbus-1, polkit and systemd want their files
         libdbus-1-dev libpolkit-gobject-1-dev
         # the booted-system test (tests/system): a Debian 12 tree from debootstrap, booted with
