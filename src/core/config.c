@@ -57,6 +57,17 @@ __attribute__((format(printf, 2, 3))) static void warn(const struct parser *p, c
         snprintf(c->warnings[c->n_warnings++], CONFIG_MESSAGE_MAX, "%.200s:%u: %.200s", p->file, p->line, what);
 }
 
+const char *config_layer_to_string(enum config_layer layer) {
+        switch (layer) {
+        case CONFIG_LAYER_DEFAULT: return "default";
+        case CONFIG_LAYER_TIMESYNCD: return "timesyncd";
+        case CONFIG_LAYER_FILES: return "files";
+        case CONFIG_LAYER_PERSISTED: return "persisted";
+        case CONFIG_LAYER_RUNTIME: return "runtime";
+        }
+        return "unknown";
+}
+
 void config_init(struct config *c) {
         memset(c, 0, sizeof(*c));
         c->step_threshold.value = 0.128;

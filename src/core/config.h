@@ -50,6 +50,9 @@ enum config_layer {
         CONFIG_LAYER_RUNTIME,        /* set over D-Bus until the next start */
 };
 
+/* "default", "timesyncd", "files", "persisted", "runtime". */
+const char *config_layer_to_string(enum config_layer layer);
+
 struct config_origin {
         enum config_layer layer;
         char file[CONFIG_FILE_MAX];  /* "" for the built-in default */

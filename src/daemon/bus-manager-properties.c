@@ -10,14 +10,28 @@
 #include "bus-manager-properties.h"
 #include "core/poll.h"
 
+/* Where a server line comes from: "FILE:LINE" for a file (systemd-timesyncd's too), "" for what
+ * D-Bus set for the runtime. */
+static void origin_text(const struct config_origin *o, char *buf, size_t size) {
+        if (o->layer == CONFIG_LAYER_RUNTIME || !o->file[0])
+                buf[0] = '\0';
+        else
+                snprintf(buf, size, "%s:%u", o->file, o->line);
+}
+
+/* Servers: the specs; ServerOrigins: each spec with its layer and where it was read. */
 int property_servers(sd_bus *bus, const char *path, const char *interface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         struct bus *b = userdata;
-        char spec[CONFIG_MAX_LINE];
-        int r = sd_bus_message_open_container(reply, 'a', "s");
+        bool origins = strcmp(property, "ServerOrigins") == 0;
+        char spec[CONFIG_MAX_LINE], where[CONFIG_FILE_MAX + 16];
+        int r = sd_bus_message_open_container(reply, 'a', origins ? "(sss)" : "s");
         for (size_t i = 0; r >= 0 && i < b->manager->config.n_servers; i++) {
-                config_server_format(&b->manager->config.servers[i], spec, sizeof(spec));
-                r = sd_bus_message_append(reply, "s", spec);
+                const struct config_server *s = &b->manager->config.servers[i];
+                config_server_format(s, spec, sizeof(spec));
+                origin_text(&s->origin, where, sizeof(where));
+                r = origins ? sd_bus_message_append(reply, "(sss)", spec, config_layer_to_string(s->origin.layer), where)
+                            : sd_bus_message_append(reply, "s", spec);
         }
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }

@@ -31,6 +31,7 @@ int property_settings(sd_bus *bus, const char *path, const char *interface, cons
 
 #define MANAGER_PROPERTIES(X) \
         X("Servers", "as", property_servers, NULL, CHANGE) \
+        X("ServerOrigins", "a(sss)", property_servers, NULL, CHANGE) \
         X("Synchronized", "b", property_status, NULL, CHANGE) \
         X("UnsynchronizedReason", "s", property_status, NULL, CHANGE) \
         X("Stratum", "y", property_status, NULL, CHANGE) \

@@ -134,6 +134,18 @@ class TestPersistence(unittest.TestCase):
         w.start_daemon()
         self.assertIn("203.0.113.0/24 ignore", w.get("RestrictRules"))
 
+    def test_server_origins(self):
+        """ServerOrigins: each server with its layer and the file and line it was read from."""
+        w = self.w
+        w.start_daemon()
+        self.assertEqual(w.get("ServerOrigins"), [[w.server_spec(), "files", "%s:2" % w.config]])
+        self.ok("SetServers", "asb", [[w.server_spec(), "server 198.51.100.1 iburst"], False])
+        origins = w.get("ServerOrigins")
+        self.assertEqual([o[1] for o in origins], ["persisted", "persisted"])
+        self.assertRegex(origins[1][2], r"/%s:\d+$" % dbustest.SETTINGS_FILE)
+        self.ok("AddServer", "sb", ["server 203.0.113.5", True])
+        self.assertEqual(w.get("ServerOrigins")[-1], ["server 203.0.113.5", "runtime", ""])
+
     def test_timesync1_runtime_servers_not_persisted(self):
         w = self.w
         w.start_daemon()
