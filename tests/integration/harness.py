@@ -424,18 +424,21 @@ class Server:
 class Chronyd(Server):
     kind = "chronyd"
 
+    def config_lines(self):
+        """chrony.conf; subclasses add to it."""
+        return [
+            "local stratum 1",
+            "allow all",
+            "cmdport 0",
+            "bindcmdaddress %s/chronyd.sock" % self.dir,
+            "driftfile %s/drift" % self.dir,
+            "pidfile %s/chronyd.pid" % self.dir,
+        ]
+
     def argv(self):
         conf = os.path.join(self.dir, "chrony.conf")
         with open(conf, "w") as f:
-            f.write("\n".join([
-                "local stratum 1",
-                "allow all",
-                "cmdport 0",
-                "bindcmdaddress %s/chronyd.sock" % self.dir,
-                "driftfile %s/drift" % self.dir,
-                "pidfile %s/chronyd.pid" % self.dir,
-                "",
-            ]))
+            f.write("\n".join(self.config_lines() + [""]))
         # -x: never touches the clock; -d: foreground, log to stderr; -u root: no switch to _chrony
         return [peers()["CHRONYD"], "-x", "-d", "-u", "root", "-f", conf]
 
@@ -446,15 +449,18 @@ class Ntpd(Server):
     makes it answer as stratum 1 (refid LOOP) about a second after it starts."""
     kind = "ntpd"
 
+    def config_lines(self):
+        """ntp.conf; subclasses add to it."""
+        return [
+            "tos orphan 1 orphanwait 0",
+            "driftfile %s/drift" % self.dir,
+            "statsdir %s/" % self.dir,
+        ]
+
     def argv(self):
         conf = os.path.join(self.dir, "ntp.conf")
         with open(conf, "w") as f:
-            f.write("\n".join([
-                "tos orphan 1 orphanwait 0",
-                "driftfile %s/drift" % self.dir,
-                "statsdir %s/" % self.dir,
-                "",
-            ]))
+            f.write("\n".join(self.config_lines() + [""]))
         # -n: no fork, logs to stderr
         return [peers()["NTPD"], "-n", "-c", conf, "-p", os.path.join(self.dir, "ntpd.pid")]
 

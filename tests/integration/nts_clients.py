@@ -21,21 +21,43 @@ def _private_dir(lab, name):
     return d
 
 
-class ChronydNtsClient:
-    """chronyd with one `server NAME iburst nts` line, trusting `ca`, in link's namespace."""
+class _NtsClient:
+    """An NTS client of server_name trusting ca, in link's namespace, without the right to set the
+    clock; the subclass gives its configuration file and command line."""
+    conf_name = None
 
-    def __init__(self, lab, link, server_name, ca, name="chronyd-nts", poll=0, extra_lines=()):
+    def __init__(self, lab, link, server_name, ca, name, poll):
         self.lab = lab
         self.link = link
         self.server_name = server_name
         self.ca = ca
         self.name = name
         self.dir = _private_dir(lab, name)
+        self.poll = poll
+        self.process = None
+
+    def start(self):
+        conf = os.path.join(self.dir, self.conf_name)
+        with open(conf, "w") as f:
+            f.write(self.config())
+        argv = harness.NO_SYS_TIME + self.argv(conf)
+        self.process = self.lab.start_process(self.name, self.link.ns.exec_argv(argv))
+        return self
+
+    def stop(self):
+        if self.process:
+            self.process.stop()
+
+
+class ChronydNtsClient(_NtsClient):
+    """chronyd with one `server NAME iburst nts` line, trusting `ca`, in link's namespace."""
+    conf_name = "chrony.conf"
+
+    def __init__(self, lab, link, server_name, ca, name="chronyd-nts", poll=0, extra_lines=()):
+        super().__init__(lab, link, server_name, ca, name, poll)
         self.dump_dir = _private_dir(lab, name + "-dump")
         self.socket = os.path.join(self.dir, "chronyd.sock")
-        self.poll = poll
         self.extra_lines = list(extra_lines)
-        self.process = None
 
     def config(self):
         return "\n".join([
@@ -50,19 +72,9 @@ class ChronydNtsClient:
             "logdir %s" % self.dir,
         ] + self.extra_lines) + "\n"
 
-    def start(self):
-        conf = os.path.join(self.dir, "chrony.conf")
-        with open(conf, "w") as f:
-            f.write(self.config())
-        pr = harness.peers()
+    def argv(self, conf):
         # -x: never touches the clock; -d: foreground, log to stderr; -u root: no switch to _chrony
-        argv = harness.NO_SYS_TIME + [pr["CHRONYD"], "-x", "-d", "-u", "root", "-f", conf]
-        self.process = self.lab.start_process(self.name, self.link.ns.exec_argv(argv))
-        return self
-
-    def stop(self):
-        if self.process:
-            self.process.stop()
+        return [harness.peers()["CHRONYD"], "-x", "-d", "-u", "root", "-f", conf]
 
     def chronyc(self, *args):
         pr = harness.peers()
@@ -115,22 +127,17 @@ class ChronydNtsClient:
         return data
 
 
-class NtpsecNtsClient:
+class NtpsecNtsClient(_NtsClient):
     """NTPsec's ntpd with `server NAME nts ca CAFILE`, in link's namespace. It never disciplines
     the clock (`disable ntp`, and no CAP_SYS_TIME); its mode 6 on the namespace's loopback is
     what ntpq reads. NTPsec 1.2.2 answers no mode 6 query (ntpq: "Request timed out") from a
     configuration without a restrict line: `restrict default` and `restrict 127.0.0.1` are there
     for that."""
 
+    conf_name = "ntp.conf"
+
     def __init__(self, lab, link, server_name, ca, name="ntpd-nts", poll=3):
-        self.lab = lab
-        self.link = link
-        self.server_name = server_name
-        self.ca = ca
-        self.name = name
-        self.dir = _private_dir(lab, name)
-        self.poll = poll
-        self.process = None
+        super().__init__(lab, link, server_name, ca, name, poll)
 
     def config(self):
         return "\n".join([
@@ -143,20 +150,9 @@ class NtpsecNtsClient:
             "statsdir %s/" % self.dir,
         ]) + "\n"
 
-    def start(self):
-        conf = os.path.join(self.dir, "ntp.conf")
-        with open(conf, "w") as f:
-            f.write(self.config())
-        pr = harness.peers()
+    def argv(self, conf):
         # -n: no fork, logs to stderr
-        argv = harness.NO_SYS_TIME + [pr["NTPD"], "-n", "-c", conf,
-                                      "-p", os.path.join(self.dir, "ntpd.pid")]
-        self.process = self.lab.start_process(self.name, self.link.ns.exec_argv(argv))
-        return self
-
-    def stop(self):
-        if self.process:
-            self.process.stop()
+        return [harness.peers()["NTPD"], "-n", "-c", conf, "-p", os.path.join(self.dir, "ntpd.pid")]
 
     def ntpq(self, *commands):
         pr = harness.peers()

@@ -32,18 +32,21 @@ def wait_listening(netns, port, process, timeout=10.0):
                        (port, netns.name, timeout, ":\n" + process.stderr() if process else ""))
 
 
-class _NtsServer(harness.Server):
-    """A harness.Server with a certificate, started without a faked clock; ready when it answers
-    NTP as synchronized and listens for NTS-KE."""
+class _NtsServer:
+    """What an NTS server adds to harness.Chronyd or harness.Ntpd: a certificate, and readiness
+    that includes listening for NTS-KE. With offset 0 (the default) its clock is not faked at all,
+    so certificates are checked against the real time; a small offset (libfaketime, as harness's
+    servers) leaves them valid."""
 
-    def __init__(self, lab, link, name, chain, key):
-        super().__init__(lab, link, 0.0, name)
+    def __init__(self, lab, link, name, chain, key, offset=0.0):
+        super().__init__(lab, link, offset, name)
         self.chain = chain
         self.key = key
 
     def start(self, wait=True):
+        env = harness.fake_time_env(self.offset, shim=self.lab.shim) if self.offset else None
         self.process = self.lab.start_process(self.name,
-                                              self.link.server.exec_argv(harness.NO_SYS_TIME + self.argv()))
+                                              self.link.server.exec_argv(harness.NO_SYS_TIME + self.argv()), env=env)
         if wait:
             self.wait_nts_ready()
         return self
@@ -53,52 +56,34 @@ class _NtsServer(harness.Server):
         wait_listening(self.link.server, NTS_KE_PORT, self.process, timeout)
 
 
-class NtsChronyd(_NtsServer):
-    """chronyd as an NTS server. Its command socket sits in its own 0700 directory (chronyd drops
-    it silently otherwise) and the command port is off."""
-    kind = "chronyd"
+class NtsChronyd(_NtsServer, harness.Chronyd):
+    """chronyd as an NTS server (its command socket in a 0700 directory, as harness.Chronyd has
+    it: chronyd drops it silently otherwise). ntp_server, an address, is named as the NTP server
+    in its NTS-KE answers (chronyd's ntsntpserver)."""
 
-    def argv(self):
-        conf = os.path.join(self.dir, "chrony.conf")
+    def __init__(self, lab, link, name, chain, key, offset=0.0, ntp_server=None):
+        super().__init__(lab, link, name, chain, key, offset)
+        self.ntp_server = ntp_server
+
+    def config_lines(self):
         dump = os.path.join(self.dir, "nts")
         os.makedirs(dump, mode=0o700, exist_ok=True)
-        with open(conf, "w") as f:
-            f.write("\n".join([
-                "local stratum 1",
-                "allow all",
-                "cmdport 0",
-                "bindcmdaddress %s/chronyd.sock" % self.dir,
-                "driftfile %s/drift" % self.dir,
-                "pidfile %s/chronyd.pid" % self.dir,
-                "ntsservercert %s" % self.chain,
-                "ntsserverkey %s" % self.key,
-                "ntsdumpdir %s" % dump,
-                "",
-            ]))
-        # -x: never touches the clock; -d: foreground, log to stderr; -u root: no switch to _chrony
-        return [harness.peers()["CHRONYD"], "-x", "-d", "-u", "root", "-f", conf]
+        lines = super().config_lines() + ["ntsservercert %s" % self.chain, "ntsserverkey %s" % self.key,
+                                          "ntsdumpdir %s" % dump]
+        if self.ntp_server:
+            # Its own addresses only: the wildcard would keep whatever serves ntp_server from port 123.
+            lines += ["ntsntpserver %s" % self.ntp_server, "bindaddress %s" % self.address,
+                      "bindaddress %s" % self.address6]
+        return lines
 
 
-class NtsNtpd(_NtsServer):
+class NtsNtpd(_NtsServer, harness.Ntpd):
     """NTPsec's ntpd as an NTS server, in orphan mode as harness.Ntpd (stratum 1 about a second
     after it starts); its cookie keys are kept in its own directory."""
-    kind = "ntpd"
 
-    def argv(self):
-        conf = os.path.join(self.dir, "ntp.conf")
-        with open(conf, "w") as f:
-            f.write("\n".join([
-                "tos orphan 1 orphanwait 0",
-                "driftfile %s/drift" % self.dir,
-                "statsdir %s/" % self.dir,
-                "nts enable",
-                "nts cert %s" % self.chain,
-                "nts key %s" % self.key,
-                "nts cookie %s/nts-keys" % self.dir,
-                "",
-            ]))
-        # -n: no fork, logs to stderr
-        return [harness.peers()["NTPD"], "-n", "-c", conf, "-p", os.path.join(self.dir, "ntpd.pid")]
+    def config_lines(self):
+        return super().config_lines() + ["nts enable", "nts cert %s" % self.chain, "nts key %s" % self.key,
+                                         "nts cookie %s/nts-keys" % self.dir]
 
 
 def nts_chronyd(lab, chain, key, start=True):

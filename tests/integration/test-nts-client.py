@@ -109,42 +109,6 @@ def run_proxy(listen, upstream, mode_file):
 
 # ---- the servers -----------------------------------------------------------------------------
 
-class NtsChronydOff(harness.Chronyd):
-    """chronyd serving NTS, its clock off by `offset` (libfaketime, as harness.Chronyd), naming
-    `ntp_server` (an address: the proxy) as the NTP server in its NTS-KE answers when given."""
-
-    def __init__(self, lab, link, offset, name, chain, key, ntp_server=None):
-        super().__init__(lab, link, offset, name)
-        self.chain, self.key, self.ntp_server = chain, key, ntp_server
-
-    def argv(self):
-        argv = super().argv()
-        dump = os.path.join(self.dir, "nts")
-        os.makedirs(dump, mode=0o700, exist_ok=True)
-        with open(os.path.join(self.dir, "chrony.conf"), "a") as f:
-            f.write("ntsservercert %s\nntsserverkey %s\nntsdumpdir %s\n" % (self.chain, self.key, dump))
-            if self.ntp_server:
-                # Its own addresses only: the wildcard would keep the proxy from port 123.
-                f.write("ntsntpserver %s\nbindaddress %s\nbindaddress %s\n" % (self.ntp_server, self.address,
-                                                                            self.address6))
-        return argv
-
-
-class NtsNtpdOff(harness.Ntpd):
-    """NTPsec's ntpd serving NTS, its clock off by `offset`."""
-
-    def __init__(self, lab, link, offset, name, chain, key):
-        super().__init__(lab, link, offset, name)
-        self.chain, self.key = chain, key
-
-    def argv(self):
-        argv = super().argv()
-        with open(os.path.join(self.dir, "ntp.conf"), "a") as f:
-            f.write("nts enable\nnts cert %s\nnts key %s\nnts cookie %s/nts-keys\n" % (self.chain, self.key,
-                                                                                     self.dir))
-        return argv
-
-
 def count_ke_connections(netns):
     """TCP connections opened to port 4460 in a server namespace, from an nftables counter."""
     p = netns.run(["nft", "list", "chain", "inet", "ntstest", "input"], check=True)
@@ -170,20 +134,20 @@ class TestNtsClient(unittest.TestCase):
             lab = cls.lab
             cls.pki = nts_certs.Pki(os.path.join(lab.dir, "pki"))
             chain, key = cls.pki.server(["nts-c.test"])
-            cls.chronyd = NtsChronydOff(lab, lab.add_link(), CHRONYD_OFFSET, "nts-chronyd", chain, key).start()
+            cls.chronyd = nts_peers.NtsChronyd(lab, lab.add_link(), "nts-chronyd", chain, key,
+                                               offset=CHRONYD_OFFSET).start()
             add_ke_counter(cls.chronyd.link.server)
 
             chain, key = cls.pki.server(["nts-n.test"])
-            cls.ntpd = NtsNtpdOff(lab, lab.add_link(), NTPD_OFFSET, "nts-ntpd", chain, key).start()
-            nts_peers.wait_listening(cls.ntpd.link.server, 4460, cls.ntpd.process)
+            cls.ntpd = nts_peers.NtsNtpd(lab, lab.add_link(), "nts-ntpd", chain, key, offset=NTPD_OFFSET).start()
 
             # chronyd behind a proxy: its NTS-KE answers send NTP to the proxy's address.
             link = lab.add_link()
             cls.proxy_address = "2001:db8:0:%x::5" % link.index
             harness._ip("-n", link.server.name, "addr", "add", cls.proxy_address + "/64", "dev", "eth0", "nodad")
             chain, key = cls.pki.server(["nts-p.test"])
-            cls.proxied = NtsChronydOff(lab, link, CHRONYD_OFFSET, "nts-proxied", chain, key,
-                                        ntp_server=cls.proxy_address).start()
+            cls.proxied = nts_peers.NtsChronyd(lab, link, "nts-proxied", chain, key, offset=CHRONYD_OFFSET,
+                                               ntp_server=cls.proxy_address).start()
             cls.mode_file = os.path.join(lab.dir, "proxy-mode")
             cls.set_proxy("pass")
             cls.proxy = lab.start_process("proxy", link.server.exec_argv(
@@ -197,7 +161,8 @@ class TestNtsClient(unittest.TestCase):
             cls.plain = lab.chronyd(CHRONYD_OFFSET)
             # A certificate past its end.
             chain, key = cls.pki.server(["nts-old.test"], expired=True)
-            cls.expired = NtsChronydOff(lab, lab.add_link(), CHRONYD_OFFSET, "nts-expired", chain, key).start()
+            cls.expired = nts_peers.NtsChronyd(lab, lab.add_link(), "nts-expired", chain, key,
+                                               offset=CHRONYD_OFFSET).start()
 
             lab.client.set_hosts({
                 "nts-c.test": [cls.chronyd.address], "nts-n.test": [cls.ntpd.address],
