@@ -78,6 +78,24 @@ def results_until_pause(test, p):
     return results
 
 
+def run_paused(test, argv, env, during_pause, timeout=30):
+    """Runs the probe (argv) with a `pause` among its commands: during_pause(the results so far)
+    runs there, then the probe goes on to its end. Returns (results before the pause, results
+    after it, exit status, stderr)."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, env=env)
+    try:
+        before = results_until_pause(test, p)
+        during_pause(before)
+        out, err = p.communicate("\n", timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check_sanitizers(err)
+    return before, [json.loads(line) for line in out.splitlines() if line.startswith("{")], p.returncode, err
+
+
 def probe_ok(testcase, args, ns=None, env=None):
     p, results = run_probe(args, ns=ns, env=env)
     testcase.assertEqual(p.returncode, 0, "probe %s failed:\n%s\n%s" % (args, p.stdout, p.stderr))
@@ -327,21 +345,14 @@ class Nftables(Namespaced):
     def test_nts_ke_rule_deleted_is_failed(self):
         """The read-back is honest: udp 123 still open but 4460 gone is "failed", naming 4460."""
         argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "--nts-ke", "on", "read", "pause", "read"])
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, env=dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER))
-        try:
-            results = results_until_pause(self, p)
+
+        def delete_nts_ke_rule(results):
             self.assertEqual(results[1]["server_state"], "open")
             handle = re.search(r'comment "ntpsync nts-ke" # handle (\d+)',
                                nft(self.ns, "-a", "list", "table", "inet", "ntpsync")).group(1)
             nft(self.ns, "delete", "rule", "inet", "ntpsync", "input", "handle", handle)
-            out, err = p.communicate("\n", timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        check_sanitizers(err)
-        read = [json.loads(line) for line in out.splitlines()][0]
+        _, after, _, _ = run_paused(self, argv, dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER), delete_nts_ke_rule)
+        read = after[0]
         self.assertEqual((read["server"], read["nts_ke"], read["client_state"], read["server_state"]),
                          (True, False, "open", "failed"))
         self.assertEqual(read["state_reason"],
@@ -374,18 +385,16 @@ class Nftables(Namespaced):
     def test_privilege_separation(self):
         argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "read", "drop-privileges", "caps", "pause",
                                   "apply", "--server", "off", "read"])
-        env = dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER)
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, env=env)
-        try:
-            results = results_until_pause(self, p)
+        checked = {}
+
+        def check_separation(results):
             apply, read, drop, caps, _ = results
             self.assertEqual((apply["result"], drop["result"]), (0, 0))
             # The probe (the daemon's side): CAP_NET_ADMIN gone from effective, permitted, bounding.
             for key in ("CapEff", "CapPrm", "CapBnd"):
                 self.assertEqual(int(caps[key], 16) & CAP_NET_ADMIN, 0, key)
             # The helper: CAP_NET_ADMIN and nothing else, nobody, no new privileges.
-            helper = read["helper_pid"]
+            helper = checked["helper"] = read["helper_pid"]
             self.assertGreater(helper, 0)
             with open("/proc/%d/status" % helper) as f:
                 status = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
@@ -398,14 +407,11 @@ class Nftables(Namespaced):
             self.assertEqual(status["Gid"].split(), ["65534"] * 4)
             with open("/proc/%d/cmdline" % helper) as f:
                 self.assertEqual(f.read().split("\0")[0], "ntpsyncd-firewall-helper")
-            # The helper still does the work for the daemon that gave CAP_NET_ADMIN up.
-            out, err = p.communicate("\n", timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        results = [json.loads(line) for line in out.splitlines()]
-        self.assertEqual(p.returncode, 0, err)
+        # After the pause: the helper still does the work for the daemon that gave CAP_NET_ADMIN up.
+        _, results, returncode, err = run_paused(self, argv, dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER),
+                                                 check_separation)
+        helper = checked["helper"]
+        self.assertEqual(returncode, 0, err)
         self.assertEqual(results[0]["result"], 0)
         self.assertFalse(results[1]["server"])
         self.assertEqual(results[1]["helper_pid"], helper)
@@ -428,28 +434,16 @@ class Nftables(Namespaced):
         """A helper that dies is noticed: errors, backend none, and the kernel keeps what it had."""
         argv = self.ns.exec_argv([PROBE, "apply", "--server", "on", "read", "pause", "read", "apply", "--server",
                                   "off", "read"])
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, env=dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER))
-        try:
-            helper = None
-            while True:
-                line = p.stdout.readline()
-                if not line:
-                    self.fail("probe ended early: " + p.stderr.read())
-                r = json.loads(line)
-                if r["command"] == "read":
-                    helper = r["helper_pid"]
-                if r["command"] == "pause":
-                    break
-            os.kill(helper, 9)
-            out, err = p.communicate("\n", timeout=30)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        check_sanitizers(err)
-        read, apply, read2 = [json.loads(line) for line in out.splitlines()]
-        self.assertEqual(p.returncode, 1)
+        killed = {}
+
+        def kill_helper(results):
+            killed["pid"] = [r for r in results if r["command"] == "read"][-1]["helper_pid"]
+            os.kill(killed["pid"], 9)
+        _, after, returncode, err = run_paused(self, argv, dict(os.environ, NTPSYNCD_FIREWALL_HELPER=HELPER),
+                                               kill_helper)
+        helper = killed["pid"]
+        read, apply, read2 = after
+        self.assertEqual(returncode, 1)
         self.assertLess(read["result"], 0)
         self.assertEqual(apply["result"], -EOPNOTSUPP)
         self.assertIn("firewall helper", apply["error"])
@@ -942,18 +936,9 @@ class Firewalld(unittest.TestCase):
     def probe_paused(self, args, during_pause):
         """Runs the probe with a `pause` in args: during_pause() runs there; returns the results."""
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address, NTPSYNCD_FIREWALL_HELPER=HELPER)
-        p = subprocess.Popen([PROBE, "--bus"] + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, universal_newlines=True, env=env)
-        try:
-            results = results_until_pause(self, p)
-            during_pause()
-            out, err = p.communicate("\n", timeout=120)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        check_sanitizers(err)
-        return results + [json.loads(line) for line in out.splitlines() if line.startswith("{")], p.returncode, err
+        before, after, returncode, err = run_paused(self, [PROBE, "--bus"] + list(args), env,
+                                                    lambda results: during_pause(), timeout=120)
+        return before + after, returncode, err
 
     def test_apply_async_states(self):
         """Asked for asynchronously: answered once applied and read back, in the states' words."""
