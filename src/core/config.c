@@ -74,6 +74,8 @@ void config_init(struct config *c) {
         c->panic_threshold.value = 1000;
         c->stepout.value = 300;
         c->min_sources.value = 1;
+        c->min_distance.value = 0.001;
+        c->max_distance.value = 1.5;
         c->timesync1.value = true;
         /* A configuration that names only the server side must not cut the daemon off its own
          * servers: client traffic is allowed unless said otherwise. */
@@ -395,22 +397,30 @@ static int directive_tinker(struct parser *p, char *words[], size_t n) {
         return 0;
 }
 
-/* tos minsane N (ntpd's minimum of agreeing sources) */
+/* tos minsane N mindist S maxdist S (ntpd's names; other tos variables are accepted without effect) */
 static int directive_tos(struct parser *p, char *words[], size_t n) {
+        struct config *c = p->config;
         if (n < 3 || n % 2 != 1)
                 return fail(p, "tos takes pairs of a variable and a value");
         for (size_t i = 1; i < n; i += 2) {
                 double ignored;
-                if (strcmp(words[i], "minsane") == 0) {
-                        int r = set_unsigned(p, &p->config->min_sources, "tos minsane", words[i + 1], 1,
-                                             CONFIG_MAX_SERVERS);
-                        if (r < 0)
-                                return r;
-                } else if (parse_number(words[i + 1], -1e9, 1e9, &ignored) < 0)
-                        return fail(p, "tos %s takes a number", words[i]);
+                int r = 0;
+                if (strcmp(words[i], "minsane") == 0)
+                        r = set_unsigned(p, &c->min_sources, "tos minsane", words[i + 1], 1, CONFIG_MAX_SERVERS);
+                else if (strcmp(words[i], "mindist") == 0)
+                        r = set_double(p, &c->min_distance, "tos mindist", words[i + 1], 0, 1);
+                else if (strcmp(words[i], "maxdist") == 0)
+                        r = set_double(p, &c->max_distance, "tos maxdist", words[i + 1], 0.001, 16);
+                else if (parse_number(words[i + 1], -1e9, 1e9, &ignored) < 0)
+                        r = fail(p, "tos %s takes a number", words[i]);
                 else
                         warn(p, "tos %s accepted but has no effect", words[i]);
+                if (r < 0)
+                        return r;
         }
+        if (c->min_distance.value >= c->max_distance.value)
+                return fail(p, "tos mindist %g must be below tos maxdist %g", c->min_distance.value,
+                            c->max_distance.value);
         return 0;
 }
 
@@ -599,6 +609,8 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
         emitf(emit_line, userdata, &c->panic_threshold.origin, "tinker panic %g", c->panic_threshold.value);
         emitf(emit_line, userdata, &c->stepout.origin, "tinker stepout %g", c->stepout.value);
         emitf(emit_line, userdata, &c->min_sources.origin, "tos minsane %u", c->min_sources.value);
+        emitf(emit_line, userdata, &c->min_distance.origin, "tos mindist %g", c->min_distance.value);
+        emitf(emit_line, userdata, &c->max_distance.origin, "tos maxdist %g", c->max_distance.value);
         if (c->serve.origin.file[0])
                 emitf(emit_line, userdata, &c->serve.origin, "serve %s", c->serve.value ? "on" : "off");
         else

@@ -101,6 +101,7 @@ struct config {
         struct config_origin driftfile_origin;
         struct config_double step_threshold, panic_threshold, stepout;
         struct config_unsigned min_sources;
+        struct config_double min_distance, max_distance; /* tos mindist, tos maxdist */
         struct config_bool serve;
         struct config_unsigned local_stratum; /* 0: none */
         struct config_bool timesync1;

@@ -20,6 +20,7 @@ void engine_config_init(struct engine_config *c) {
                 .stepout = 300,
                 .min_sources = 1,
                 .max_frequency_ppm = 500,
+                .min_distance = 0.001,
                 .max_distance = 1.5,
                 .clock_control = true,
                 .precision = -20,
@@ -434,7 +435,8 @@ static void run_selection(engine *e, int64_t now_mono, struct selection *sel) {
                 };
         }
 
-        sel->failure = select_sources(sel->c, sel->n, e->config.min_sources ? e->config.min_sources : 1, &sel->result);
+        sel->failure = select_sources(sel->c, sel->n, e->config.min_sources ? e->config.min_sources : 1,
+                                      e->config.min_distance, &sel->result);
         for (size_t i = 0; i < sel->n; i++) {
                 struct source *s = sel->owner[i];
                 s->tally = sel->c[i].tally;

@@ -44,6 +44,7 @@ struct engine_config {
         double max_frequency_ppm;    /* |frequency| limit, 500 */
         double initial_frequency_ppm;/* the frequency the clock runs with at start (drift file or kernel) */
         bool initial_frequency_known;/* a trusted drift file: no need to learn the frequency from scratch */
+        double min_distance;         /* s; the narrowest correctness interval's half-width in selection */
         double max_distance;         /* s; sources with a larger root distance are not selected */
         bool clock_control;          /* false: observe only: no clock actions, offsets still measured */
         int8_t precision;            /* log2 s of the local clock reading, reported and used as noise floor */
@@ -52,7 +53,7 @@ struct engine_config {
 };
 
 /* Fills the defaults: step 0.128 s, panic 1000 s, stepout 300 s, one initial step, min_sources 1, ±500 ppm,
- * max_distance 1.5 s, clock control on, precision -20. random_u64 must still be set. */
+ * min_distance 0.001 s, max_distance 1.5 s, clock control on, precision -20. random_u64 must still be set. */
 void engine_config_init(struct engine_config *c);
 
 struct engine_source_config {

@@ -28,16 +28,22 @@ static int compare_endpoints(const void *a, const void *b) {
         return y->type - x->type; /* lower ends first, so touching intervals intersect */
 }
 
+static double interval_half_width(const struct select_candidate *c, double min_distance) {
+        return fmax(c->root_distance, min_distance);
+}
+
 /* The intersection algorithm: the smallest interval that holds a point of at least n - allow
  * correctness intervals, for the fewest falsetickers allowed. */
-static bool find_intersection(const struct select_candidate *c, size_t n, double *ret_low, double *ret_high) {
+static bool find_intersection(const struct select_candidate *c, size_t n, double min_distance, double *ret_low,
+                              double *ret_high) {
         struct endpoint e[MAX_ENDPOINTS];
         size_t m = 0;
 
         for (size_t i = 0; i < n; i++) {
-                e[m++] = (struct endpoint) { c[i].offset - c[i].root_distance, +1 };
+                double half_width = interval_half_width(&c[i], min_distance);
+                e[m++] = (struct endpoint) { c[i].offset - half_width, +1 };
                 e[m++] = (struct endpoint) { c[i].offset, 0 };
-                e[m++] = (struct endpoint) { c[i].offset + c[i].root_distance, -1 };
+                e[m++] = (struct endpoint) { c[i].offset + half_width, -1 };
         }
         qsort(e, m, sizeof(e[0]), compare_endpoints);
 
@@ -170,7 +176,7 @@ static void combine(const struct select_candidate *c, size_t n, size_t peer, uns
         };
 }
 
-enum select_failure select_sources(struct select_candidate *c, size_t n, unsigned min_sources,
+enum select_failure select_sources(struct select_candidate *c, size_t n, unsigned min_sources, double min_distance,
                                    struct select_result *ret) {
         double low, high;
 
@@ -181,12 +187,13 @@ enum select_failure select_sources(struct select_candidate *c, size_t n, unsigne
 
         for (size_t i = 0; i < n; i++)
                 c[i].tally = TALLY_FALSETICKER;
-        if (!find_intersection(c, n, &low, &high))
+        if (!find_intersection(c, n, min_distance, &low, &high))
                 return SELECT_NO_MAJORITY;
 
         unsigned survivors = 0;
         for (size_t i = 0; i < n; i++) {
-                bool overlaps = c[i].offset - c[i].root_distance <= high && c[i].offset + c[i].root_distance >= low;
+                double half_width = interval_half_width(&c[i], min_distance);
+                bool overlaps = c[i].offset - half_width <= high && c[i].offset + half_width >= low;
                 if (overlaps) {
                         c[i].tally = TALLY_CANDIDATE;
                         survivors++;

@@ -52,6 +52,8 @@ struct select_result {
 const char *select_failure_to_string(enum select_failure f);
 
 /* Fills *ret and each candidate's tally. On failure every candidate is tallied as rejected or
- * falseticker and *ret is left alone. */
-enum select_failure select_sources(struct select_candidate *c, size_t n, unsigned min_sources,
+ * falseticker and *ret is left alone. A correctness interval is never narrower than ±min_distance
+ * (ntpd's "tos mindist"): root distances of a few microseconds on a LAN are below what server
+ * timestamps and path asymmetry are good for, and would split truechimers apart. */
+enum select_failure select_sources(struct select_candidate *c, size_t n, unsigned min_sources, double min_distance,
                                    struct select_result *ret);

@@ -103,7 +103,7 @@ static int handle_tinker(struct importer *imp, char **words, size_t n) {
 }
 
 static int handle_tos(struct importer *imp, char **words, size_t n) {
-        static const char *const carried[] = { "minsane", NULL };
+        static const char *const carried[] = { "minsane", "mindist", "maxdist", NULL };
         return handle_pairs(imp, words, n, carried);
 }
 

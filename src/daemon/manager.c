@@ -33,6 +33,8 @@ void manager_engine_config(const struct config *c, bool clock_control, struct en
         ret->panic_threshold = c->panic_threshold.value;
         ret->stepout = c->stepout.value;
         ret->min_sources = c->min_sources.value;
+        ret->min_distance = c->min_distance.value;
+        ret->max_distance = c->max_distance.value;
         ret->clock_control = clock_control;
         ret->random_u64 = random_u64;
 }

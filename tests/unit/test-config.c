@@ -432,9 +432,22 @@ static void test_tos(void **state) {
 
         c = parse_ok("\ntos mindist 0.01 minsane 2 maxclock 10\n");
         assert_int_equal(c->min_sources.value, 2);
-        assert_warning(c, 2, "tos mindist accepted but has no effect");
+        assert_true(c->min_distance.value == 0.01);
+        assert_origin(&c->min_distance.origin, FILE_NAME, 2);
+        assert_true(c->max_distance.value == 1.5);
         assert_warning(c, 2, "tos maxclock accepted but has no effect");
-        assert_int_equal(c->n_warnings, 2);
+        assert_int_equal(c->n_warnings, 1);
+
+        c = parse_ok("tos maxdist 0.5\ntos mindist 0\n");
+        assert_true(c->max_distance.value == 0.5);
+        assert_true(c->min_distance.value == 0);
+        assert_int_equal(c->n_warnings, 0);
+
+        assert_error("tos mindist 1.5\n", 1, "tos mindist takes a number");
+        assert_error("tos mindist -0.001\n", 1, "tos mindist takes a number");
+        assert_error("tos maxdist 0\n", 1, "tos maxdist takes a number");
+        assert_error("tos maxdist 17\n", 1, "tos maxdist takes a number");
+        assert_error("tos maxdist 0.01\ntos mindist 0.5\n", 2, "tos mindist 0.5 must be below tos maxdist 0.01");
 
         assert_error("tos minsane 0\n", 1, "tos minsane takes a whole number");
         assert_error("tos minsane 129\n", 1, "tos minsane takes a whole number");
@@ -1086,12 +1099,14 @@ static void test_dump_defaults(void **state) {
         assert_dumped("tinker panic 1000", "default");
         assert_dumped("tinker stepout 300", "default");
         assert_dumped("tos minsane 1", "default");
+        assert_dumped("tos mindist 0.001", "default");
+        assert_dumped("tos maxdist 1.5", "default");
         assert_dumped("serve off", "default; on when systemd passes sockets (ntpsyncd.socket)");
         assert_dumped("timesync1 on", "default");
         assert_dumped("firewall client on", "default");
         assert_dumped("firewall server off", "default");
         assert_dumped("nts disable", "default");
-        assert_int_equal(dump.n, 9);
+        assert_int_equal(dump.n, 11);
 }
 
 static const char every_setting[] =
@@ -1104,7 +1119,7 @@ static const char every_setting[] =
         "driftfile /var/lib/ntpsyncd/drift\n"
         "tinker step 0.5 panic 600\n"
         "tinker stepout 900\n"
-        "tos minsane 2\n"
+        "tos minsane 2 mindist 0.005 maxdist 3\n"
         "serve on\n"
         "local stratum 10\n"
         "timesync1 off\n"
@@ -1127,6 +1142,8 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("tinker panic 600", FILE_NAME ":8");
         assert_dumped("tinker stepout 900", FILE_NAME ":9");
         assert_dumped("tos minsane 2", FILE_NAME ":10");
+        assert_dumped("tos mindist 0.005", FILE_NAME ":10");
+        assert_dumped("tos maxdist 3", FILE_NAME ":10");
         assert_dumped("serve on", FILE_NAME ":11");
         assert_dumped("local stratum 10", FILE_NAME ":12");
         assert_dumped("timesync1 off", FILE_NAME ":13");
@@ -1136,7 +1153,7 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("nts cert /etc/ntpsync/cert.pem", FILE_NAME ":16");
         assert_dumped("nts key /etc/ntpsync/key.pem", FILE_NAME ":17");
         assert_dumped("server nts.example.org nts ca /etc/ntpsync/ca.pem", FILE_NAME ":18");
-        assert_int_equal(dump.n, 19);
+        assert_int_equal(dump.n, 21);
 
         /* Settings from two files keep their own origins; the untouched ones say default. */
         config_init(&cfg);
