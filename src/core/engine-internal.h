@@ -26,6 +26,7 @@ struct source {
         struct poll_state poll;
         struct request_state request;
         int64_t request_mono;        /* when the outstanding request was queued */
+        int64_t first_request_mono;  /* when the source's first request was queued */
         bool burst_request;          /* the outstanding request is part of a burst */
         unsigned request_steps;      /* clock steps done when the request left */
         int64_t t1_real;

@@ -223,6 +223,8 @@ static void send_request(engine *e, struct source *s, int64_t now_mono) {
                 .last_reply_transmit = s->request.last_reply_transmit,
         };
         s->request_mono = now_mono;
+        if (s->poll.sent == 0)
+                s->first_request_mono = now_mono;
         s->burst_request = s->poll.burst_left > 0;
         s->request_steps = e->discipline.steps;
         s->t1_known = false;
@@ -346,12 +348,14 @@ static bool bursting(const struct source *s) {
         return s->poll.burst_left > 0 || (s->burst_request && s->request.outstanding);
 }
 
-/* A source has had its chance at startup once it answered (twice while bursting), or once its
- * request went unanswered for STARTUP_REPLY_WAIT_NS. */
+/* A source has had its chance at startup once it answered (twice while bursting), or once
+ * STARTUP_REPLY_WAIT_NS passed since its first request without an answer. Counted from the last
+ * request instead, a silent source in an iburst (a request every 2 s) would hold the first update
+ * for its whole burst, and every such server added before then would hold it again. */
 static bool startup_heard(const struct source *s, int64_t now_mono) {
         if (s->filter.n > 0)
                 return !bursting(s) || s->filter.n >= STARTUP_BURST_SAMPLES;
-        return s->poll.sent > 0 && now_mono - s->request_mono >= STARTUP_REPLY_WAIT_NS;
+        return s->poll.sent > 0 && now_mono - s->first_request_mono >= STARTUP_REPLY_WAIT_NS;
 }
 
 /* Everyone has had a chance to answer before the first clock update, so that a falseticker that
@@ -641,7 +645,7 @@ int64_t engine_next_wakeup(engine *e) {
                         next = s->poll.next_mono;
                 /* The first update may wait on a source that never answers. */
                 if (startup_pending(e) && s->filter.n == 0 && s->poll.sent > 0) {
-                        int64_t waited = s->request_mono + STARTUP_REPLY_WAIT_NS;
+                        int64_t waited = s->first_request_mono + STARTUP_REPLY_WAIT_NS;
                         if (waited > e->last_run_mono && waited < next)
                                 next = waited;
                 }

@@ -1077,6 +1077,23 @@ static void test_iburst_initial_step_within_seconds(void **state) {
         harness_done(&h);
 }
 
+/* A silent server in an iburst (a request every 2 s) has had its chance 4 s after its first
+ * request: the first update does not wait for its whole burst. */
+static void test_silent_iburst_source_does_not_hold_the_initial_step(void **state) {
+        struct harness h;
+
+        harness_init(&h, true, -3.0);
+        struct engine_source_config good = { .name = "burst.example", .iburst = true, .refid = refid_of(1) };
+        struct engine_source_config silent = { .name = "silent.example", .iburst = true, .refid = refid_of(2) };
+        add_source_with(&h, &good, 0, true);
+        uint32_t quiet = add_source_with(&h, &silent, 0, false);
+        advance(&h, 6 * SEC);
+        assert_true(h.sends[quiet] >= 3); /* still bursting */
+        assert_int_equal(h.steps, 1);
+        assert_double_near(h.last_step, -3.0, 1e-4);
+        harness_done(&h);
+}
+
 static void test_unreachable_source_recovers_with_a_burst(void **state) {
         struct harness h;
 
@@ -1700,6 +1717,7 @@ int main(void) {
                 cmocka_unit_test(test_external_clock_jump_is_stepped_back),
                 cmocka_unit_test(test_reply_to_a_request_sent_before_a_step),
                 cmocka_unit_test(test_silent_source_does_not_spin_the_event_loop),
+                cmocka_unit_test(test_silent_iburst_source_does_not_hold_the_initial_step),
                 cmocka_unit_test(test_leap_armed_on_the_last_day_of_december),
                 cmocka_unit_test(test_leap_accepted_but_not_armed_earlier_in_december),
                 cmocka_unit_test(test_leap_in_march_ignored),
