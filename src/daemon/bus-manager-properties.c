@@ -67,6 +67,9 @@ int property_status(sd_bus *bus, const char *path, const char *interface, const 
                 return sd_bus_message_append(reply, "y", st.stratum);
         if (strcmp(property, "Offset") == 0)
                 return sd_bus_message_append(reply, "x", st.synchronized ? (int64_t) llround(st.offset * 1e9) : INT64_C(0));
+        if (strcmp(property, "Jitter") == 0)
+                return sd_bus_message_append(reply, "t", st.synchronized ? (uint64_t) llround(fmax(st.jitter, 0) * 1e9)
+                                                                         : UINT64_C(0));
         if (strcmp(property, "Frequency") == 0)
                 return sd_bus_message_append(reply, "d", b->manager->initial_frequency_ppm + st.residual_frequency_ppm);
         if (strcmp(property, "RootDelay") == 0)

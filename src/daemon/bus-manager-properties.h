@@ -38,6 +38,7 @@ int property_settings(sd_bus *bus, const char *path, const char *interface, cons
         X("ReferenceId", "s", property_reference, NULL, CHANGE) \
         X("SystemPeer", "s", property_reference, NULL, CHANGE) \
         X("Offset", "x", property_status, NULL, CHANGE) \
+        X("Jitter", "t", property_status, NULL, CHANGE) \
         X("Frequency", "d", property_status, NULL, CHANGE) \
         X("RootDelay", "t", property_status, NULL, CHANGE) \
         X("RootDispersion", "t", property_status, NULL, CHANGE) \

@@ -132,12 +132,15 @@ class TestPropertiesChanged(unittest.TestCase):
         all_changed = {}
         for _, (iface, changed, invalidated) in rec.signals:
             all_changed.update(changed)
-        for name in ("Stratum", "ReferenceId", "SystemPeer", "Offset", "LeapStatus"):
+        for name in ("Stratum", "ReferenceId", "SystemPeer", "Offset", "Jitter", "LeapStatus"):
             self.assertIn(name, all_changed, "%s never announced" % name)
         self.assertEqual(all_changed["Stratum"], 2)
         self.assertEqual(all_changed["SystemPeer"], "%s (%s)" % (w.server.address, w.server.address))
         self.assertEqual(all_changed["LeapStatus"], "none")
         self.assertAlmostEqual(all_changed["Offset"] / 1e9, 0.04, delta=0.005)
+        # One source on veth: its jitter is microseconds, never zero, never near the offset.
+        self.assertGreater(w.get("Jitter"), 0)
+        self.assertLess(w.get("Jitter"), 1e6)
         self.assertTrue(any("Sources" in inv for _, (_, _, inv) in rec.signals), "Sources never invalidated")
 
         # -- every signal so far: Sources only ever invalidated, ClockControl never, values typed
