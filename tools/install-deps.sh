@@ -35,6 +35,9 @@ packages=(
         # the booted-system test (tests/system): a Debian 12 tree from debootstrap, booted with
         # systemd-nspawn; nsenter is in util-linux (above)
         debootstrap systemd-container
+        # the Cockpit page's browser test (tests/system/test-cockpit.py): headless Chromium driven
+        # by Selenium through Debian's chromedriver (nothing is downloaded)
+        chromium chromium-driver python3-selenium
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -5,9 +5,12 @@
 import { unwrapDict, unwrapVariant, applyPropertiesChanged } from "./properties.js";
 import { sourceRows } from "./sources.js";
 import { emptyServerFields, serverSpecFromFields, hostOfSpec, describeServerSpec } from "./servers.js";
+import { moveServer, replaceServer, editFieldsFromSpec, originOfServer, originText, serverListHint } from "./serverlist.js";
 import { restrictRuleFromFields, restrictRemovalTarget } from "./restrict.js";
 import { statusHeadline, statusItems, servingItems, firewallAllows, firewallRequest } from "./status.js";
 import { errorMessage } from "./errors.js";
+import { affectsPlot, appendSample, sampleFromProperties, plotModel } from "./plot.js";
+import { QUERY_TIMEOUT_MS, queryHost, queryResultText, queryErrorText, queryPendingText } from "./query.js";
 
 const cockpit = window.cockpit;
 const BUS = { bus: "system", superuser: "try" };
@@ -16,6 +19,9 @@ const UNIT = "ntpsyncd.service";
 const SYSTEMD = { name: "org.freedesktop.systemd1", path: "/org/freedesktop/systemd1", iface: "org.freedesktop.systemd1.Manager" };
 const TIMEDATE = { name: "org.freedesktop.timedate1", path: "/org/freedesktop/timedate1", iface: "org.freedesktop.timedate1" };
 const PROPERTIES = "org.freedesktop.DBus.Properties";
+const PLOT_SIZE = { width: 600, height: 120 }; // the viewBox of #status-plot
+const SERVER_TEXT_FIELDS = ["kind", "host", "minpoll", "maxpoll", "maxsources", "port", "ca"];
+const SERVER_CHECKBOXES = ["iburst", "prefer", "noselect", "nts", "noval"];
 
 const $ = id => document.getElementById(id);
 
@@ -24,6 +30,8 @@ const state = {
     sourcesReadAt: 0, // when Sources was read: `when` counts on from there
     allowed: false,
     running: false,
+    plotSamples: [], // offset and jitter of the last hour, only while the page is open
+    editing: null, // the spec the server form edits; null while it adds
 };
 
 let manager = null; // the org.ntpsync1 client while ntpsyncd runs
@@ -75,6 +83,20 @@ function renderStatus() {
     node.textContent = headline.text;
     node.className = `headline ${headline.level}`;
     renderDefinitions($("status-items"), statusItems(p).map(([label, value]) => [label, value, false]));
+    renderPlot();
+}
+
+function renderPlot() {
+    const model = plotModel(state.plotSamples, { now: Date.now(), ...PLOT_SIZE });
+    $("status-plot-offset").setAttribute("d", model.offset);
+    $("status-plot-jitter").setAttribute("d", model.jitter);
+    $("status-plot-caption").textContent = model.caption;
+    $("status-plot-start").textContent = model.startLabel;
+}
+
+/* A sample of what the properties say now; called when a change was announced, never polled. */
+function recordSample() {
+    state.plotSamples = appendSample(state.plotSamples, sampleFromProperties(state.properties, Date.now()));
 }
 
 function renderSources() {
@@ -96,20 +118,42 @@ function renderSources() {
     $("sources-empty").hidden = rows.length > 0;
 }
 
+function button(text, onClick, disabledReason) {
+    const node = element("button", text, "secondary");
+    node.type = "button";
+    node.disabled = Boolean(disabledReason);
+    if (disabledReason)
+        node.title = disabledReason;
+    node.addEventListener("click", onClick);
+    return node;
+}
+
+/* Up, Down, Edit and Remove of one server; only with administrative access. */
+function serverActions(spec, index, count) {
+    const actions = element("span", undefined, "actions");
+    const { error } = editFieldsFromSpec(spec);
+    actions.append(
+        button("Up", () => moveServerBy(spec, -1), index === 0 ? "Already the first" : null),
+        button("Down", () => moveServerBy(spec, +1), index === count - 1 ? "Already the last" : null),
+        button("Edit", () => startEditingServer(spec), error),
+        button("Remove", () => removeServer(spec)));
+    return actions;
+}
+
 function renderServers() {
     const list = $("servers-list");
+    const specs = state.properties.Servers || [];
+    const origins = state.properties.ServerOrigins;
     list.replaceChildren();
-    for (const spec of state.properties.Servers || []) {
-        const li = element("li");
-        li.append(element("span", spec, "spec"), element("span", describeServerSpec(spec), "description"));
-        if (state.allowed) {
-            const remove = element("button", "Remove", "secondary");
-            remove.type = "button";
-            remove.addEventListener("click", () => removeServer(spec));
-            li.append(remove);
-        }
+    specs.forEach((spec, index) => {
+        const li = element("li", undefined, spec === state.editing ? "editing" : undefined);
+        li.append(element("span", spec, "spec"), element("span", describeServerSpec(spec), "description"),
+            element("span", originText(originOfServer(origins, spec, index)), "origin"));
+        if (state.allowed)
+            li.append(serverActions(spec, index, specs.length));
         list.append(li);
-    }
+    });
+    $("servers-hint").textContent = serverListHint(origins, runtimeOnly());
 }
 
 function renderRestrict() {
@@ -161,6 +205,8 @@ function fetchProperty(name) {
             state.properties = { ...state.properties, [name]: unwrapVariant(value) };
             if (name === "Sources")
                 state.sourcesReadAt = Date.now();
+            if (affectsPlot([name]))
+                recordSample();
             render();
         })
         .catch(showError("page-error", `read ${name}`));
@@ -174,6 +220,8 @@ function onPropertiesChanged(path, iface, signal, args) {
     state.properties = result.properties;
     if ("Sources" in (changed || {}))
         state.sourcesReadAt = Date.now();
+    if (affectsPlot(Object.keys(changed || {})))
+        recordSample();
     result.refetch.forEach(fetchProperty);
     render();
 }
@@ -188,6 +236,7 @@ function connectManager() {
         .then(([all]) => {
             state.properties = unwrapDict(all);
             state.sourcesReadAt = Date.now();
+            recordSample();
             showMessage("page-error", "");
             render();
         })
@@ -195,6 +244,7 @@ function connectManager() {
 }
 
 function disconnectManager() {
+    const wasConnected = manager !== null;
     if (subscription)
         subscription.remove();
     if (manager)
@@ -202,6 +252,8 @@ function disconnectManager() {
     subscription = null;
     manager = null;
     state.properties = {};
+    if (wasConnected)
+        recordSample(); // a gap in the plot while ntpsyncd is not running
 }
 
 /* ---- the service: only talk to org.ntpsync1 while it runs, for a call would activate it ---- */
@@ -257,9 +309,11 @@ function watchTimedated() {
 
 /* ---- changes ---- */
 
+/* A native promise: an error rethrown in a handler of Cockpit's own promise is reported as
+ * uncaught (the shell's "Ooops!") even when a later handler catches it. */
 function callManager(method, args, where, action) {
     showMessage(where, "");
-    return manager.call(MANAGER.path, MANAGER.iface, method, args).catch(error => {
+    return Promise.resolve(manager.call(MANAGER.path, MANAGER.iface, method, args)).catch(error => {
         showError(where, action)(error);
         throw error;
     });
@@ -267,11 +321,26 @@ function callManager(method, args, where, action) {
 
 function serverFormFields() {
     const fields = emptyServerFields();
-    for (const name of ["kind", "host", "minpoll", "maxpoll", "maxsources", "port", "ca"])
+    for (const name of SERVER_TEXT_FIELDS)
         fields[name] = $(`server-${name}`).value;
-    for (const name of ["iburst", "prefer", "noselect", "nts"])
+    for (const name of SERVER_CHECKBOXES)
         fields[name] = $(`server-${name}`).checked;
     return fields;
+}
+
+function fillServerForm(fields) {
+    for (const name of SERVER_TEXT_FIELDS)
+        $(`server-${name}`).value = fields[name] ?? "";
+    for (const name of SERVER_CHECKBOXES)
+        $(`server-${name}`).checked = Boolean(fields[name]);
+}
+
+/* The form either adds a server or edits the one in state.editing. */
+function showServerFormMode() {
+    const editing = state.editing !== null;
+    $("server-form-title").textContent = editing ? `Edit ${state.editing}` : "Add a server or pool";
+    $("server-add").textContent = editing ? "Save" : "Add";
+    $("server-cancel-edit").hidden = !editing;
 }
 
 function showServerErrors(errors) {
@@ -279,15 +348,89 @@ function showServerErrors(errors) {
         showMessage(`server-${name}-error`, errors[name]);
 }
 
-function addServer(event) {
+/* The whole list, for SetServers: reordering and editing have no call of their own. */
+function setServers(specs, action) {
+    return callManager("SetServers", [specs, runtimeOnly()], "server-form-error", action);
+}
+
+function submitServer(event) {
     event.preventDefault();
     const { spec, errors } = serverSpecFromFields(serverFormFields());
     showServerErrors(errors);
     if (!spec)
         return;
+    if (state.editing !== null) {
+        saveEditedServer(spec);
+        return;
+    }
     callManager("AddServer", [spec, runtimeOnly()], "server-form-error", "add the server")
         .then(() => $("server-form").reset())
         .catch(() => {});
+}
+
+function saveEditedServer(spec) {
+    const { specs, error } = replaceServer(state.properties.Servers || [], state.editing, spec);
+    if (error) {
+        showMessage("server-form-error", error);
+        return;
+    }
+    setServers(specs, "change the server")
+        .then(() => $("server-form").reset())
+        .catch(() => {});
+}
+
+function startEditingServer(spec) {
+    const { fields, error } = editFieldsFromSpec(spec);
+    showServerErrors({});
+    showMessage("server-form-error", error);
+    if (!fields)
+        return;
+    fillServerForm(fields);
+    state.editing = spec;
+    showServerFormMode();
+    renderServers();
+    $("server-host").focus();
+}
+
+/* The form's reset (Cancel, or after a successful add or save) also ends editing. */
+function onServerFormReset() {
+    state.editing = null;
+    showServerErrors({});
+    showMessage("server-form-error", "");
+    $("server-query-result").textContent = "";
+    showServerFormMode();
+    renderServers();
+}
+
+/* By spec, not by index: the list may have changed since it was drawn. */
+function moveServerBy(spec, delta) {
+    const specs = state.properties.Servers || [];
+    const moved = moveServer(specs, specs.indexOf(spec), delta);
+    if (moved !== specs)
+        setServers(moved, "reorder the servers").catch(() => {});
+}
+
+/* Measures the host in the form without adding it. */
+function queryServer() {
+    const result = $("server-query-result");
+    const { host, error } = queryHost($("server-host").value);
+    showMessage("server-host-error", error);
+    if (!host || !manager)
+        return;
+    $("server-query").disabled = true;
+    result.className = "";
+    result.textContent = queryPendingText(host);
+    manager.call(MANAGER.path, MANAGER.iface, "Query", [host], { timeout: QUERY_TIMEOUT_MS })
+        .then(reply => {
+            result.textContent = queryResultText(host, reply);
+        })
+        .catch(failure => {
+            result.className = "error";
+            result.textContent = queryErrorText(host, failure);
+        })
+        .finally(() => {
+            $("server-query").disabled = false;
+        });
 }
 
 function removeServer(spec) {
@@ -295,14 +438,25 @@ function removeServer(spec) {
         .catch(() => {});
 }
 
+/* While typing: the page's own check of the rule, as a hint. */
+function checkRestrictRule() {
+    const { error, warning } = restrictRuleFromFields($("restrict-rule").value, []);
+    const typed = $("restrict-rule").value.trim() !== "";
+    showMessage("restrict-rule-error", typed ? error : null);
+    showMessage("restrict-rule-warning", typed ? warning : null);
+}
+
+/* On submit the daemon judges: whatever it refuses is refused with its own words, and nothing
+ * is applied. Only an empty field stays in the page. */
 function addRestrict(event) {
     event.preventDefault();
-    const { text, error, warning } = restrictRuleFromFields($("restrict-rule").value, []);
-    showMessage("restrict-rule-error", error);
-    showMessage("restrict-rule-warning", warning);
-    if (!text)
+    const typed = $("restrict-rule").value.trim();
+    if (!typed) {
+        showMessage("restrict-rule-error", restrictRuleFromFields("", []).error);
         return;
-    callManager("AddRestrict", [text, runtimeOnly()], "restrict-rule-error", "add the rule")
+    }
+    showMessage("restrict-rule-warning", restrictRuleFromFields(typed, []).warning);
+    callManager("AddRestrict", [typed, runtimeOnly()], "restrict-rule-error", "add the rule")
         .then(() => $("restrict-form").reset())
         .catch(() => {});
 }
@@ -317,8 +471,12 @@ function setFirewall(direction, allow) {
 }
 
 function wireForms() {
-    $("server-form").addEventListener("submit", addServer);
+    $("server-form").addEventListener("submit", submitServer);
+    $("server-form").addEventListener("reset", onServerFormReset);
+    $("server-query").addEventListener("click", queryServer);
+    $("runtime-only").addEventListener("change", renderServers); // the hint says what the flag does
     $("restrict-form").addEventListener("submit", addRestrict);
+    $("restrict-rule").addEventListener("input", checkRestrictRule);
     $("serve-switch").addEventListener("change", event =>
         callManager("SetServerMode", [event.target.checked, runtimeOnly()], "serving-error", "change server mode")
             .catch(render));
@@ -344,9 +502,12 @@ function init() {
     watchService();
     watchTimedated();
     // `when` is not announced (it changes every second): count on locally between reads.
+    // The plot's time axis moves on as well; its samples still come only from announced changes.
     window.setInterval(() => {
-        if (state.running && !document.hidden)
+        if (state.running && !document.hidden) {
             renderSources();
+            renderPlot();
+        }
     }, 1000);
     render();
 }

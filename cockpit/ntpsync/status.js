@@ -70,6 +70,7 @@ export function statusItems(p) {
     add("Stratum", "Stratum", v => String(v));
     add("ReferenceId", "Reference ID", v => v || "none");
     add("Offset", "Offset", v => formatSigned(Number(v) / 1e6, "ms"));
+    add("Jitter", "Jitter", v => `${(Number(v) / 1e6).toFixed(3)} ms`);
     add("Frequency", "Frequency", v => formatSigned(v, "ppm"));
     add("LeapStatus", "Leap status", v => LEAP_DESCRIPTIONS[v] || v);
     add("PollInterval", "Poll interval", v => `${v} s`);

@@ -20,6 +20,9 @@ packages=(
         procps iproute2 nftables
         # man(1): systemd-analyze verify checks that the units' Documentation= pages are installed
         man-db
+        # Cockpit for the page's browser test (test-cockpit.py): the web service, the bridge, the
+        # shell with its base1 and system pages, a user bus for logins, sudo for administrative access
+        cockpit-ws cockpit-bridge cockpit-system dbus-user-session sudo
 )
 
 stamp_text() {

@@ -8,7 +8,7 @@ import {
 
 const synchronized = {
     Synchronized: true, UnsynchronizedReason: "", Stratum: 3, ReferenceId: "192.0.2.10",
-    SystemPeer: "ntp1.example.org (192.0.2.10)", Offset: 250000, Frequency: -12.3456, RootDelay: 1500000,
+    SystemPeer: "ntp1.example.org (192.0.2.10)", Offset: 250000, Jitter: 41000, Frequency: -12.3456, RootDelay: 1500000,
     RootDispersion: 20000, LeapStatus: "none", PollInterval: 64, Online: true, OnlineReason: "", ClockControl: "kernel",
 };
 
@@ -34,6 +34,7 @@ test("status items in ntpsyncctl's words", () => {
     assert.strictEqual(items.Synchronized, "yes");
     assert.strictEqual(items.Reason, undefined);
     assert.strictEqual(items.Offset, "+0.250 ms");
+    assert.strictEqual(items.Jitter, "0.041 ms");
     assert.strictEqual(items.Frequency, "-12.346 ppm");
     assert.strictEqual(items["Leap status"], "none");
     assert.strictEqual(items["Poll interval"], "64 s");
