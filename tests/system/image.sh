@@ -41,12 +41,15 @@ mirror() {
 }
 
 root=$cache/debian12-system
+# The system tests run side by side: one builds the image, the others wait for it and use it.
+mkdir -p "$cache"
+exec 9>"$cache/image.lock"
+flock 9
 if [ -f "$root.stamp" ] && [ "$(cat "$root.stamp")" = "$(stamp_text)" ] && [ -x "$root/lib/systemd/systemd" ]; then
         echo "$root"
         exit 0
 fi
 
-mkdir -p "$cache"
 work=$(mktemp -d "$cache/debootstrap.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 include=$(IFS=,; echo "${packages[*]}")
