@@ -15,9 +15,10 @@ packages=(
         # tests: cmocka, the simulator's CLI check, the libFuzzer build and readable sanitizer traces
         libcmocka-dev python3 clang libclang-rt-dev llvm
         # integration tests (tests/integration): peer servers, fake time, namespaces, setpriv;
+        # python3-prometheus-client parses what the metrics socket serves (test-metrics)
         # libbsd0 libcap2 libssl3 are what NTPsec's ntpd links (NTPsec itself conflicts with
         # chrony as a package: tests/integration/setup-peers.sh unpacks it into a cache instead)
-        chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3
+        chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3 python3-prometheus-client
         # NTS tests: openssl(1) makes the certificates and plays broken TLS servers
         openssl
         # ntpsyncctl tests (tests/ctl): a private dbus-daemon and a python-dbusmock ntpsyncd

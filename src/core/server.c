@@ -14,7 +14,8 @@
 
 static const char *const verdict_names[_SERVER_VERDICT_MAX] = {
         [SERVER_REPLY] = "reply",
-        [SERVER_REPLY_KOD] = "kiss-o'-death",
+        [SERVER_REPLY_KOD_RATE] = "kiss-o'-death RATE",
+        [SERVER_REPLY_KOD_DENY] = "kiss-o'-death DENY",
         [SERVER_CONTROL] = "control query",
         [SERVER_DROP_MALFORMED] = "malformed",
         [SERVER_DROP_IGNORE] = "ignored by a restrict rule",
@@ -29,6 +30,10 @@ static const char *const verdict_names[_SERVER_VERDICT_MAX] = {
 
 const char *server_verdict_to_string(enum server_verdict v) {
         return (unsigned) v < _SERVER_VERDICT_MAX ? verdict_names[v] : "unknown";
+}
+
+bool server_verdict_answers(enum server_verdict v) {
+        return v == SERVER_REPLY || v == SERVER_REPLY_KOD_RATE || v == SERVER_REPLY_KOD_DENY;
 }
 
 void server_stamp_transmit(uint8_t response[static NTP_HEADER_SIZE], ntp_ts tx) {
@@ -142,13 +147,13 @@ enum server_verdict server_handle(const struct server_state *state, const struct
                 if (!want_kod || !ratelimit_kod_allowed(limiter, client->address, address_len, now_mono))
                         return SERVER_DROP_LIMITED;
                 build_kod(&req, "RATE", response);
-                return SERVER_REPLY_KOD;
+                return SERVER_REPLY_KOD_RATE;
         }
         if (flags & RESTRICT_NOSERVE) {
                 if (!want_kod || !ratelimit_kod_allowed(limiter, client->address, address_len, now_mono))
                         return SERVER_DROP_NOSERVE;
                 build_kod(&req, "DENY", response);
-                return SERVER_REPLY_KOD;
+                return SERVER_REPLY_KOD_DENY;
         }
         build_reply(state, &req, rx, response);
         return SERVER_REPLY;

@@ -34,7 +34,8 @@ struct server_client {
 
 enum server_verdict {
         SERVER_REPLY,                /* send response (a mode 4, or mode 2 to a symmetric active peer) */
-        SERVER_REPLY_KOD,            /* send response: a kiss-o'-death */
+        SERVER_REPLY_KOD_RATE,       /* send response: a kiss-o'-death RATE (limited and kod) */
+        SERVER_REPLY_KOD_DENY,       /* send response: a kiss-o'-death DENY (noserve and kod) */
         SERVER_CONTROL,              /* a mode 6 query the rules allow: for the control protocol */
         SERVER_DROP_MALFORMED,
         SERVER_DROP_IGNORE,          /* restrict ignore */
@@ -49,8 +50,10 @@ enum server_verdict {
 };
 
 const char *server_verdict_to_string(enum server_verdict v);
+/* Whether the verdict sends the response: SERVER_REPLY and the kisses-o'-death. */
+bool server_verdict_answers(enum server_verdict v);
 
-/* Decides about one datagram and, for SERVER_REPLY and SERVER_REPLY_KOD, writes the 48-byte
+/* Decides about one datagram and, when server_verdict_answers() its verdict, writes the 48-byte
  * response (transmit timestamp still zero). rx is the kernel receive timestamp. */
 enum server_verdict server_handle(const struct server_state *state, const struct restrict_set *rules, ratelimit *limiter,
                                   const struct server_client *client, const uint8_t *request, size_t len, ntp_ts rx,

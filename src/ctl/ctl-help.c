@@ -39,6 +39,8 @@ void ctl_help(void) {
                "                            keeps the configured ones\n"
                "  query HOST                measure the offset to HOST, like ntpdate -q; the clock\n"
                "                            is not touched\n"
+               "  metrics                   the metrics in the Prometheus text format, as the\n"
+               "                            metrics socket serves them\n"
                "  burst                     poll every source now\n"
                "  reload                    re-read the configuration files\n"
                "  import-ntpconf [NTP_CONF [STEP_TICKERS]]\n"

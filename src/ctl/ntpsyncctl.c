@@ -481,6 +481,31 @@ static int verb_query(struct ctl *ctl, int argc, char **argv) {
         return CTL_EXIT_SUCCESS;
 }
 
+/* The same text as the metrics socket's GET /metrics, as it came. */
+static int verb_metrics(struct ctl *ctl, int argc, char **argv) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *what = "read the metrics", *text;
+
+        if (argc > 1)
+                return usage_error("'metrics' takes no arguments");
+        if (ctl->json)
+                return usage_error("--json does not apply to 'metrics'");
+        int status = refuse_runtime(ctl, "metrics");
+        if (status == 0)
+                status = manager_method_new(&ctl->bus, "Metrics", what, &m);
+        if (status == 0)
+                status = manager_method_call(&ctl->bus, m, false, CALL_TIMEOUT_DEFAULT_USEC, what, &reply);
+        if (status != 0)
+                return status;
+        int r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0) {
+                fprintf(stderr, "Failed to parse the metrics: %s\n", strerror(-r));
+                return CTL_EXIT_FAILED;
+        }
+        fputs(text, stdout);
+        return CTL_EXIT_SUCCESS;
+}
+
 static int verb_burst(struct ctl *ctl, int argc, char **argv) {
         if (argc > 1)
                 return usage_error("'burst' takes no arguments");
@@ -530,6 +555,7 @@ static const struct verb verbs[] = {
         { "server-mode", verb_server_mode },
         { "nts", verb_nts },
         { "query", verb_query },
+        { "metrics", verb_metrics },
         { "burst", verb_burst },
         { "reload", verb_reload },
         { "import-ntpconf", verb_import_ntpconf },

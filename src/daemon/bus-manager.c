@@ -9,6 +9,7 @@
 
 #include "bus-change.h"
 #include "bus-manager-properties.h"
+#include "metrics.h"
 #include "ntp-server.h"
 #include "nts-ke-server.h"
 #include "query.h"
@@ -471,6 +472,19 @@ static int method_query(sd_bus_message *call, void *userdata, sd_bus_error *erro
         return 1;
 }
 
+/* ---- Metrics ---- */
+
+/* What the metrics socket serves, for anyone on the bus: it says no more than the properties. */
+static int method_metrics(sd_bus_message *call, void *userdata, sd_bus_error *error) {
+        struct bus *b = userdata;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r = metrics_text(b->manager, &text, &len);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(call, "s", text);
+}
+
 static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         MANAGER_PROPERTIES(BUS_VTABLE_ROW)
@@ -494,6 +508,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_NO_RESULT, method_set_nts, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Query", SD_BUS_ARGS("s", host),
                                 SD_BUS_RESULT("x", offset_ns, "t", delay_ns, "y", stratum, "s", refid), method_query,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Metrics", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", text), method_metrics,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Burst", NULL, NULL, method_burst, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),

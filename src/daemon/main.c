@@ -11,6 +11,7 @@
 #include "firewall.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics-http.h"
 #include "query.h"
 #include "settings.h"
 
@@ -83,9 +84,15 @@ finish:
 
 static int run_daemon(const struct manager_options *o) {
         manager *m = NULL;
+        metrics_http *metrics = NULL;
+        struct metrics_http_sockets metrics_sockets;
+        /* Before the manager: its NTP server takes the datagram sockets and clears the environment. */
+        metrics_http_take_sockets(&metrics_sockets);
         int r = manager_new(o, &m);
         if (r < 0)
                 return 1;
+        if (metrics_http_new(m, &metrics_sockets, &metrics) < 0)
+                log_warning("Running without the metrics socket");
         /* Time is kept without the bus too (early boot, containers, dbus-daemon restarting): it
          * only lacks the API until the bus is there. */
         struct bus *bus = NULL;
@@ -96,6 +103,7 @@ static int run_daemon(const struct manager_options *o) {
         r = manager_start(m);
         if (r >= 0)
                 r = sd_event_loop(m->event);
+        metrics_http_free(metrics);
         bus_free(bus);
         manager_free(m);
         return r < 0 ? 1 : 0;

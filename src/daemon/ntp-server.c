@@ -406,7 +406,7 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                 if (v == SERVER_REPLY && s->nts && server_request_wants_nts(b->in_buf[i], b->in[i].msg_len) &&
                     !answer_nts(s, b->in_buf[i], b->in[i].msg_len, n_out))
                         continue;
-                if (v == SERVER_REPLY || v == SERVER_REPLY_KOD)
+                if (server_verdict_answers(v))
                         queue_reply(b, &n_out, m);
                 else if (v == SERVER_CONTROL) {
                         struct control_reply c = { .server = s, .fd = fd, .request = m };

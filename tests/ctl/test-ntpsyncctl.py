@@ -127,6 +127,12 @@ def raising(condition, message, error_name):
 
 
 # (name, in signature, out signature, code): the code sees `self` and `args`.
+# What Metrics() returns: printed as it came, not a byte more or less.
+METRICS_TEXT = ('# HELP ntpsync_tracking_sync_status 1 when the clock is synchronized.\n'
+                '# TYPE ntpsync_tracking_sync_status gauge\n'
+                'ntpsync_tracking_sync_status 1\n'
+                'ntpsync_sources_tally_info{source_address="192.0.2.1",source_name="a \\"b\\""} 1\n')
+
 METHODS = [
     ("SetServers", "asb", "",
      raising("any('bad' in s for s in args[0])",
@@ -160,6 +166,7 @@ METHODS = [
      raising("args[0] == 'nonexistent.invalid'", "'no reply from nonexistent.invalid'",
              "org.freedesktop.DBus.Error.Failed")
      + "ret = (dbus.Int64(-1234567), dbus.UInt64(23456789), dbus.Byte(2), '.GPS.')\n"),
+    ("Metrics", "", "s", f"ret = {METRICS_TEXT!r}\n"),
     ("Burst", "", "", ""),
     ("Reload", "", "",
      raising("True", "'Interactive authentication required.'",
@@ -713,6 +720,13 @@ class NtpsyncctlTest(unittest.TestCase):
         self.assertEqual(self.ctl_json("query", "ntp.example.com"),
                          {"offset": -0.001234567, "delay": 0.023456789, "stratum": 2, "refid": ".GPS."})
         self.assertEqual(self.changing_calls(), [("Query", ["ntp.example.com"]), ("Query", ["ntp.example.com"])])
+
+    def test_metrics(self):
+        self.assertEqual(self.ctl_ok("metrics"), METRICS_TEXT)
+        self.assertEqual(self.changing_calls(), [("Metrics", [])])
+        for args in (("metrics", "extra"), ("--json", "metrics"), ("--runtime", "metrics")):
+            with self.subTest(args=args):
+                self.assert_exit(self.ctl(*args), 2)
 
     # ---- failures
 

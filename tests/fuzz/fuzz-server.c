@@ -124,7 +124,7 @@ static void check(const struct server_state *st, const struct restrict_set *rule
                   const uint8_t response[static NTP_HEADER_SIZE]) {
         struct ntp_packet req, p;
         bool parsed = ntp_packet_parse(request, len, &req) == NTP_PARSE_OK;
-        bool answered = v == SERVER_REPLY || v == SERVER_REPLY_KOD;
+        bool answered = server_verdict_answers(v);
         unsigned mode = len > 0 ? request[0] & 7 : 0;
         uint32_t flags = restrict_set_lookup(rules, c->family, c->address, c->port, NULL);
 
@@ -168,16 +168,17 @@ static void check(const struct server_state *st, const struct restrict_set *rule
         fuzz_check(p.poll >= 4 && p.poll <= 17);
         fuzz_check(p.mac_length == 0 && p.n_extensions == 0);
 
-        if (v == SERVER_REPLY_KOD) {
+        if (v != SERVER_REPLY) {
                 fuzz_check(flags & RESTRICT_KOD);
                 fuzz_check(flags & (RESTRICT_LIMITED | RESTRICT_NOSERVE));
                 fuzz_check(p.stratum == NTP_STRATUM_KOD);
                 fuzz_check(is_kod_code(p.refid));
                 fuzz_check(p.leap == NTP_LEAP_UNSYNC);
+                /* The verdict names the kiss it wrote. */
                 if (p.refid == ntp_refid_from_ascii("DENY"))
-                        fuzz_check(flags & RESTRICT_NOSERVE);
+                        fuzz_check(v == SERVER_REPLY_KOD_DENY && (flags & RESTRICT_NOSERVE));
                 else
-                        fuzz_check(flags & RESTRICT_LIMITED);
+                        fuzz_check(v == SERVER_REPLY_KOD_RATE && (flags & RESTRICT_LIMITED));
         } else {
                 /* A reply read as a kiss would stop the client: never stratum 0. */
                 fuzz_check(!(flags & RESTRICT_NOSERVE));

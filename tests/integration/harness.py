@@ -475,7 +475,7 @@ STATUS_OFFSET = re.compile(r"offset ([+-]\d+\.\d{9}) s")
 class Daemon:
     """ntpsyncd running in the client namespace, with its sd_notify messages collected."""
 
-    def __init__(self, lab, name, config, state_dir, extra_args=(), env=None):
+    def __init__(self, lab, name, config, state_dir, extra_args=(), env=None, launcher=()):
         self.lab = lab
         self.name = name
         self.notify_path = os.path.join(lab.dir, name + ".notify")
@@ -492,7 +492,8 @@ class Daemon:
                     "DBUS_SYSTEM_BUS_ADDRESS": "unix:path=" + os.path.join(lab.dir, "no-system-bus")}
         if env:
             full_env.update(env)
-        self.process = lab.start_process(name, lab.client.exec_argv(NO_SYS_TIME + argv), env=full_env)
+        self.process = lab.start_process(name, lab.client.exec_argv(NO_SYS_TIME + list(launcher) + argv),
+                                         env=full_env)
 
     def _drain(self):
         while True:
@@ -755,18 +756,19 @@ class Lab:
                 data = None
         return p.returncode, data, p.stdout, p.stderr
 
-    def daemon(self, config, state_dir=None, name="ntpsyncd", extra_args=(), env=None):
+    def daemon(self, config, state_dir=None, name="ntpsyncd", extra_args=(), env=None, launcher=()):
+        """launcher: argv that runs before ntpsyncd and execs it (socket_activation())."""
         if not self.ntpsyncd:
             raise SetupError("ntpsyncd not built")
-        return Daemon(self, name, config, state_dir or self.state_dir(), extra_args, env)
+        return Daemon(self, name, config, state_dir or self.state_dir(), extra_args, env, launcher)
 
-    def ready_daemon(self, config_lines, ready_timeout=10.0, sync_timeout=None, env=None):
+    def ready_daemon(self, config_lines, ready_timeout=10.0, sync_timeout=None, env=None, launcher=()):
         """Writes config_lines to ntpsyncd.conf in the lab's directory (where a test rewrites it
         for a reload), starts ntpsyncd on it and waits for READY=1 and, given sync_timeout, for
         `STATUS=Observing ...` with an offset. Returns the Daemon; raises RuntimeError with the
         daemon's stderr when either does not come in time."""
         conf = self.write_config("ntpsyncd.conf", config_lines)
-        d = self.daemon(conf, env=env)
+        d = self.daemon(conf, env=env, launcher=launcher)
         if not d.wait_ready(ready_timeout):
             raise RuntimeError("no READY=1:\n" + d.process.stderr())
         if sync_timeout is not None:
@@ -1017,6 +1019,30 @@ class PrivateBus:
                 return True
             time.sleep(0.1)
         return False
+
+
+# --------------------------------------------------------------------------------------------
+# systemd socket activation without systemd
+
+SOCKET_ACTIVATE = """
+import os, socket, sys
+host, port, name = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, port))
+s.listen(64)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES=name)
+os.execv(sys.argv[4], sys.argv[4:])
+"""
+
+
+def socket_activation(host, port, name):
+    """A launcher (Lab.daemon(launcher=...)) that passes the program a listening TCP socket on
+    host:port as systemd passes a socket unit's: fd 3, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES.
+    It binds in the namespace the daemon runs in, and execs: the PID stays the daemon's."""
+    return [PYTHON3, "-c", SOCKET_ACTIVATE, host, str(port), name]
 
 
 # --------------------------------------------------------------------------------------------

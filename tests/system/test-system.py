@@ -35,7 +35,8 @@ CHRONYD = "192.0.2.5"
 CONTAINER = "192.0.2.6"
 OTHER_SERVER = CHRONYD + " iburst minpoll 4"
 UNITS = ["ntpsyncd.service", "ntpsyncd.socket", "ntpsyncd-control.socket", "ntpsyncd-firewall.socket",
-         "ntpsyncd-firewall@.service", "ntpsync-wait-sync.service", "ntpsyncd-nts-ke.socket"]
+         "ntpsyncd-firewall@.service", "ntpsync-wait-sync.service", "ntpsyncd-nts-ke.socket",
+         "ntpsyncd-metrics.socket"]
 NTS_NAME = "ntpsyncd-system.test"
 NTS_DROPIN = "/etc/systemd/system/ntpsyncd.service.d/50-nts.conf"
 NTS_CONFIG = "/etc/ntpsyncd.conf.d/50-nts.conf"
@@ -642,6 +643,37 @@ class TestBootedSystem(unittest.TestCase):
             self.c.run(["systemctl", "daemon-reload"])
             self.c.run(["systemctl", "restart", "ntpsyncd.service"], check=False)
             self.c.run(["ntpsyncctl", "firewall", "disable", "server"], check=False)
+
+    def scrape_metrics(self):
+        """GET /metrics on loopback's port 9123 inside the container (bash's /dev/tcp: the
+        image has no HTTP client)."""
+        return self.c.run(["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9123 && "
+                           "printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3"], check=False)
+
+    def test_16_metrics_socket(self):
+        """Off by default; enabled, systemd passes it to ntpsyncd, which answers on loopback with
+        what `ntpsyncctl metrics` prints."""
+        self.assertNotEqual(self.scrape_metrics().returncode, 0, "port 9123 open before the socket is enabled")
+        try:
+            # As the man page says: systemd starts no socket unit while its service runs.
+            self.c.run(["systemctl", "stop", "ntpsyncd.service"])
+            self.c.run(["systemctl", "enable", "--now", "ntpsyncd-metrics.socket"])
+            self.c.run(["systemctl", "start", "ntpsyncd.service"])
+            self.wait_active()
+            self.wait_observing()
+            p = self.scrape_metrics()
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(p.stdout, r"^HTTP/1\.[01] 200 ")
+            m = re.search(r"(?m)^ntpsync_tracking_last_offset_seconds ([-+0-9.e]+)$", p.stdout)
+            self.assertIsNotNone(m, p.stdout[:2000])
+            self.assertAlmostEqual(float(m.group(1)), OFFSET, delta=harness.TOLERANCE)
+            self.assertIn('ntpsync_sources_reachability_register{source_address="%s"' % CHRONYD, p.stdout)
+            ctl = self.c.run(["ntpsyncctl", "metrics"]).stdout
+            self.assertIn("# TYPE ntpsync_tracking_last_offset_seconds gauge", ctl)
+        finally:
+            self.c.run(["systemctl", "disable", "--now", "ntpsyncd-metrics.socket"], check=False)
+            self.c.run(["systemctl", "restart", "ntpsyncd.service"], check=False)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

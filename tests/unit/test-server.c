@@ -133,7 +133,7 @@ static enum server_verdict handle_at(const struct server_state *st, const struct
         memset(response, UNTOUCHED, sizeof(response));
         enum server_verdict v = server_handle(st, &rules, limiter, c, r->buf, r->len, RECEIVE_TS, now, response);
         assert_true((unsigned) v < _SERVER_VERDICT_MAX);
-        if (v != SERVER_REPLY && v != SERVER_REPLY_KOD)
+        if (!server_verdict_answers(v))
                 for (size_t i = 0; i < sizeof(response); i++)
                         if (response[i] != UNTOUCHED) {
                                 print_error("verdict %s wrote the response\n", server_verdict_to_string(v));
@@ -419,7 +419,7 @@ static void test_mode7_never_answered(void **state) {
                                 struct request r = request(2, 7, 0);
                                 r.len = len;
                                 enum server_verdict v = handle(&clients[i], &r);
-                                assert_true(v != SERVER_REPLY && v != SERVER_REPLY_KOD && v != SERVER_CONTROL);
+                                assert_true(!server_verdict_answers(v) && v != SERVER_CONTROL);
                         }
         }
 }
@@ -510,7 +510,7 @@ static void test_control_as_ntpq_sends_it(void **state) {
         r = ntpq_request();
         r.len = 11;
         enum server_verdict v = handle(&local, &r);
-        assert_true(v != SERVER_CONTROL && v != SERVER_REPLY && v != SERVER_REPLY_KOD);
+        assert_true(v != SERVER_CONTROL && !server_verdict_answers(v));
 }
 
 /* ---- restrict flags ---- */
@@ -692,15 +692,15 @@ static void test_noserve(void **state) {
         add_rule("default noserve kod");
         r = request(3, 3, 6);
         int64_t t = SEC(2000);
-        assert_verdict(handle_at(&synchronized_state, &c, &r, t), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &c, &r, t), SERVER_REPLY_KOD_DENY);
         assert_kod("DENY", 3);
         assert_verdict(handle_at(&synchronized_state, &c, &r, t + SEC(0.5)), SERVER_DROP_NOSERVE);
         assert_verdict(handle_at(&synchronized_state, &c, &r, t + SEC(1.9)), SERVER_DROP_NOSERVE);
         /* Another client gets its own. */
         struct server_client other = client("192.0.2.11");
-        assert_verdict(handle_at(&synchronized_state, &other, &r, t + SEC(1.9)), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &other, &r, t + SEC(1.9)), SERVER_REPLY_KOD_DENY);
         assert_kod("DENY", 3);
-        assert_verdict(handle_at(&synchronized_state, &c, &r, t + SEC(RATELIMIT_DEFAULT_MINIMUM)), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &c, &r, t + SEC(RATELIMIT_DEFAULT_MINIMUM)), SERVER_REPLY_KOD_DENY);
         assert_kod("DENY", 3);
 
         /* A noserve network inside an open default. */
@@ -717,7 +717,7 @@ static void test_noserve_kod_to_symmetric_peer(void **state) {
         struct server_client c = client("192.0.2.10");
         struct request r = request(4, 1, 6);
         add_rule("default noserve kod");
-        assert_verdict(handle(&c, &r), SERVER_REPLY_KOD);
+        assert_verdict(handle(&c, &r), SERVER_REPLY_KOD_DENY);
         struct response p = read_response();
         assert_int_equal(p.stratum, 0);
         assert_int_equal(p.refid, refid_text("DENY"));
@@ -761,7 +761,7 @@ static void test_limited_flood_silent(void **state) {
         send_series(&c, &r, SEC(1000), 1.0, 600, counts);
         assert_int_equal(counts[SERVER_REPLY], 1);
         assert_int_equal(counts[SERVER_DROP_LIMITED], 599);
-        assert_int_equal(counts[SERVER_REPLY_KOD], 0);
+        assert_int_equal(counts[SERVER_REPLY_KOD_RATE], 0);
 
         /* Without limited, the same flood is served. */
         restrict_set_init(&rules);
@@ -782,7 +782,7 @@ static void test_limited_kod_per_client(void **state) {
                 enum server_verdict v = handle_at(&synchronized_state, &c, &r, now);
                 if (v == SERVER_REPLY)
                         replies++;
-                else if (v == SERVER_REPLY_KOD) {
+                else if (v == SERVER_REPLY_KOD_RATE) {
                         assert_kod("RATE", 3);
                         if (last_kod != INT64_MIN)
                                 assert_true(now - last_kod >= SEC(RATELIMIT_DEFAULT_MINIMUM));
@@ -813,7 +813,7 @@ static void test_limited_kod_global_budget(void **state) {
                 c.address[2] = (uint8_t) (i >> 8);
                 c.address[3] = (uint8_t) i;
                 enum server_verdict v = handle_at(&synchronized_state, &c, &r, SEC(1000.5));
-                if (v == SERVER_REPLY_KOD) {
+                if (v == SERVER_REPLY_KOD_RATE) {
                         assert_kod("RATE", 4);
                         kods++;
                 } else
@@ -828,7 +828,7 @@ static void test_limited_kod_to_symmetric_peer(void **state) {
         add_rule("default kod limited");
         assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000)), SERVER_REPLY);
         assert_int_equal(read_response().mode, 2);
-        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000.5)), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000.5)), SERVER_REPLY_KOD_RATE);
         struct response p = read_response();
         assert_int_equal(p.stratum, 0);
         assert_int_equal(p.refid, refid_text("RATE"));
@@ -840,10 +840,10 @@ static void test_limited_noserve_kod(void **state) {
         struct server_client c = client("192.0.2.10");
         struct request r = client_request();
         add_rule("default noserve limited kod");
-        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000)), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000)), SERVER_REPLY_KOD_DENY);
         assert_kod("DENY", 4);
         assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1000.5)), SERVER_DROP_LIMITED);
-        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1002.5)), SERVER_REPLY_KOD);
+        assert_verdict(handle_at(&synchronized_state, &c, &r, SEC(1002.5)), SERVER_REPLY_KOD_DENY);
         assert_kod("DENY", 4);
 }
 
