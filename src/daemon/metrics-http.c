@@ -95,6 +95,10 @@ static int build_response(struct http_connection *c, enum http_request_verdict v
                          http_request_verdict_status(v), reason,
                          v == HTTP_REQUEST_METRICS ? METRICS_CONTENT_TYPE : "text/plain; charset=utf-8", body_len,
                          v == HTTP_REQUEST_BAD_METHOD ? "Allow: GET, HEAD\r\n" : "");
+        if (n < 0 || n >= HEADER_MAX) {
+                free(body);
+                return -EINVAL;
+        }
         size_t sent_body = head ? 0 : body_len;
         c->response = malloc((size_t) n + sent_body);
         if (!c->response) {
