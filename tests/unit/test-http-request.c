@@ -80,7 +80,7 @@ static void test_malformed(void **state) {
                 "GET /metrics HTTP/1.1\r\nHost: x\r\nA: v\r\n folded\r\n\r\n",
                 "GET /metrics HTTP/1.1\r\nHost: x\r\nA: v\rw\r\n\r\n",
                 "GET /metrics HTTP/1.1\r\nHost: x\r\nA: \x01\r\n\r\n",
-                "GET /metr\x7f" "cs HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET /metr\177cs HTTP/1.1\r\nHost: x\r\n\r\n", /* DEL in the path */
                 "GET /metrics HTTP/1.1\r\r\nHost: x\r\n\r\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
