@@ -5,19 +5,18 @@
  * stage. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "core/http-request.h"
 #include "log.h"
 #include "metrics-http.h"
 #include "metrics.h"
+#include "net.h"
 
 #define DEADLINE_ACCURACY_USEC 10000ULL
 #define ACCEPTS_PER_WAKEUP 16
@@ -231,25 +230,7 @@ static int on_listen_io(sd_event_source *source, int fd, uint32_t revents, void 
 }
 
 void metrics_http_take_sockets(struct metrics_http_sockets *ret) {
-        char **names = NULL;
-        int n = sd_listen_fds_with_names(false, &names);
-        *ret = (struct metrics_http_sockets) { .n_fds = 0 };
-        for (int i = 0; i < n; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
-                if (!names || !names[i] || !streq(names[i], METRICS_HTTP_FD_NAME))
-                        continue;
-                /* systemd passes it blocking: an accept() with nothing pending would hold the loop. */
-                int flags = fcntl(fd, F_GETFL);
-                if (ret->n_fds >= METRICS_HTTP_MAX_SOCKETS || sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0 ||
-                    flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                        log_warning("metrics: socket %d named " METRICS_HTTP_FD_NAME
-                                    " is not a listening stream socket, ignoring it", fd);
-                else
-                        ret->fds[ret->n_fds++] = fd;
-        }
-        for (int i = 0; names && i < n; i++)
-                free(names[i]);
-        free(names);
+        ret->n_fds = net_take_listening_sockets(METRICS_HTTP_FD_NAME, "metrics", ret->fds, METRICS_HTTP_MAX_SOCKETS);
 }
 
 int metrics_http_new(manager *m, const struct metrics_http_sockets *sockets, metrics_http **ret) {

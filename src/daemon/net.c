@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <stdlib.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "net.h"
 
 #define NTP_PORT 123
@@ -160,4 +164,35 @@ int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns) {
         if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
                 return -errno;
         return timestamp_from_cmsg(&m, ret_tx_ns) ? 0 : -ENODATA;
+}
+
+/* systemd passes listening sockets blocking: an accept() with nothing pending would then hold
+ * the whole loop. */
+static int make_non_blocking(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        return 0;
+}
+
+size_t net_take_listening_sockets(const char *name, const char *what, int *fds, size_t max) {
+        char **names = NULL;
+        size_t taken = 0;
+        int n = sd_listen_fds_with_names(false, &names);
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i, r;
+                if (!names || !names[i] || strcmp(names[i], name) != 0)
+                        continue;
+                if (taken >= max || sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+                        log_warning("%s: socket %d named %s is not a listening stream socket, ignoring it", what, fd,
+                                    name);
+                else if ((r = make_non_blocking(fd)) < 0)
+                        log_warning_errno(r, "%s: cannot make socket %d non-blocking, ignoring it", what, fd);
+                else
+                        fds[taken++] = fd;
+        }
+        for (int i = 0; names && i < n; i++)
+                free(names[i]);
+        free(names);
+        return taken;
 }

@@ -48,5 +48,11 @@ ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns);
 /* Reads one transmit timestamp from the error queue; -EAGAIN when none. */
 int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns);
 
+/* The listening stream sockets systemd passed under `name` (FileDescriptorName=), made
+ * non-blocking, into fds (at most max); returns how many. Sockets of other names are left for
+ * their owners, and the environment stays. `what` begins the warning about a socket of that name
+ * that cannot be used. */
+size_t net_take_listening_sockets(const char *name, const char *what, int *fds, size_t max);
+
 int64_t now_realtime_ns(void);
 int64_t now_monotonic_ns(void);

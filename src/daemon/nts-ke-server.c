@@ -7,7 +7,6 @@
  * the new ones while those under way keep theirs. */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -16,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -638,31 +636,12 @@ static int bind_wildcard(uint16_t port) {
         return fd >= 0 ? fd : bind_stream(AF_INET, port);
 }
 
+/* The environment stays: the NTP server takes the datagram sockets after us, and clears it. */
 static void take_activated_sockets(nts_ke_server *s) {
-        char **names = NULL;
-        /* The environment stays: the NTP server takes the datagram sockets after us, and clears it. */
-        int n = sd_listen_fds_with_names(false, &names);
-        for (int i = 0; i < n; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
-                bool ours = names && names[i] && streq(names[i], NTS_KE_SERVER_FD_NAME);
-                if (ours && s->n_fds < NTS_KE_SERVER_MAX_SOCKETS && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
-                        /* systemd passes it blocking: an accept() with nothing pending would then
-                         * hold the whole loop. */
-                        int flags = fcntl(fd, F_GETFL);
-                        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-                                log_warning_errno(-errno, "NTS-KE: cannot make socket %d non-blocking, ignoring it", fd);
-                                continue;
-                        }
-                        s->owned[s->n_fds] = false;
-                        s->fds[s->n_fds++] = fd;
-                        s->activated = true;
-                } else if (ours)
-                        log_warning("NTS-KE: socket %d named " NTS_KE_SERVER_FD_NAME " is not a listening stream socket, "
-                                    "ignoring", fd);
-        }
-        for (int i = 0; names && i < n; i++)
-                free(names[i]);
-        free(names);
+        s->n_fds = net_take_listening_sockets(NTS_KE_SERVER_FD_NAME, "NTS-KE", s->fds, NTS_KE_SERVER_MAX_SOCKETS);
+        for (size_t i = 0; i < s->n_fds; i++)
+                s->owned[i] = false;
+        s->activated = s->n_fds > 0;
 }
 
 static int open_sockets(nts_ke_server *s) {
