@@ -370,9 +370,10 @@ static void analyze_rule(json_t *rule, struct rule_info *ri) {
  * NTS-KE connections coming in (tcp dport 4460; a new connection, so never "established"). */
 enum traffic { T_REQUEST, T_REPLY, T_NTS_KE };
 
-static bool rule_accepts(const struct rule_info *ri, enum traffic t) {
-        if (ri->verdict != V_ACCEPT)
-                return false;
+/* Whether the rule's matches select the traffic (a rule without matches selects all of it).
+ * A match on established connections counts for replies only where the caller says so: for
+ * accepting them, not for dropping them. */
+static bool rule_selects(const struct rule_info *ri, enum traffic t, bool established_is_reply) {
         if (!ri->any_match)
                 return true;
         switch (t) {
@@ -382,24 +383,16 @@ static bool rule_accepts(const struct rule_info *ri, enum traffic t) {
                 return ri->tcp_dport_nts_ke;
         case T_REPLY:
         default:
-                return ri->sport123 || ri->ct_established;
+                return ri->sport123 || (established_is_reply && ri->ct_established);
         }
 }
 
+static bool rule_accepts(const struct rule_info *ri, enum traffic t) {
+        return ri->verdict == V_ACCEPT && rule_selects(ri, t, true);
+}
+
 static bool rule_drops(const struct rule_info *ri, enum traffic t) {
-        if (ri->verdict != V_DROP)
-                return false;
-        if (!ri->any_match)
-                return true;
-        switch (t) {
-        case T_REQUEST:
-                return ri->dport123;
-        case T_NTS_KE:
-                return ri->tcp_dport_nts_ke;
-        case T_REPLY:
-        default:
-                return ri->sport123;
-        }
+        return ri->verdict == V_DROP && rule_selects(ri, t, false);
 }
 
 static const char *traffic_name(enum traffic t) {
