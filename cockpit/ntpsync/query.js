@@ -5,6 +5,7 @@
 
 import { hostError } from "./servers.js";
 import { formatSigned } from "./status.js";
+import { formatMs } from "./sources.js";
 import { errorMessage } from "./errors.js";
 
 /* The daemon answers within 15 seconds (man org.ntpsync1); the call waits a little longer so that
@@ -47,7 +48,7 @@ export function queryResultText(host, reply) {
     const [offset, delay, stratum, refid] = Array.isArray(reply) ? reply : [];
     const parts = [
         `offset ${formatOffset(offset)}${clockDirection(offset)}`,
-        `delay ${(Number(delay) / NS_PER_MS).toFixed(3)} ms`,
+        `delay ${formatMs(delay)} ms`,
         stratumText(stratum),
     ];
     if (refid)

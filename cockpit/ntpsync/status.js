@@ -2,6 +2,8 @@
 // The Manager's properties → the Status card: a headline and labelled values, in the words
 // `ntpsyncctl status` uses.
 
+import { formatMs } from "./sources.js";
+
 /* The five words the daemon uses for each firewall direction. */
 export const FIREWALL_STATES = ["unmanaged", "open", "closed", "failed", "unknown"];
 
@@ -70,12 +72,12 @@ export function statusItems(p) {
     add("Stratum", "Stratum", v => String(v));
     add("ReferenceId", "Reference ID", v => v || "none");
     add("Offset", "Offset", v => formatSigned(Number(v) / 1e6, "ms"));
-    add("Jitter", "Jitter", v => `${(Number(v) / 1e6).toFixed(3)} ms`);
+    add("Jitter", "Jitter", v => `${formatMs(v)} ms`);
     add("Frequency", "Frequency", v => formatSigned(v, "ppm"));
     add("LeapStatus", "Leap status", v => LEAP_DESCRIPTIONS[v] || v);
     add("PollInterval", "Poll interval", v => `${v} s`);
-    add("RootDelay", "Root delay", v => `${(Number(v) / 1e6).toFixed(3)} ms`);
-    add("RootDispersion", "Root dispersion", v => `${(Number(v) / 1e6).toFixed(3)} ms`);
+    add("RootDelay", "Root delay", v => `${formatMs(v)} ms`);
+    add("RootDispersion", "Root dispersion", v => `${formatMs(v)} ms`);
     add("Online", "Online", v => (v ? "yes" : `no${p.OnlineReason ? ` (${p.OnlineReason})` : ""}`));
     add("ClockControl", "Clock control", v => (v === "observe" ? "observe (measures only, never sets the clock)" : v));
     return items;
