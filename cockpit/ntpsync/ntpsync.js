@@ -112,7 +112,8 @@ function renderSources() {
             element("td", String(row.stratum), "number"), element("td", row.when, "number"),
             element("td", row.poll, "number"), element("td", row.reach, "number"),
             element("td", row.delay, "number"), element("td", row.offset, "number"),
-            element("td", row.jitter, "number"), element("td", row.authentication, "auth"));
+            element("td", row.jitter, "number"), element("td", row.state),
+            element("td", row.authentication, "auth"));
         body.append(tr);
     }
     $("sources-empty").hidden = rows.length > 0;

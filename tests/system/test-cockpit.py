@@ -155,6 +155,7 @@ class TestCockpitPage(unittest.TestCase):
         harness.log("sources row: %r" % row)
         self.assertAlmostEqual(float(row[9].replace("+", "")), OFFSET * 1000, delta=harness.TOLERANCE * 1000)
         self.assertIn(row[0], "*+", "tally code of the only source")
+        self.assertEqual(row[11], "ok", "state of the only source")
         self.assertRegex(self.text("status-headline"), r"\S")
         self.b.screenshot("01-admin-sources")
 
