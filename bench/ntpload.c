@@ -19,29 +19,23 @@
  * above the system maximum. Never touches the clock. */
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "load-common.h"
+
 #define NTP_HEADER 48
-#define MAX_BATCH 256
-#define MAX_SOCKETS 1024
 #define MAX_SOURCES (1u << 20)
-#define RECV_BUF 512
-#define CONTROL_SIZE 128
 
 struct options {
         const char *server;
@@ -77,17 +71,6 @@ static unsigned n_src;
 static struct sockaddr_storage server_addr;
 static socklen_t server_len;
 static int family;
-
-static double mono(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *what) {
-        fprintf(stderr, "ntpload: %s: %s\n", what, strerror(errno));
-        exit(1);
-}
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -138,7 +121,7 @@ static void parse_options(int argc, char **argv) {
                 }
         }
         if (!opt.server || optind < argc || !(opt.rate > 0) || !(opt.duration > 0) || opt.wait < 0 ||
-            opt.n_sockets < 1 || opt.n_sockets > MAX_SOCKETS || opt.batch < 1 || opt.batch > MAX_BATCH ||
+            opt.n_sockets < 1 || opt.n_sockets > LOAD_MAX_SOCKETS || opt.batch < 1 || opt.batch > LOAD_MAX_BATCH ||
             opt.version > 7 || opt.mode > 7 || opt.rate * opt.duration > 4e9) {
                 usage(stderr);
                 exit(2);
@@ -185,59 +168,12 @@ static void parse_sources(void) {
         src_replies = calloc(n_src, sizeof(*src_replies));
         src_kods = calloc(n_src, sizeof(*src_kods));
         if (!src_addrs || !src_replies || !src_kods)
-                die("calloc");
+                load_die("calloc");
         uint32_t first = ntohl(base.s_addr) & (len == 32 ? 0xffffffffu : ~(0xffffffffu >> len));
         /* Skip the network's first address (.0 of a /24 and the like) when there is room. */
         unsigned skip = size > n_src ? 1 : 0;
         for (unsigned i = 0; i < n_src; i++)
                 src_addrs[i] = htonl(first + skip + i);
-}
-
-static int open_socket(int epfd, unsigned index) {
-        int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-        int on = 1;
-        if (fd < 0)
-                die("socket");
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opt.buffer, sizeof(opt.buffer)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt.buffer, sizeof(opt.buffer));
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &opt.buffer, sizeof(opt.buffer)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &opt.buffer, sizeof(opt.buffer));
-        if (opt.sources) {
-                if (setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &on, sizeof(on)) < 0)
-                        die("IP_TRANSPARENT (needs CAP_NET_ADMIN)");
-                if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0)
-                        die("IP_PKTINFO");
-        }
-        struct sockaddr_storage any = { .ss_family = (sa_family_t) family };
-        if (bind(fd, (struct sockaddr *) &any, family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0)
-                die("bind");
-        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = index };
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-                die("epoll_ctl");
-        return fd;
-}
-
-static uint64_t be64(const uint8_t *p) {
-        uint64_t v = 0;
-        for (int i = 0; i < 8; i++)
-                v = (v << 8) | p[i];
-        return v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v) {
-        for (int i = 7; i >= 0; i--, v >>= 8)
-                p[i] = (uint8_t) v;
-}
-
-static bool same_server(const struct sockaddr_storage *from) {
-        if (from->ss_family != family)
-                return false;
-        if (family == AF_INET) {
-                const struct sockaddr_in *a = (const void *) from, *b = (const void *) &server_addr;
-                return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-        }
-        const struct sockaddr_in6 *a = (const void *) from, *b = (const void *) &server_addr;
-        return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
 }
 
 static bool destination(struct msghdr *m, uint32_t *ret) {
@@ -253,7 +189,7 @@ static bool destination(struct msghdr *m, uint32_t *ret) {
 
 static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_storage *from, struct msghdr *m) {
         st.received++;
-        if (!same_server(from)) {
+        if (!load_same_address(from, &server_addr)) {
                 st.wrong_sender++;
                 return;
         }
@@ -262,7 +198,7 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                 st.invalid++;
                 return;
         }
-        uint64_t seq = be64(p + 24) ^ key;
+        uint64_t seq = load_be64(p + 24) ^ key;
         if (seq >= st.sent) {
                 st.unmatched++;
                 return;
@@ -293,7 +229,7 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                         src_kods[src]++;
                 return;
         }
-        uint64_t rx = be64(p + 32), tx = be64(p + 40);
+        uint64_t rx = load_be64(p + 32), tx = load_be64(p + 40);
         /* A server reply has both timestamps, the transmit one not before the receive one (the
          * difference taken modulo 2^64, as the era may roll over between them). */
         if (rx == 0 || tx == 0 || (int64_t) (tx - rx) < 0) {
@@ -309,133 +245,68 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                 src_replies[src]++;
 }
 
-struct receiver {
-        struct mmsghdr msgs[64];
-        struct iovec iov[64];
-        uint8_t bufs[64][RECV_BUF];
-        struct sockaddr_storage from[64];
-        char control[64][CONTROL_SIZE] __attribute__((aligned(__alignof__(struct cmsghdr))));
-};
-
-static void drain(int fd, struct receiver *r) {
-        for (int round = 0; round < 16; round++) {
-                for (int i = 0; i < 64; i++) {
-                        r->iov[i] = (struct iovec) { r->bufs[i], RECV_BUF };
-                        r->msgs[i].msg_hdr = (struct msghdr) {
-                                .msg_name = &r->from[i], .msg_namelen = sizeof(r->from[i]),
-                                .msg_iov = &r->iov[i], .msg_iovlen = 1,
-                                .msg_control = r->control[i], .msg_controllen = CONTROL_SIZE,
-                        };
-                }
-                int n = recvmmsg(fd, r->msgs, 64, MSG_DONTWAIT, NULL);
-                if (n <= 0)
-                        return;
-                for (int i = 0; i < n; i++)
-                        check_reply(r->bufs[i], r->msgs[i].msg_len, &r->from[i], &r->msgs[i].msg_hdr);
-                if (n < 64)
-                        return;
-        }
-}
-
-static void receive_ready(int epfd, const int *fds, struct receiver *r, int timeout_ms) {
-        struct epoll_event ev[64];
-        int n = epoll_wait(epfd, ev, 64, timeout_ms);
-        for (int i = 0; i < n; i++)
-                drain(fds[ev[i].data.u32], r);
-}
-
 struct sender {
-        struct mmsghdr msgs[MAX_BATCH];
-        struct iovec iov[MAX_BATCH];
-        uint8_t bufs[MAX_BATCH][NTP_HEADER];
-        char control[MAX_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))] __attribute__((aligned(__alignof__(struct cmsghdr))));
+        struct mmsghdr msgs[LOAD_MAX_BATCH];
+        struct iovec iov[LOAD_MAX_BATCH];
+        uint8_t bufs[LOAD_MAX_BATCH][NTP_HEADER];
+        char control[LOAD_MAX_BATCH][CMSG_SPACE(sizeof(struct in_pktinfo))] __attribute__((aligned(__alignof__(struct cmsghdr))));
 };
 
-/* Sends up to k requests from socket fd; returns how many left. */
-static unsigned send_batch(int fd, struct sender *s, unsigned k) {
+static struct sender snd;
+
+/* The source address of request seq, given per datagram (IP_PKTINFO). */
+static void set_source(struct msghdr *m, char *control, uint64_t seq) {
+        struct cmsghdr *c = (struct cmsghdr *) control;
+        struct in_pktinfo pi = { 0 };
+        pi.ipi_spec_dst.s_addr = src_addrs[seq % n_src];
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(pi));
+        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+        m->msg_control = c;
+        m->msg_controllen = CMSG_SPACE(sizeof(pi));
+}
+
+static unsigned send_batch(int fd, uint64_t first_seq, unsigned k) {
         for (unsigned i = 0; i < k; i++) {
-                uint64_t seq = st.sent + i;
-                uint8_t *b = s->bufs[i];
+                uint64_t seq = first_seq + i;
+                uint8_t *b = snd.bufs[i];
                 memset(b, 0, NTP_HEADER);
                 b[0] = (uint8_t) ((opt.version << 3) | opt.mode);
                 b[2] = 6;            /* poll */
                 b[3] = (uint8_t) -20; /* precision */
-                put_be64(b + 40, seq ^ key);
-                s->iov[i] = (struct iovec) { b, NTP_HEADER };
-                s->msgs[i].msg_hdr = (struct msghdr) {
+                load_put_be64(b + 40, seq ^ key);
+                snd.iov[i] = (struct iovec) { b, NTP_HEADER };
+                snd.msgs[i].msg_hdr = (struct msghdr) {
                         .msg_name = &server_addr, .msg_namelen = server_len,
-                        .msg_iov = &s->iov[i], .msg_iovlen = 1,
+                        .msg_iov = &snd.iov[i], .msg_iovlen = 1,
                 };
-                if (opt.sources) {
-                        struct cmsghdr *c = (struct cmsghdr *) s->control[i];
-                        struct in_pktinfo pi = { 0 };
-                        pi.ipi_spec_dst.s_addr = src_addrs[seq % n_src];
-                        c->cmsg_level = IPPROTO_IP;
-                        c->cmsg_type = IP_PKTINFO;
-                        c->cmsg_len = CMSG_LEN(sizeof(pi));
-                        memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-                        s->msgs[i].msg_hdr.msg_control = c;
-                        s->msgs[i].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(pi));
-                }
+                if (opt.sources)
+                        set_source(&snd.msgs[i].msg_hdr, snd.control[i], seq);
         }
-        int n = sendmmsg(fd, s->msgs, k, MSG_DONTWAIT);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == ENOBUFS)
-                        st.send_stalls++;
-                else
-                        st.send_errors++;
-                return 0;
-        }
-        if ((unsigned) n < k)
-                st.send_stalls++;
-        return (unsigned) n;
+        return load_sendmmsg(fd, snd.msgs, k, &st.send_stalls, &st.send_errors);
 }
 
 int main(int argc, char **argv) {
+        load_program = "ntpload";
         parse_options(argc, argv);
         parse_server();
         parse_sources();
         if (getrandom(&key, sizeof(key), 0) != sizeof(key))
-                die("getrandom");
+                load_die("getrandom");
         key |= UINT64_C(1) << 63; /* never an all-zero token */
 
-        max_seq = (uint64_t) ceil(opt.rate * opt.duration) + MAX_BATCH;
+        max_seq = (uint64_t) ceil(opt.rate * opt.duration) + LOAD_MAX_BATCH;
         answered = calloc(max_seq / 8 + 1, 1);
-        struct sender *snd = calloc(1, sizeof(*snd));
-        struct receiver *rcv = calloc(1, sizeof(*rcv));
-        int *fds = calloc(opt.n_sockets, sizeof(int));
-        if (!answered || !snd || !rcv || !fds)
-                die("calloc");
-        int epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (epfd < 0)
-                die("epoll_create1");
-        for (unsigned i = 0; i < opt.n_sockets; i++)
-                fds[i] = open_socket(epfd, i);
-
-        double start = mono(), now = start, end = start + opt.duration;
-        unsigned next_socket = 0;
-        while ((now = mono()) < end) {
-                uint64_t due_total = (uint64_t) ((now - start) * opt.rate) + 1;
-                if (due_total > max_seq)
-                        due_total = max_seq;
-                if (due_total > st.sent) {
-                        uint64_t due = due_total - st.sent;
-                        unsigned k = due < opt.batch ? (unsigned) due : opt.batch;
-                        st.sent += send_batch(fds[next_socket], snd, k);
-                        next_socket = (next_socket + 1) % opt.n_sockets;
-                        receive_ready(epfd, fds, rcv, 0);
-                        continue;
-                }
-                /* Nothing due: read replies, sleeping until the next request is due if it is
-                 * more than a tick away (at low rates, so as not to burn the core). */
-                double next_due = start + (double) st.sent / opt.rate;
-                int timeout_ms = next_due - now > 0.002 ? (int) ((next_due - now) * 1000) - 1 : 0;
-                receive_ready(epfd, fds, rcv, timeout_ms);
-        }
-        double sending = mono() - start;
-        double wait_end = mono() + opt.wait;
-        while ((now = mono()) < wait_end)
-                receive_ready(epfd, fds, rcv, (int) ((wait_end - now) * 1000) + 1);
+        if (!answered)
+                load_die("calloc");
+        struct load_run run = {
+                .rate = opt.rate, .duration = opt.duration, .wait = opt.wait,
+                .batch = opt.batch, .n_sockets = opt.n_sockets, .max_seq = max_seq,
+                .family = family, .buffer = opt.buffer, .transparent = opt.sources != NULL,
+                .send = send_batch, .check = check_reply,
+        };
+        double sending = load_run(&run, &st.sent);
 
         uint64_t answered_total = st.replies + st.unsynchronized + st.kods;
         unsigned sources_answered = 0;

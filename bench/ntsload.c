@@ -32,28 +32,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-event.h>
 
 #include "core/nts-ntp.h"
+#include "load-common.h"
 #include "net.h"
 #include "nts-gnutls.h"
 #include "nts-ke-client.h"
 
 #define NTP_PORT 123
-#define MAX_BATCH 256
-#define MAX_SOCKETS 1024
 #define MAX_PARALLEL 256
 /* Requests are all built in advance: this bounds the memory they take (about 250 bytes each). */
 #define MAX_REQUESTS (8u << 20)
-#define RECV_BATCH 64
-#define RECV_BUF 1024
 /* The Unique Identifier: the request's token (8 bytes) and bytes that are the same for the run. */
 #define UID_TOKEN_SIZE 8
 
@@ -79,30 +73,6 @@ static struct options opt = {
 };
 
 static struct stats st;
-
-static double mono(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* The CPU time this process used, user and system: whether the generator had its core to spare. */
-static double cpu_seconds(void) {
-        struct rusage ru;
-        if (getrusage(RUSAGE_SELF, &ru) < 0)
-                return 0;
-        return (double) (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static void die(const char *what) {
-        fprintf(stderr, "ntsload: %s: %s\n", what, strerror(errno));
-        exit(1);
-}
-
-static void die_r(const char *what, int r) {
-        errno = -r;
-        die(what);
-}
 
 static void usage(FILE *f) {
         fprintf(f,
@@ -158,9 +128,9 @@ static void parse_options(int argc, char **argv) {
                 }
         }
         if (!opt.host || !opt.server || optind < argc || !(opt.rate > 0) || !(opt.duration > 0) || opt.wait < 0 ||
-            opt.n_sockets < 1 || opt.n_sockets > MAX_SOCKETS || opt.batch < 1 || opt.batch > MAX_BATCH ||
+            opt.n_sockets < 1 || opt.n_sockets > LOAD_MAX_SOCKETS || opt.batch < 1 || opt.batch > LOAD_MAX_BATCH ||
             opt.parallel < 1 || opt.parallel > MAX_PARALLEL ||
-            (!opt.ke_only && opt.rate * opt.duration > MAX_REQUESTS - MAX_BATCH)) {
+            (!opt.ke_only && opt.rate * opt.duration > MAX_REQUESTS - LOAD_MAX_BATCH)) {
                 usage(stderr);
                 exit(2);
         }
@@ -198,14 +168,14 @@ static void establish_keys(struct nts_ke_client_result *ret) {
         nts_ke_client *c;
         int r = sd_event_new(&k.event);
         if (r < 0)
-                die_r("sd_event_new", r);
+                load_die_errno("sd_event_new", r);
         r = nts_ke_client_start(k.event, &o, one_ke_done, &k, &c);
         if (r < 0)
-                die_r("nts_ke_client_start", r);
+                load_die_errno("nts_ke_client_start", r);
         r = sd_event_loop(k.event);
         sd_event_unref(k.event);
         if (r < 0)
-                die_r("sd_event_loop", r);
+                load_die_errno("sd_event_loop", r);
         if (k.result.failure != NTS_KE_FAILURE_NONE) {
                 fprintf(stderr, "ntsload: NTS-KE with %s failed: %s: %s\n", opt.server,
                         nts_ke_failure_to_string(k.result.failure), k.result.reason);
@@ -239,7 +209,7 @@ static void ke_flood_done(nts_ke_client *c, const struct nts_ke_client_result *r
 static void ke_flood_start(struct ke_slot *slot) {
         int r = nts_ke_client_start(slot->flood->event, &slot->flood->options, ke_flood_done, slot, &slot->client);
         if (r < 0)
-                die_r("nts_ke_client_start", r);
+                load_die_errno("nts_ke_client_start", r);
         slot->flood->started++;
 }
 
@@ -247,7 +217,7 @@ static void ke_flood_done(nts_ke_client *c, const struct nts_ke_client_result *r
         struct ke_slot *slot = userdata;
         struct ke_flood *f = slot->flood;
         slot->client = nts_ke_client_free(c);
-        if (mono() > f->end)
+        if (load_mono() > f->end)
                 return; /* late: the time is up and the loop about to end */
         if (result->failure == NTS_KE_FAILURE_NONE) {
                 f->completed++;
@@ -271,19 +241,19 @@ static int run_ke_only(void) {
         f.options = ke_options();
         int r = sd_event_new(&f.event);
         if (r < 0)
-                die_r("sd_event_new", r);
+                load_die_errno("sd_event_new", r);
         r = sd_event_add_time_relative(f.event, NULL, CLOCK_MONOTONIC, (uint64_t) (opt.duration * 1e6), 1000,
                                        ke_flood_time_up, &f);
         if (r < 0)
-                die_r("sd_event_add_time_relative", r);
-        f.end = mono() + opt.duration;
+                load_die_errno("sd_event_add_time_relative", r);
+        f.end = load_mono() + opt.duration;
         for (unsigned i = 0; i < opt.parallel; i++) {
                 f.slots[i].flood = &f;
                 ke_flood_start(&f.slots[i]);
         }
         r = sd_event_loop(f.event);
         if (r < 0)
-                die_r("sd_event_loop", r);
+                load_die_errno("sd_event_loop", r);
         /* Exchanges still under way when the time was up are not counted either way. */
         for (unsigned i = 0; i < opt.parallel; i++)
                 f.slots[i].client = nts_ke_client_free(f.slots[i].client);
@@ -303,7 +273,7 @@ static int run_ke_only(void) {
                 if (*p == '"' || *p == '\\' || (unsigned char) *p < 0x20)
                         *p = ' ';
         printf("},\"first_failure\":\"%s\",\"handshakes_per_second\":%.1f,\"cpu_seconds\":%.3f}\n", f.first_failure,
-               (double) f.completed / opt.duration, cpu_seconds());
+               (double) f.completed / opt.duration, load_cpu_seconds());
         return 0;
 }
 
@@ -350,12 +320,12 @@ static struct nts_aead keyed_aead_new(const struct nts_keys *keys) {
         int r;
         keyed.keys = *keys;
         if ((r = nts_gnutls_aead_new(&keyed.c2s)) < 0 || (r = nts_gnutls_aead_new(&keyed.s2c)) < 0)
-                die_r("AES-SIV-CMAC", r);
+                load_die_errno("AES-SIV-CMAC", r);
         if (keys->aead != keyed.c2s.ops->id)
-                die_r("the negotiated AEAD is not AES-SIV-CMAC-256", -EPROTO);
+                load_die_errno("the negotiated AEAD is not AES-SIV-CMAC-256", -EPROTO);
         if ((r = nts_aead_set_key(&keyed.c2s, keys->c2s, keys->key_len)) < 0 ||
             (r = nts_aead_set_key(&keyed.s2c, keys->s2c, keys->key_len)) < 0)
-                die_r("AES-SIV-CMAC key", r);
+                load_die_errno("AES-SIV-CMAC key", r);
         keyed_ops = *keyed.c2s.ops;
         keyed_ops.set_key = keyed_set_key;
         keyed_ops.seal = keyed_seal;
@@ -379,18 +349,6 @@ static uint8_t *answered;                /* bitmap by sequence number */
 static struct sockaddr_storage server_addr;
 static socklen_t server_len;
 
-static uint64_t be64(const uint8_t *p) {
-        uint64_t v = 0;
-        for (int i = 0; i < 8; i++)
-                v = (v << 8) | p[i];
-        return v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v) {
-        for (int i = 7; i >= 0; i--, v >>= 8)
-                p[i] = (uint8_t) v;
-}
-
 static uint64_t token(uint64_t seq) {
         return seq ^ key;
 }
@@ -399,7 +357,7 @@ static uint64_t token(uint64_t seq) {
  * unique, not unpredictable, for matching a reply to its request; a real client draws random ones
  * (RFC 8915 §5.3), so that nobody off the path can forge a reply that matches. */
 static void request_uid(uint64_t seq, uint8_t uid[static NTS_UID_SIZE]) {
-        put_be64(uid, token(seq));
+        load_put_be64(uid, token(seq));
         memcpy(uid + UID_TOKEN_SIZE, uid_rest, sizeof(uid_rest));
 }
 
@@ -408,11 +366,11 @@ static void build_request(uint64_t seq, const struct nts_ke_response *ke) {
         uint8_t uid[NTS_UID_SIZE], nonce[NTS_NONCE_SIZE];
         size_t len;
 
-        put_be64(header + 40, token(seq)); /* the transmit timestamp the reply's origin must echo */
+        load_put_be64(header + 40, token(seq)); /* the transmit timestamp the reply's origin must echo */
         request_uid(seq, uid);
         /* A counter for a nonce: a real client draws a random one each time; here it only has to
          * be unique under one key for one run, and AES-SIV stays secure even if it were not. */
-        put_be64(nonce, seq);
+        load_put_be64(nonce, seq);
         memcpy(nonce + 8, nonce_rest, sizeof(nonce_rest));
         /* Each cookie is sent over and over, in turn: a benchmark shortcut that a server without
          * per-client state cannot tell from fresh cookies. A real client never reuses a cookie
@@ -425,7 +383,7 @@ static void build_request(uint64_t seq, const struct nts_ke_response *ke) {
         };
         int r = nts_ntp_client_request_build(header, &request, &aead, &keys, requests + seq * stride, stride, &len);
         if (r < 0)
-                die_r("nts_ntp_client_request_build", r);
+                load_die_errno("nts_ntp_client_request_build", r);
         request_len[seq] = (uint16_t) len;
 }
 
@@ -437,12 +395,12 @@ static void build_requests(const struct nts_ke_response *ke) {
                         longest = ke->cookies[i].len;
         /* header, uid, cookie, authenticator with nonce and tag, rounded up for alignment */
         stride = (NTP_HEADER_SIZE + 4 + NTS_UID_SIZE + 4 + longest + 3 + 8 + NTS_NONCE_SIZE + NTS_TAG_MAX_SIZE + 15) & ~(size_t) 15;
-        max_seq = (uint64_t) ceil(opt.rate * opt.duration) + MAX_BATCH;
+        max_seq = (uint64_t) ceil(opt.rate * opt.duration) + LOAD_MAX_BATCH;
         requests = malloc(max_seq * stride);
         request_len = calloc(max_seq, sizeof(*request_len));
         answered = calloc(max_seq / 8 + 1, 1);
         if (!requests || !request_len || !answered)
-                die("malloc");
+                load_die("malloc");
         for (uint64_t seq = 0; seq < max_seq; seq++)
                 build_request(seq, ke);
 }
@@ -462,35 +420,6 @@ static void parse_server(const struct nts_ke_response *ke) {
         server_len = a.len;
 }
 
-static int open_socket(int epfd, unsigned index) {
-        int fd = socket(server_addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-        if (fd < 0)
-                die("socket");
-        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &opt.buffer, sizeof(opt.buffer)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &opt.buffer, sizeof(opt.buffer));
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &opt.buffer, sizeof(opt.buffer)) < 0)
-                (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &opt.buffer, sizeof(opt.buffer));
-        struct sockaddr_storage any = { .ss_family = server_addr.ss_family };
-        if (bind(fd, (struct sockaddr *) &any,
-                 any.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) < 0)
-                die("bind");
-        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = index };
-        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-                die("epoll_ctl");
-        return fd;
-}
-
-static bool same_server(const struct sockaddr_storage *from) {
-        if (from->ss_family != server_addr.ss_family)
-                return false;
-        if (from->ss_family == AF_INET) {
-                const struct sockaddr_in *a = (const void *) from, *b = (const void *) &server_addr;
-                return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-        }
-        const struct sockaddr_in6 *a = (const void *) from, *b = (const void *) &server_addr;
-        return a->sin6_port == b->sin6_port && memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
-}
-
 /* The sequence number of the request whose Unique Identifier the reply echoes; false when it
  * echoes none of ours. The authenticator check comes later: this only finds the request. */
 static bool reply_seq(const uint8_t *p, size_t len, uint64_t *ret) {
@@ -501,7 +430,7 @@ static bool reply_seq(const uint8_t *p, size_t len, uint64_t *ret) {
                         continue;
                 if (ef.body_len != NTS_UID_SIZE || memcmp(ef.body + UID_TOKEN_SIZE, uid_rest, sizeof(uid_rest)) != 0)
                         return false;
-                *ret = token(be64(ef.body)); /* the XOR undoes itself */
+                *ret = token(load_be64(ef.body)); /* the XOR undoes itself */
                 return true;
         }
         return false;
@@ -511,9 +440,10 @@ static void mark_answered(uint64_t seq) {
         answered[seq >> 3] |= (uint8_t) (1u << (seq & 7));
 }
 
-static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_storage *from) {
+static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_storage *from, struct msghdr *m) {
+        (void) m;
         st.received++;
-        if (!same_server(from)) {
+        if (!load_same_address(from, &server_addr)) {
                 st.wrong_sender++;
                 return;
         }
@@ -530,7 +460,7 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                 st.duplicates++;
                 return;
         }
-        if (be64(p + 24) != token(seq)) {
+        if (load_be64(p + 24) != token(seq)) {
                 st.bad_origin++;
                 return;
         }
@@ -552,7 +482,7 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                 st.kods++;
                 return;
         }
-        uint64_t rx = be64(p + 32), tx = be64(p + 40);
+        uint64_t rx = load_be64(p + 32), tx = load_be64(p + 40);
         /* Both timestamps set, the transmit one not before the receive one (modulo 2^64, for the era). */
         if (rx == 0 || tx == 0 || (int64_t) (tx - rx) < 0) {
                 st.invalid++;
@@ -564,65 +494,24 @@ static void check_reply(const uint8_t *p, size_t len, const struct sockaddr_stor
                 st.replies++;
 }
 
-struct receiver {
-        struct mmsghdr msgs[RECV_BATCH];
-        struct iovec iov[RECV_BATCH];
-        uint8_t bufs[RECV_BATCH][RECV_BUF];
-        struct sockaddr_storage from[RECV_BATCH];
-};
-
-static void drain(int fd, struct receiver *r) {
-        for (int round = 0; round < 16; round++) {
-                for (int i = 0; i < RECV_BATCH; i++) {
-                        r->iov[i] = (struct iovec) { r->bufs[i], RECV_BUF };
-                        r->msgs[i].msg_hdr = (struct msghdr) {
-                                .msg_name = &r->from[i], .msg_namelen = sizeof(r->from[i]),
-                                .msg_iov = &r->iov[i], .msg_iovlen = 1,
-                        };
-                }
-                int n = recvmmsg(fd, r->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
-                if (n <= 0)
-                        return;
-                for (int i = 0; i < n; i++)
-                        check_reply(r->bufs[i], r->msgs[i].msg_len, &r->from[i]);
-                if (n < RECV_BATCH)
-                        return;
-        }
-}
-
-static void receive_ready(int epfd, const int *fds, struct receiver *r, int timeout_ms) {
-        struct epoll_event ev[64];
-        int n = epoll_wait(epfd, ev, 64, timeout_ms);
-        for (int i = 0; i < n; i++)
-                drain(fds[ev[i].data.u32], r);
-}
-
 struct sender {
-        struct mmsghdr msgs[MAX_BATCH];
-        struct iovec iov[MAX_BATCH];
+        struct mmsghdr msgs[LOAD_MAX_BATCH];
+        struct iovec iov[LOAD_MAX_BATCH];
 };
+
+static struct sender snd;
 
 /* Sends up to k of the built requests from socket fd; returns how many left. */
-static unsigned send_batch(int fd, struct sender *s, unsigned k) {
+static unsigned send_batch(int fd, uint64_t first_seq, unsigned k) {
         for (unsigned i = 0; i < k; i++) {
-                uint64_t seq = st.sent + i;
-                s->iov[i] = (struct iovec) { requests + seq * stride, request_len[seq] };
-                s->msgs[i].msg_hdr = (struct msghdr) {
+                uint64_t seq = first_seq + i;
+                snd.iov[i] = (struct iovec) { requests + seq * stride, request_len[seq] };
+                snd.msgs[i].msg_hdr = (struct msghdr) {
                         .msg_name = &server_addr, .msg_namelen = server_len,
-                        .msg_iov = &s->iov[i], .msg_iovlen = 1,
+                        .msg_iov = &snd.iov[i], .msg_iovlen = 1,
                 };
         }
-        int n = sendmmsg(fd, s->msgs, k, MSG_DONTWAIT);
-        if (n < 0) {
-                if (errno == EAGAIN || errno == ENOBUFS)
-                        st.send_stalls++;
-                else
-                        st.send_errors++;
-                return 0;
-        }
-        if ((unsigned) n < k)
-                st.send_stalls++;
-        return (unsigned) n;
+        return load_sendmmsg(fd, snd.msgs, k, &st.send_stalls, &st.send_errors);
 }
 
 static void print_stats(double sending, double ke_seconds, size_t cookie_len, double cpu) {
@@ -642,64 +531,36 @@ static void print_stats(double sending, double ke_seconds, size_t cookie_len, do
 }
 
 static int run_ntp(void) {
-        double ke_start = mono();
+        double ke_start = load_mono();
         struct nts_ke_client_result ke;
         establish_keys(&ke);
-        double ke_seconds = mono() - ke_start;
+        double ke_seconds = load_mono() - ke_start;
 
         keys = ke.keys;
         aead = keyed_aead_new(&keys);
         if (getrandom(&key, sizeof(key), 0) != sizeof(key) ||
             getrandom(uid_rest, sizeof(uid_rest), 0) != sizeof(uid_rest) ||
             getrandom(nonce_rest, sizeof(nonce_rest), 0) != sizeof(nonce_rest))
-                die("getrandom");
+                load_die("getrandom");
         key |= UINT64_C(1) << 63; /* never an all-zero transmit timestamp */
         parse_server(&ke.response);
         build_requests(&ke.response);
 
-        struct sender *snd = calloc(1, sizeof(*snd));
-        struct receiver *rcv = calloc(1, sizeof(*rcv));
-        int *fds = calloc(opt.n_sockets, sizeof(int));
-        if (!snd || !rcv || !fds)
-                die("calloc");
-        int epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (epfd < 0)
-                die("epoll_create1");
-        for (unsigned i = 0; i < opt.n_sockets; i++)
-                fds[i] = open_socket(epfd, i);
-
-        double cpu_start = cpu_seconds(); /* of sending and receiving only, not of building */
-        double start = mono(), now, end = start + opt.duration;
-        unsigned next_socket = 0;
-        while ((now = mono()) < end) {
-                uint64_t due_total = (uint64_t) ((now - start) * opt.rate) + 1;
-                if (due_total > max_seq)
-                        due_total = max_seq;
-                if (due_total > st.sent) {
-                        uint64_t due = due_total - st.sent;
-                        unsigned k = due < opt.batch ? (unsigned) due : opt.batch;
-                        st.sent += send_batch(fds[next_socket], snd, k);
-                        next_socket = (next_socket + 1) % opt.n_sockets;
-                        receive_ready(epfd, fds, rcv, 0);
-                        continue;
-                }
-                /* Nothing due: read replies, sleeping until the next request is due if it is
-                 * more than a tick away (at low rates, so as not to burn the core). */
-                double next_due = start + (double) st.sent / opt.rate;
-                int timeout_ms = next_due - now > 0.002 ? (int) ((next_due - now) * 1000) - 1 : 0;
-                receive_ready(epfd, fds, rcv, timeout_ms);
-        }
-        double sending = mono() - start;
-        double wait_end = mono() + opt.wait;
-        while ((now = mono()) < wait_end)
-                receive_ready(epfd, fds, rcv, (int) ((wait_end - now) * 1000) + 1);
-
-        print_stats(sending, ke_seconds, ke.response.cookies[0].len, cpu_seconds() - cpu_start);
+        struct load_run run = {
+                .rate = opt.rate, .duration = opt.duration, .wait = opt.wait,
+                .batch = opt.batch, .n_sockets = opt.n_sockets, .max_seq = max_seq,
+                .family = server_addr.ss_family, .buffer = opt.buffer,
+                .send = send_batch, .check = check_reply,
+        };
+        double cpu_start = load_cpu_seconds(); /* of sending and receiving only, not of building */
+        double sending = load_run(&run, &st.sent);
+        print_stats(sending, ke_seconds, ke.response.cookies[0].len, load_cpu_seconds() - cpu_start);
         nts_wipe(&keys, sizeof(keys));
         return 0;
 }
 
 int main(int argc, char **argv) {
+        load_program = "ntsload";
         parse_options(argc, argv);
         return opt.ke_only ? run_ke_only() : run_ntp();
 }
