@@ -324,14 +324,14 @@ static int directive_server(struct parser *p, char *words[], size_t n) {
 static int directive_restrict(struct parser *p, char *words[], size_t n) {
         struct config *c = p->config;
         struct config_restrict r;
-        const char *error = NULL, *warning = NULL;
+        struct restrict_messages messages;
 
         if (n < 2)
                 return fail(p, "restrict needs an address or default");
-        if (restrict_rule_parse_words(words + 1, n - 1, &r.rule, &error, &warning) < 0)
-                return fail(p, "restrict: %s", error);
-        if (warning)
-                warn(p, "restrict: %s", warning);
+        if (restrict_rule_parse_words(words + 1, n - 1, &r.rule, &messages) < 0)
+                return fail(p, "restrict: %s", messages.error);
+        if (messages.warning[0])
+                warn(p, "restrict: %s", messages.warning);
         if (c->n_restricts >= CONFIG_MAX_RESTRICTS)
                 return fail(p, "more than %d restrict rules", CONFIG_MAX_RESTRICTS);
         set_origin(&r.origin, p);

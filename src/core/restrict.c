@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "conf-words.h"
+#include "printable.h"
 #include "restrict.h"
 
 struct flag_name {
@@ -136,7 +137,9 @@ static const struct flag_name *find_flag(const char *word) {
         return NULL;
 }
 
-static int parse_target(char *const *words, size_t n, size_t *i, struct restrict_rule *r, const char **ret_error) {
+/* On error, *ret_error says what is wrong and *ret_word (if not NULL) with which word. */
+static int parse_target(char *const *words, size_t n, size_t *i, struct restrict_rule *r, const char **ret_error,
+                        const char **ret_word) {
         int forced_family = 0;
 
         if (*i < n && (strcmp(words[*i], "-4") == 0 || strcmp(words[*i], "-6") == 0)) {
@@ -154,6 +157,7 @@ static int parse_target(char *const *words, size_t n, size_t *i, struct restrict
                 (*i)++;
                 return 0;
         }
+        *ret_word = words[*i];
         int k = parse_address(words[(*i)++], r, ret_error);
         if (k < 0)
                 return k;
@@ -162,6 +166,7 @@ static int parse_target(char *const *words, size_t n, size_t *i, struct restrict
                 return -EINVAL;
         }
         if (*i < n && strcmp(words[*i], "mask") == 0) {
+                *ret_word = *i + 1 < n ? words[*i + 1] : NULL;
                 if (*i + 1 >= n || mask_to_prefix(words[*i + 1], r->family, &r->prefix) < 0) {
                         *ret_error = "mask is not a contiguous netmask of the address's family";
                         return -EINVAL;
@@ -173,50 +178,59 @@ static int parse_target(char *const *words, size_t n, size_t *i, struct restrict
         return 0;
 }
 
-int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, const char **ret_error,
-                              const char **ret_warning) {
-        const char *error_dummy, *warning_dummy;
+/* "what: 'word'" (the word made printable, cut at 40 characters), or what alone. */
+static void say(char *buf, size_t size, const char *what, const char *word) {
+        char shown[40 * 4 + 4];
+        if (word)
+                snprintf(buf, size, "%s: '%s'", what, printable(word, 40, 0, shown, sizeof(shown)));
+        else
+                snprintf(buf, size, "%s", what);
+}
+
+int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, struct restrict_messages *messages) {
+        struct restrict_messages dummy;
         struct restrict_rule r = { 0 };
+        const char *error = NULL, *word = NULL;
         size_t i = 0;
 
-        ret_error = ret_error ? ret_error : &error_dummy;
-        ret_warning = ret_warning ? ret_warning : &warning_dummy;
-        *ret_warning = NULL;
-        int k = parse_target(words, n, &i, &r, ret_error);
-        if (k < 0)
+        messages = messages ? messages : &dummy;
+        *messages = (struct restrict_messages) {};
+        int k = parse_target(words, n, &i, &r, &error, &word);
+        if (k < 0) {
+                say(messages->error, sizeof(messages->error), error, word);
                 return k;
+        }
         for (; i < n; i++) {
                 const struct flag_name *f = find_flag(words[i]);
                 if (!f) {
-                        *ret_error = "unknown restrict flag";
+                        say(messages->error, sizeof(messages->error), "unknown restrict flag", words[i]);
                         return -EINVAL;
                 }
                 if (!f->has_effect)
-                        *ret_warning = "flag accepted but has no effect";
+                        say(messages->warning, sizeof(messages->warning), "flag accepted but has no effect", words[i]);
                 r.flags |= f->flag;
         }
         *ret = r;
         return 0;
 }
 
-int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char **ret_error,
-                        const char **ret_warning) {
+int restrict_rule_parse(const char *text, struct restrict_rule *ret, struct restrict_messages *messages) {
         struct conf_words words;
         struct conf_words_error error;
 
-        if (ret_warning)
-                *ret_warning = NULL;
+        if (messages)
+                *messages = (struct restrict_messages) {};
         if (!text || strnlen(text, RESTRICT_TEXT_MAX * 4) >= RESTRICT_TEXT_MAX * 4) {
-                if (ret_error)
-                        *ret_error = "rule missing or too long";
+                if (messages)
+                        say(messages->error, sizeof(messages->error), "rule missing or too long", NULL);
                 return -EINVAL;
         }
         if (conf_words_split(text, &rule_syntax, &words, &error) < 0) {
-                if (ret_error)
-                        *ret_error = conf_words_problem_to_string(error.problem);
+                if (messages)
+                        say(messages->error, sizeof(messages->error), conf_words_problem_to_string(error.problem), NULL);
                 return -EINVAL;
         }
-        return restrict_rule_parse_words(words.word, words.n, ret, ret_error, ret_warning);
+        return restrict_rule_parse_words(words.word, words.n, ret, messages);
 }
 
 static void format_flags(uint32_t flags, char *buf, size_t size) {
@@ -280,7 +294,7 @@ int restrict_set_add(struct restrict_set *s, const struct restrict_rule *r) {
 
 int restrict_set_remove(struct restrict_set *s, const char *address) {
         struct restrict_rule r;
-        if (restrict_rule_parse(address, &r, NULL, NULL) < 0 || r.flags != 0)
+        if (restrict_rule_parse(address, &r, NULL) < 0 || r.flags != 0)
                 return -EINVAL;
         if (r.is_default)
                 return -EPERM;

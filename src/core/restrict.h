@@ -49,14 +49,19 @@ struct restrict_set {
         size_t n;
 };
 
-/* Parses one rule. On error returns a negative errno and, when ret_error is given, a static text
- * that says what is wrong; *ret_warning is set for a flag accepted without effect. */
-int restrict_rule_parse(const char *text, struct restrict_rule *ret, const char **ret_error,
-                        const char **ret_warning);
+/* What the parser has to say about a rule, naming the word concerned: "unknown restrict flag:
+ * 'frobnicate'". Empty strings: nothing. */
+struct restrict_messages {
+        char error[256];
+        char warning[256];           /* a flag accepted without effect */
+};
+
+/* Parses one rule. On error returns a negative errno and, when messages is given, says in it what
+ * is wrong; it also gets a warning for a flag accepted without effect. */
+int restrict_rule_parse(const char *text, struct restrict_rule *ret, struct restrict_messages *messages);
 
 /* The same for a rule already split into words (conf-words.h), as a restrict line's after its keyword. */
-int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, const char **ret_error,
-                              const char **ret_warning);
+int restrict_rule_parse_words(char *const *words, size_t n, struct restrict_rule *ret, struct restrict_messages *messages);
 
 /* The canonical text of a rule: "default …", "-6 default …", "192.0.2.0/24 …". */
 void restrict_rule_format(const struct restrict_rule *r, char *buf, size_t size);

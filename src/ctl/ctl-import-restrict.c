@@ -37,16 +37,16 @@ enum flag_kind {
 static enum flag_kind classify_restrict_flag(const char *flag, uint32_t *ret_bit) {
         char text[64];
         struct restrict_rule rule;
-        const char *error, *warning;
+        struct restrict_messages messages;
 
         if (!import_is_plain_word(flag) || strlen(flag) > 32)
                 return FLAG_UNKNOWN;
         snprintf(text, sizeof(text), "default %s", flag);
-        if (restrict_rule_parse(text, &rule, &error, &warning) < 0 || rule.flags == 0 ||
+        if (restrict_rule_parse(text, &rule, &messages) < 0 || rule.flags == 0 ||
             (rule.flags & (rule.flags - 1)) != 0)
                 return FLAG_UNKNOWN;
         *ret_bit = rule.flags;
-        return warning ? FLAG_WITHOUT_EFFECT : FLAG_CARRIED;
+        return messages.warning[0] ? FLAG_WITHOUT_EFFECT : FLAG_CARRIED;
 }
 
 static const char *restrict_flag_reason(const char *flag, enum flag_kind kind) {
@@ -158,7 +158,7 @@ int importer_handle_restrict(struct importer *imp, char **words, size_t n) {
         char buf[RESTRICT_TEXT_MAX * 4] = "";
         struct text_buffer rule = { .buf = buf, .size = sizeof(buf) };
         struct restrict_rule parsed;
-        const char *error, *warning;
+        struct restrict_messages messages;
         uint32_t flags = 0;
         size_t i = 1;
 
@@ -169,8 +169,8 @@ int importer_handle_restrict(struct importer *imp, char **words, size_t n) {
                 if ((r = read_restrict_flag(imp, words, n, &i, &flags, &rule)) < 0)
                         return r;
         /* The text starts with a space; ntpsyncd's parser says whether the address and mask hold. */
-        if (restrict_rule_parse(buf + 1, &parsed, &error, &warning) < 0)
-                return importer_fail(imp, "restrict: %s", error);
+        if (restrict_rule_parse(buf + 1, &parsed, &messages) < 0)
+                return importer_fail(imp, "restrict: %s", messages.error);
         if (parsed.is_default)
                 note_default_rule(imp, &parsed);
         return add_restrict(imp, buf + 1);

@@ -10,23 +10,14 @@
 
 #include "core/conf-words.h"
 #include "core/config.h"
+#include "core/printable.h"
 #include "ctl-import-internal.h"
 #include "ctl-util.h"
 
 /* ---- messages and warnings ---- */
 
 void import_display(const char *s, char *buf, size_t size) {
-        size_t used = 0;
-        for (; *s && used + 8 < size && used < DISPLAY_MAX; s++) {
-                unsigned char ch = (unsigned char) *s;
-                if (ch < 0x20 || ch >= 0x7f)
-                        used += (size_t) snprintf(buf + used, size - used, "\\x%02x", ch);
-                else
-                        buf[used++] = (char) ch;
-        }
-        if (*s && used + 4 < size)
-                used += (size_t) snprintf(buf + used, size - used, "...");
-        buf[used] = '\0';
+        printable(s, DISPLAY_MAX, PRINTABLE_ESCAPE_NON_ASCII, buf, size);
 }
 
 int importer_fail_with(struct importer *imp, bool with_line, const char *fmt, ...) {

@@ -10,23 +10,13 @@
 
 #include "bus-change.h"
 #include "bus-polkit.h"
+#include "core/printable.h"
 #include "settings.h"
 
 /* ---- validation helpers ---- */
 
 const char *bus_printable(const char *text, char buf[static BUS_QUOTE_MAX * 4 + 4]) {
-        size_t used = 0, n = 0;
-        for (; text && *text && n < BUS_QUOTE_MAX; text++, n++) {
-                unsigned char c = (unsigned char) *text;
-                if (c < 0x20 || c == 0x7f || c == '\\')
-                        used += (size_t) sprintf(buf + used, "\\x%02x", c);
-                else
-                        buf[used++] = (char) c;
-        }
-        if (text && *text)
-                used += (size_t) sprintf(buf + used, "...");
-        buf[used] = '\0';
-        return buf;
+        return printable(text, BUS_QUOTE_MAX, PRINTABLE_ESCAPE_BACKSLASH, buf, BUS_QUOTE_MAX * 4 + 4);
 }
 
 int bus_error_invalid(sd_bus_error *error, const char *fmt, ...) {

@@ -121,9 +121,9 @@ static int method_remove_server(sd_bus_message *call, void *userdata, sd_bus_err
 /* ---- restrict rules ---- */
 
 static int parse_rule(const char *text, struct restrict_rule *ret, sd_bus_error *error) {
-        const char *why = NULL, *warning = NULL;
-        if (restrict_rule_parse(text, ret, &why, &warning) < 0)
-                return bus_error_invalid(error, "Invalid restrict rule \"%s\": %s", BUS_QUOTE(text), why);
+        struct restrict_messages messages;
+        if (restrict_rule_parse(text, ret, &messages) < 0)
+                return bus_error_invalid(error, "Invalid restrict rule \"%s\": %s", BUS_QUOTE(text), messages.error);
         return 0;
 }
 

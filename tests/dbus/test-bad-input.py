@@ -70,8 +70,8 @@ CASES = [
     ("RemoveServer", "sb", ["198.51.100.77", False], r"No server 198\.51\.100\.77"),
     # restrict rules
     ("SetRestrictRules", "asb", [["bogus rule"], False], r"Invalid restrict rule \"bogus rule\""),
-    ("SetRestrictRules", "asb", [["default frobnicate"], False], r"Invalid restrict rule"),
-    ("SetRestrictRules", "asb", [["192.0.2.0 mask 255.0.255.0"], False], r"Invalid restrict rule"),
+    ("SetRestrictRules", "asb", [["default frobnicate"], False], r"Invalid restrict rule .*unknown restrict flag: 'frobnicate'"),
+    ("SetRestrictRules", "asb", [["192.0.2.0 mask 255.0.255.0"], False], r"Invalid restrict rule .*contiguous netmask.*: '255.0.255.0'"),
     ("SetRestrictRules", "asb", [["192.0.2.0/33"], False], r"Invalid restrict rule"),
     ("SetRestrictRules", "asb", [["192.0.2.0/24 nomodify\x01"], False], r"Invalid restrict rule"),
     ("SetRestrictRules", "asb", [["\"192.0.2.0/24\" ignore"], False], r"Invalid restrict rule"),

@@ -161,10 +161,10 @@ static int parse_request(int argc, char *argv[], int *i, struct firewall_request
                                 return -EINVAL;
                 } else if (strcmp(opt, "--ignore") == 0 || strcmp(opt, "--restrict") == 0) {
                         struct restrict_rule rule;
-                        const char *error = NULL, *warning = NULL;
+                        struct restrict_messages messages;
                         snprintf(text, sizeof(text), "%s%s", arg, strcmp(opt, "--ignore") == 0 ? " ignore" : "");
-                        if (restrict_rule_parse(text, &rule, &error, &warning) < 0 || restrict_set_add(set, &rule) < 0) {
-                                fprintf(stderr, "bad restrict rule '%s': %s\n", text, error ? error : "set full");
+                        if (restrict_rule_parse(text, &rule, &messages) < 0 || restrict_set_add(set, &rule) < 0) {
+                                fprintf(stderr, "bad restrict rule '%s': %s\n", text, messages.error[0] ? messages.error : "set full");
                                 return -EINVAL;
                         }
                 } else {

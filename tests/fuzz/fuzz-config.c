@@ -29,7 +29,7 @@ static void check_restrict_round_trip(const struct restrict_rule *r) {
         struct restrict_rule again;
 
         restrict_rule_format(r, text, sizeof(text));
-        fuzz_check(restrict_rule_parse(text, &again, NULL, NULL) == 0);
+        fuzz_check(restrict_rule_parse(text, &again, NULL) == 0);
         fuzz_check(again.family == r->family && again.prefix == r->prefix && again.flags == r->flags);
         fuzz_check(memcmp(again.address, r->address, sizeof(r->address)) == 0);
 }
@@ -57,8 +57,11 @@ static void fuzz_single_line(const uint8_t *data, size_t size) {
         if (config_parse_server_spec(line, &s, NULL) == 0)
                 check_server_round_trip(&s);
         struct restrict_rule r;
-        if (restrict_rule_parse(line, &r, NULL, NULL) == 0)
+        struct restrict_messages messages;
+        if (restrict_rule_parse(line, &r, &messages) == 0)
                 check_restrict_round_trip(&r);
+        else /* a refusal always says why */
+                fuzz_check(messages.error[0] != '\0' && strnlen(messages.error, sizeof(messages.error)) < sizeof(messages.error));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -67,7 +67,7 @@ static void make_rules(struct restrict_set *rules, unsigned which) {
         restrict_set_init(rules);
         for (size_t i = 0; rule_sets[which][i]; i++) {
                 struct restrict_rule r;
-                fuzz_check(restrict_rule_parse(rule_sets[which][i], &r, NULL, NULL) == 0);
+                fuzz_check(restrict_rule_parse(rule_sets[which][i], &r, NULL) == 0);
                 fuzz_check(restrict_set_add(rules, &r) == 0);
         }
 }

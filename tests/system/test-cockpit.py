@@ -260,6 +260,7 @@ class TestCockpitPage(unittest.TestCase):
         self.assertNotEqual(daemon.returncode, 0, "the daemon took %r" % rule)
         message = daemon.stderr.strip().splitlines()[-1]
         harness.log("the daemon's message: " + message)
+        self.assertIn("unknown restrict flag: 'nosuchflag'", message)
         self.b.by_id("restrict-rule").send_keys(rule)
         self.b.by_id("restrict-add").click()
         daemon_words = message.split(": ", 1)[-1].rstrip(".")  # after busctl's "Call failed: "

@@ -1383,10 +1383,10 @@ static void add_override_server(struct config_overrides *o, const char *spec) {
 }
 
 static void add_override_rule(struct config_overrides *o, const char *text) {
-        const char *error = NULL;
+        struct restrict_messages messages;
         assert_true(o->n_restricts < CONFIG_MAX_RESTRICTS);
-        if (restrict_rule_parse(text, &o->restricts[o->n_restricts], &error, NULL) < 0) {
-                print_error("rule \"%s\" refused: %s\n", text, error);
+        if (restrict_rule_parse(text, &o->restricts[o->n_restricts], &messages) < 0) {
+                print_error("rule \"%s\" refused: %s\n", text, messages.error);
                 fail();
         }
         o->n_restricts++;

@@ -17,9 +17,9 @@ static void set_of(struct restrict_set *s, const char *const *rules, size_t n) {
         restrict_set_init(s);
         for (size_t i = 0; i < n; i++) {
                 struct restrict_rule r;
-                const char *error = NULL, *warning = NULL;
-                if (restrict_rule_parse(rules[i], &r, &error, &warning) < 0)
-                        fail_msg("%s: %s", rules[i], error);
+                struct restrict_messages messages;
+                if (restrict_rule_parse(rules[i], &r, &messages) < 0)
+                        fail_msg("%s: %s", rules[i], messages.error);
                 assert_int_equal(restrict_set_add(s, &r), 0);
         }
 }

@@ -56,9 +56,9 @@ static int teardown(void **state) {
 
 static void add_rule(const char *text) {
         struct restrict_rule r;
-        const char *error = NULL;
-        if (restrict_rule_parse(text, &r, &error, NULL) < 0) {
-                print_error("rule \"%s\" refused: %s\n", text, error);
+        struct restrict_messages messages;
+        if (restrict_rule_parse(text, &r, &messages) < 0) {
+                print_error("rule \"%s\" refused: %s\n", text, messages.error);
                 fail();
         }
         assert_int_equal(restrict_set_add(&rules, &r), 0);
