@@ -184,33 +184,63 @@ static int open_phc(int index) {
         return fd < 0 ? -errno : fd;
 }
 
-static int add_interface(const char *name, int ifindex, int phc_index, int8_t minpoll) {
-        if (state.n_interfaces >= MAX_INTERFACES)
-                return -E2BIG;
+static struct hwts_interface *new_interface(const char *name, int ifindex, int8_t minpoll) {
         struct hwts_interface *h = calloc(1, sizeof(*h));
         if (!h)
-                return -ENOMEM;
+                return NULL;
         snprintf(h->name, sizeof(h->name), "%s", name);
         h->ifindex = ifindex;
+        h->phc_fd = -1;
         h->extended = true;
         h->interval_usec = interval_usec(minpoll);
         phc_tracker_init(&h->tracker);
+        return h;
+}
+
+static void free_interface(struct hwts_interface *h) {
+        sd_event_source_disable_unref(h->timer);
+        if (h->phc_fd >= 0)
+                close(h->phc_fd);
+        free(h);
+}
+
+static int register_interface(struct hwts_interface *h) {
+        pthread_mutex_lock(&state.lock);
+        bool room = state.n_interfaces < MAX_INTERFACES;
+        if (room)
+                state.interfaces[state.n_interfaces++] = h;
+        pthread_mutex_unlock(&state.lock);
+        if (!room)
+                return -E2BIG;
+        atomic_store(&state.in_use, true);
+        return 0;
+}
+
+static int add_interface(const char *name, int ifindex, int phc_index, int8_t minpoll) {
+        struct hwts_interface *h = new_interface(name, ifindex, minpoll);
+        if (!h)
+                return -ENOMEM;
         int r = h->phc_fd = open_phc(phc_index);
         if (r >= 0)
                 r = sd_event_add_time_relative(state.event, &h->timer, CLOCK_MONOTONIC, 0, 0, on_phc_timer, h);
         if (r >= 0)
-                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ON);
-        if (r < 0) {
-                if (h->phc_fd >= 0)
-                        close(h->phc_fd);
-                free(h);
-                return r;
-        }
-        pthread_mutex_lock(&state.lock);
-        state.interfaces[state.n_interfaces++] = h;
-        pthread_mutex_unlock(&state.lock);
-        atomic_store(&state.in_use, true);
-        return 0;
+                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ON); /* again and again, not once */
+        if (r >= 0)
+                r = register_interface(h);
+        if (r < 0)
+                free_interface(h);
+        return r;
+}
+
+int hwts_add_measured(const char *name, int ifindex, const struct phc_tracker *t) {
+        struct hwts_interface *h = new_interface(name, ifindex, 0);
+        if (!h)
+                return -ENOMEM;
+        h->tracker = *t;
+        int r = register_interface(h);
+        if (r < 0)
+                free_interface(h);
+        return r;
 }
 
 /* Looks at one interface, enables what it has, and says what it will use. */
@@ -290,12 +320,8 @@ void hwts_clock_stepped(void) {
 void hwts_stop(void) {
         atomic_store(&state.in_use, false);
         pthread_mutex_lock(&state.lock);
-        for (size_t i = 0; i < state.n_interfaces; i++) {
-                struct hwts_interface *h = state.interfaces[i];
-                sd_event_source_disable_unref(h->timer);
-                close(h->phc_fd);
-                free(h);
-        }
+        for (size_t i = 0; i < state.n_interfaces; i++)
+                free_interface(state.interfaces[i]);
         state.n_interfaces = state.n_seen = state.n_lines = 0;
         pthread_mutex_unlock(&state.lock);
         state.event = sd_event_unref(state.event);

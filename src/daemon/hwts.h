@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/config.h"
+#include "core/phc.h"
 
 /* What ETHTOOL_GET_TS_INFO says of an interface (ethtool -T). */
 struct hwts_info {
@@ -40,6 +41,10 @@ void hwts_rescan(void);
 void hwts_clock_stepped(void);
 
 void hwts_stop(void);
+
+/* An interface whose PHC fit comes ready-made, without a device or a timer: for tests of the
+ * packet path where no NIC timestamps in hardware. */
+int hwts_add_measured(const char *name, int ifindex, const struct phc_tracker *t);
 
 /* Whether some interface timestamps in hardware: sockets then ask for hardware timestamps. */
 bool hwts_in_use(void);
