@@ -177,6 +177,13 @@ static int enable_hardware(const char *name, const struct hwts_info *info, enum 
         return interface_ioctl(name, SIOCSHWTSTAMP, &hc);
 }
 
+/* Without CAP_NET_ADMIN the setting cannot be changed, but what another program (ptp4l,
+ * hwstamp_ctl) set serves as well when it stamps what we send. */
+static bool enabled_already(const char *name) {
+        struct hwtstamp_config hc = { 0 };
+        return interface_ioctl(name, SIOCGHWTSTAMP, &hc) == 0 && hc.tx_type == HWTSTAMP_TX_ON;
+}
+
 static int open_phc(int index) {
         char path[32];
         snprintf(path, sizeof(path), "/dev/ptp%d", index);
@@ -255,7 +262,7 @@ static void set_up(const char *name, int ifindex, const struct config_hwtimestam
                         log_info("%s: no hardware timestamping, using software timestamps", name);
                 return;
         }
-        if ((r = enable_hardware(name, &info, line->rx_filter)) < 0) {
+        if ((r = enable_hardware(name, &info, line->rx_filter)) < 0 && !enabled_already(name)) {
                 log_warning("%s: cannot enable hardware timestamping (rxfilter %s): %s, using software timestamps",
                             name, config_rx_filter_to_string(line->rx_filter), strerror(-r));
                 return;
