@@ -45,9 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 fuzz_check(t.n_samples <= PHC_MAX_SAMPLES);
 
-                int64_t sys;
+                int64_t sys, at;
                 double bound;
-                if (n > 0 && phc_tracker_convert(&t, batch[0].phc_ns + 1000, &sys, &bound))
+                if (n > 0 && !__builtin_add_overflow(batch[0].phc_ns, 1000, &at) &&
+                    phc_tracker_convert(&t, at, &sys, &bound))
                         fuzz_check(isfinite(bound) && bound >= 0);
         }
         return 0;
