@@ -19,6 +19,8 @@ packages=(
         # libbsd0 libcap2 libssl3 are what NTPsec's ntpd links (NTPsec itself conflicts with
         # chrony as a package: tests/integration/setup-peers.sh unpacks it into a cache instead)
         chrony libfaketime iproute2 util-linux libbsd0 libcap2 libssl3 python3-prometheus-client
+        # hardware timestamping tests (test-hwts): ethtool -T, what the discovery is held against
+        ethtool
         # NTS tests: openssl(1) makes the certificates and plays broken TLS servers
         openssl
         # ntpsyncctl tests (tests/ctl): a private dbus-daemon and a python-dbusmock ntpsyncd

@@ -487,6 +487,68 @@ static int directive_clear(struct parser *p, char *words[], size_t n) {
         return fail(p, "clear takes servers or restrict");
 }
 
+const char *config_rx_filter_to_string(enum config_rx_filter f) {
+        static const char *const names[] = {
+                [CONFIG_RX_FILTER_ANY] = "any", [CONFIG_RX_FILTER_ALL] = "all",
+                [CONFIG_RX_FILTER_NTP] = "ntp", [CONFIG_RX_FILTER_NONE] = "none",
+        };
+        return (size_t) f < sizeof(names) / sizeof(names[0]) ? names[f] : "unknown";
+}
+
+static int parse_rx_filter(const char *word, enum config_rx_filter *ret) {
+        for (enum config_rx_filter f = CONFIG_RX_FILTER_ANY; f <= CONFIG_RX_FILTER_NONE; f++)
+                if (word && strcmp(word, config_rx_filter_to_string(f)) == 0) {
+                        *ret = f;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+/* What the kernel takes as an interface name: 1-15 characters, no '/', ':' or blank. */
+static bool interface_name_is_valid(const char *name) {
+        size_t n = strlen(name);
+        if (n == 0 || n >= CONFIG_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return false;
+        for (const char *c = name; *c; c++)
+                if (*c <= ' ' || *c >= 0x7f || *c == '/' || *c == ':')
+                        return false;
+        return true;
+}
+
+static struct config_hwtimestamp *hwtimestamp_slot(struct config *c, const char *interface) {
+        for (size_t i = 0; i < c->n_hwtimestamps; i++)
+                if (strcmp(c->hwtimestamps[i].interface, interface) == 0)
+                        return &c->hwtimestamps[i];
+        return c->n_hwtimestamps < CONFIG_MAX_HWTIMESTAMP ? &c->hwtimestamps[c->n_hwtimestamps++] : NULL;
+}
+
+/* hwtimestamp IFACE|* [rxfilter any|all|ntp|none] [minpoll N] */
+static int directive_hwtimestamp(struct parser *p, char *words[], size_t n) {
+        struct config_hwtimestamp h = { .rx_filter = CONFIG_RX_FILTER_ANY };
+        long minpoll;
+        if (n < 2 || n % 2 != 0)
+                return fail(p, "hwtimestamp takes an interface or *, then rxfilter and minpoll options");
+        if (strcmp(words[1], "*") != 0 && !interface_name_is_valid(words[1]))
+                return fail(p, "hwtimestamp: \"%.64s\" is not an interface name", words[1]);
+        snprintf(h.interface, sizeof(h.interface), "%s", words[1]);
+        for (size_t i = 2; i < n; i += 2) {
+                if (strcmp(words[i], "rxfilter") == 0 && parse_rx_filter(words[i + 1], &h.rx_filter) == 0)
+                        continue;
+                if (strcmp(words[i], "minpoll") == 0 && parse_integer(words[i + 1], -6, 10, &minpoll) == 0) {
+                        h.minpoll = (int8_t) minpoll;
+                        continue;
+                }
+                return fail(p, "hwtimestamp: \"%.32s %.32s\" is not rxfilter any|all|ntp|none or minpoll -6..10",
+                            words[i], words[i + 1]);
+        }
+        struct config_hwtimestamp *slot = hwtimestamp_slot(p->config, h.interface);
+        if (!slot)
+                return fail(p, "more than %d hwtimestamp lines", CONFIG_MAX_HWTIMESTAMP);
+        set_origin(&h.origin, p);
+        *slot = h;
+        return 0;
+}
+
 static const char *const ignored_directives[] = {
         "logfile", "logconfig", "statsdir", "statistics", "filegen", "keys", "trustedkey",
         "requestkey", "controlkey", "disable", "enable", "leapfile", "includefile",
@@ -530,6 +592,8 @@ static int parse_words(struct parser *p, char *words[], size_t n) {
                 return directive_clear(p, words, n);
         if (strcmp(w, "nts") == 0)
                 return directive_nts(p, words, n);
+        if (strcmp(w, "hwtimestamp") == 0)
+                return directive_hwtimestamp(p, words, n);
         if (is_ignored_directive(w)) {
                 warn(p, "%s accepted but has no effect", w);
                 return 0;
@@ -631,6 +695,11 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
                 emitf(emit_line, userdata, &c->nts_key_origin, "nts key %s", c->nts_key);
         if (c->nts_ca[0])
                 emitf(emit_line, userdata, &c->nts_ca_origin, "nts ca %s", c->nts_ca);
+        for (size_t i = 0; i < c->n_hwtimestamps; i++) {
+                const struct config_hwtimestamp *h = &c->hwtimestamps[i];
+                emitf(emit_line, userdata, &h->origin, "hwtimestamp %s rxfilter %s minpoll %d", h->interface,
+                      config_rx_filter_to_string(h->rx_filter), h->minpoll);
+        }
 }
 
 /* ---- overrides ---- */

@@ -40,6 +40,8 @@
 #define CONFIG_MAX_WARNINGS 32
 #define CONFIG_MESSAGE_MAX 512
 #define CONFIG_POOL_DEFAULT_SOURCES 4
+#define CONFIG_MAX_HWTIMESTAMP 64
+#define CONFIG_IFNAME_MAX 16         /* IFNAMSIZ: 15 characters and the NUL */
 
 /* Where a setting comes from, lowest first: a later layer's setting replaces an earlier one's. */
 enum config_layer {
@@ -77,6 +79,25 @@ struct config_restrict {
         struct config_origin origin;
 };
 
+/* Which received packets the NIC timestamps (chrony's rxfilter): any tries ntp, then all. */
+enum config_rx_filter {
+        CONFIG_RX_FILTER_ANY,
+        CONFIG_RX_FILTER_ALL,
+        CONFIG_RX_FILTER_NTP,
+        CONFIG_RX_FILTER_NONE,       /* transmit timestamps only */
+};
+
+const char *config_rx_filter_to_string(enum config_rx_filter f);
+
+/* hwtimestamp IFACE|* [rxfilter any|all|ntp|none] [minpoll N] (chrony's directive; "*" is every
+ * interface that has hardware timestamping). */
+struct config_hwtimestamp {
+        char interface[CONFIG_IFNAME_MAX];
+        enum config_rx_filter rx_filter;
+        int8_t minpoll;              /* log2 s between PHC readings */
+        struct config_origin origin;
+};
+
 struct config_double {
         double value;
         struct config_origin origin;
@@ -111,6 +132,8 @@ struct config {
         struct config_bool nts_enable;
         char nts_cert[CONFIG_PATH_MAX], nts_key[CONFIG_PATH_MAX], nts_ca[CONFIG_PATH_MAX];
         struct config_origin nts_cert_origin, nts_key_origin, nts_ca_origin;
+        struct config_hwtimestamp hwtimestamps[CONFIG_MAX_HWTIMESTAMP]; /* a later line for a name replaces */
+        size_t n_hwtimestamps;
         bool servers_replaced, restricts_replaced; /* a `clear` was read */
         char warnings[CONFIG_MAX_WARNINGS][CONFIG_MESSAGE_MAX];
         size_t n_warnings;

@@ -13,6 +13,7 @@
 #include "file-io.h"
 #include "log.h"
 #include "firewall.h"
+#include "hwts.h"
 #include "manager.h"
 #include "netwatch.h"
 #include "ntpsync-messages.h"
@@ -116,6 +117,8 @@ static void apply_clock_action(manager *m, const struct engine_action *a) {
                 break;
         case ENGINE_ACTION_STEP:
                 r = m->clock->step(a->offset);
+                if (r >= 0 && m->backend == CLOCK_BACKEND_KERNEL)
+                        hwts_clock_stepped();
                 break;
         case ENGINE_ACTION_SET_STATUS: {
                 struct clock_status s = {
@@ -365,6 +368,8 @@ void manager_network_changed(manager *m) {
 
 static void on_network_change(void *userdata, const struct netwatch_change *change) {
         manager *m = userdata;
+        if (change->links_changed)
+                hwts_rescan();
         manager_network_changed(m);
 }
 
@@ -596,6 +601,7 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
         netwatch_free(m->netwatch);
+        hwts_stop();
         manager_firewall_free(m);
         manager_serving_free(m);
         resolver_free(m->resolver);
@@ -616,6 +622,8 @@ int manager_start(manager *m) {
                          : add_timers_and_signals(m);
         if (r < 0)
                 return log_error_errno(r, "cannot set up the event loop");
+        if (!m->query)
+                hwts_start(m->event, &m->config); /* before any socket: they ask for what it finds */
         for (size_t i = 0; i < m->config.n_servers; i++)
                 msource_add(m, &m->config.servers[i]);
         update_pool_timer(m);

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "hwts.h"
 #include "log.h"
 #include "net.h"
 
@@ -73,10 +74,40 @@ uint32_t net_address_refid(const struct net_address *a) {
         return h;
 }
 
-static void enable_timestamps(int fd, bool *ret_tx) {
-        int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-                    SOF_TIMESTAMPING_OPT_TSONLY;
-        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) == 0) {
+#define SOFTWARE_FLAGS (SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE)
+/* Raw hardware timestamps next to the software ones (OPT_TX_SWHW: both for each transmission),
+ * with the interface of each: SCM_TIMESTAMPING_PKTINFO on receive, IP_PKTINFO on the looped-back
+ * transmitted packet (OPT_CMSG; hence no OPT_TSONLY). */
+#define HARDWARE_FLAGS (SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE | \
+                        SOF_TIMESTAMPING_OPT_CMSG | SOF_TIMESTAMPING_OPT_PKTINFO | SOF_TIMESTAMPING_OPT_TX_SWHW)
+
+static void enable_packet_info(int fd, int family) {
+        int on = 1;
+        if (family == AF_INET6)
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+        else
+                (void) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+}
+
+/* When some interface timestamps in hardware; false (software only) when the kernel refuses. */
+static bool enable_hardware_timestamps(int fd, int family, int flags) {
+        if (!hwts_in_use() || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0)
+                return false;
+        enable_packet_info(fd, family);
+        return true;
+}
+
+void net_enable_receive_hardware_timestamps(int fd, int family) {
+        (void) enable_hardware_timestamps(fd, family, SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
+                                                              SOF_TIMESTAMPING_RAW_HARDWARE |
+                                                              SOF_TIMESTAMPING_RX_HARDWARE |
+                                                              SOF_TIMESTAMPING_OPT_PKTINFO);
+}
+
+static void enable_timestamps(int fd, int family, bool *ret_tx) {
+        int flags = SOFTWARE_FLAGS | SOF_TIMESTAMPING_OPT_TSONLY;
+        if (enable_hardware_timestamps(fd, family, SOFTWARE_FLAGS | HARDWARE_FLAGS) ||
+            setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) == 0) {
                 *ret_tx = true;
                 return;
         }
@@ -101,7 +132,7 @@ int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps) {
         int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd < 0)
                 return -errno;
-        enable_timestamps(fd, ret_tx_timestamps);
+        enable_timestamps(fd, family, ret_tx_timestamps);
         /* connect() picks a random ephemeral port and filters out every other sender. */
         if (connect(fd, &target.sa.sa, target.len) < 0) {
                 int r = -errno;
@@ -123,26 +154,57 @@ int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns) {
         return (size_t) n == len ? 0 : -EIO;
 }
 
-static bool timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-                if (c->cmsg_level != SOL_SOCKET)
-                        continue;
-                if (c->cmsg_type == SCM_TIMESTAMPING && c->cmsg_len >= CMSG_LEN(sizeof(struct scm_timestamping))) {
-                        struct scm_timestamping ts;
-                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                        if (ts.ts[0].tv_sec == 0 && ts.ts[0].tv_nsec == 0)
-                                continue;
-                        *ret_ns = timespec_ns(&ts.ts[0]);
-                        return true;
-                }
-                if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-                        struct timespec ts;
-                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                        *ret_ns = timespec_ns(&ts);
-                        return true;
-                }
+/* What the control messages of one packet say about its time. */
+struct packet_times {
+        struct timespec software, hardware, ns; /* SCM_TIMESTAMPING ts[0], ts[2]; SCM_TIMESTAMPNS */
+        int hardware_ifindex, pktinfo_ifindex;
+};
+
+static bool is_set(const struct timespec *ts) {
+        return ts->tv_sec != 0 || ts->tv_nsec != 0;
+}
+
+#define CMSG_HAS(c, level, type, size) \
+        ((c)->cmsg_level == (level) && (c)->cmsg_type == (type) && (c)->cmsg_len >= CMSG_LEN(size))
+
+static void read_control_message(struct cmsghdr *c, struct packet_times *t) {
+        if (CMSG_HAS(c, SOL_SOCKET, SCM_TIMESTAMPING, sizeof(struct scm_timestamping))) {
+                struct scm_timestamping ts;
+                memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                t->software = ts.ts[0];
+                t->hardware = ts.ts[2];
+        } else if (CMSG_HAS(c, SOL_SOCKET, SCM_TIMESTAMPNS, sizeof(struct timespec)))
+                memcpy(&t->ns, CMSG_DATA(c), sizeof(t->ns));
+        else if (CMSG_HAS(c, SOL_SOCKET, SCM_TIMESTAMPING_PKTINFO, sizeof(struct scm_ts_pktinfo))) {
+                struct scm_ts_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                t->hardware_ifindex = (int) info.if_index;
+        } else if (CMSG_HAS(c, IPPROTO_IP, IP_PKTINFO, sizeof(struct in_pktinfo))) {
+                struct in_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                t->pktinfo_ifindex = info.ipi_ifindex;
+        } else if (CMSG_HAS(c, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(struct in6_pktinfo))) {
+                struct in6_pktinfo info;
+                memcpy(&info, CMSG_DATA(c), sizeof(info));
+                t->pktinfo_ifindex = (int) info.ipi6_ifindex;
         }
-        return false;
+}
+
+/* The hardware timestamp through the PHC of the interface the packet came in on or left from,
+ * else the software one: packet by packet, so that a PHC not measured yet or an interface without
+ * hardware timestamping costs nothing but precision. */
+bool net_timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
+        struct packet_times t = { 0 };
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+                read_control_message(c, &t);
+        int ifindex = t.hardware_ifindex > 0 ? t.hardware_ifindex : t.pktinfo_ifindex;
+        if (is_set(&t.hardware) && ifindex > 0 && hwts_convert(ifindex, &t.hardware, ret_ns))
+                return true;
+        const struct timespec *software = is_set(&t.software) ? &t.software : is_set(&t.ns) ? &t.ns : NULL;
+        if (!software)
+                return false;
+        *ret_ns = timespec_ns(software);
+        return true;
 }
 
 ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns) {
@@ -155,19 +217,24 @@ ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns) {
                 return -errno;
         if (m.msg_flags & MSG_TRUNC)
                 return -EMSGSIZE;
-        if (!timestamp_from_cmsg(&m, ret_rx_ns))
+        if (!net_timestamp_from_cmsg(&m, ret_rx_ns))
                 *ret_rx_ns = now_realtime_ns();
         return n;
 }
 
+/* A message without a usable timestamp (a hardware one whose PHC is not measured yet) is passed
+ * over: the software one of the same transmission comes in its own message. */
 int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns) {
         char control[256], data[64];
-        struct iovec iov = { data, sizeof(data) };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-
-        if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
-                return -errno;
-        return timestamp_from_cmsg(&m, ret_tx_ns) ? 0 : -ENODATA;
+        for (;;) {
+                struct iovec iov = { data, sizeof(data) };
+                struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+                                    .msg_controllen = sizeof(control) };
+                if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+                        return -errno;
+                if (net_timestamp_from_cmsg(&m, ret_tx_ns))
+                        return 0;
+        }
 }
 
 /* systemd passes listening sockets blocking: an accept() with nothing pending would then hold

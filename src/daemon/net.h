@@ -48,7 +48,17 @@ int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns);
  * when the kernel gave none). Returns the length, -EAGAIN when there is nothing. */
 ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns);
 
-/* Reads one transmit timestamp from the error queue; -EAGAIN when none. */
+/* The time of a received or transmitted packet from its control messages: the raw hardware
+ * timestamp converted through the PHC of its interface (hwts.h) where there is one, else the
+ * software one. False when there is neither. */
+bool net_timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns);
+
+/* For a socket that only receives timestamps (serving): hardware ones too when some interface
+ * has them, with the interface of each packet. */
+void net_enable_receive_hardware_timestamps(int fd, int family);
+
+/* Reads one transmit timestamp from the error queue (the hardware one where the interface has it
+ * and, when both come, after the software one); -EAGAIN when none. */
 int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns);
 
 /* The listening stream sockets systemd passed under `name` (FileDescriptorName=), made

@@ -42,6 +42,7 @@ static struct log_ratelimit nts_log = LOG_RATELIMIT_INIT;
 static void tune_socket(int fd, int family) {
         int on = 1, size = NTP_SERVER_BUFFER_BYTES;
         (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+        net_enable_receive_hardware_timestamps(fd, family);
         /* SO_*BUFFORCE works with CAP_NET_ADMIN; without it the kernel's maximum still applies. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
                 (void) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -164,14 +165,8 @@ static size_t reply_control(struct msghdr *in, char *out, size_t size) {
 }
 
 static ntp_ts receive_timestamp(struct msghdr *m) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
-                    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
-                        struct timespec ts;
-                        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                        return ntp_ts_from_unix_ns((int64_t) ts.tv_sec * NS_PER_SEC + ts.tv_nsec);
-                }
-        return ntp_ts_from_unix_ns(now_realtime_ns());
+        int64_t ns;
+        return ntp_ts_from_unix_ns(net_timestamp_from_cmsg(m, &ns) ? ns : now_realtime_ns());
 }
 
 static void current_state(struct ntp_server *s, struct server_state *ret) {

@@ -110,6 +110,31 @@ def engine_seeds():
     }
 
 
+# fuzz-phc.c: batches of (system before, PHC, system after) readings, as PTP_SYS_OFFSET gives.
+PHC_TAI_OFFSET_NS = 37 * NS_PER_SEC
+
+
+def phc_batch(second, n=5, delay=3000, phc_step=0, slow=0):
+    data = bytes([n - 1])
+    for i in range(n):
+        phc = FUZZ_START_REAL_NS + PHC_TAI_OFFSET_NS + second * NS_PER_SEC + i * 4200 + phc_step
+        before = phc - PHC_TAI_OFFSET_NS - phc_step - (delay + slow) // 2
+        data += struct.pack(">qqq", before, phc, before + delay + slow)
+    return data
+
+
+def phc_seeds():
+    steady = b"".join(phc_batch(s) for s in range(8))
+    return {
+        "steady": steady,
+        "outlier": steady + phc_batch(8, slow=60000) + phc_batch(9),
+        "step": steady + b"".join(phc_batch(s, phc_step=5_000_000) for s in range(8, 14)),
+        "back": steady + phc_batch(0),
+        "inconsistent": steady + phc_batch(8, delay=-5000),
+        "truncated": steady[:100],
+    }
+
+
 def write_corpus(target, seeds):
     directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", target)
     os.makedirs(directory, exist_ok=True)
@@ -122,6 +147,7 @@ def write_corpus(target, seeds):
 def main():
     write_corpus("fuzz-ntp-packet", packet_seeds())
     write_corpus("fuzz-engine-receive", engine_seeds())
+    write_corpus("fuzz-phc", phc_seeds())
 
 
 if __name__ == "__main__":

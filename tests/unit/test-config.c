@@ -1280,6 +1280,48 @@ static void test_clear(void **state) {
         assert_error("clear SERVERS\n", 1, "clear takes servers or restrict");
 }
 
+static void test_hwtimestamp(void **state) {
+        (void) state;
+        struct config *c = parse_ok("hwtimestamp eth0\nhwtimestamp * rxfilter all minpoll -2\n");
+        assert_int_equal(c->n_hwtimestamps, 2);
+        assert_string_equal(c->hwtimestamps[0].interface, "eth0");
+        assert_int_equal(c->hwtimestamps[0].rx_filter, CONFIG_RX_FILTER_ANY);
+        assert_int_equal(c->hwtimestamps[0].minpoll, 0);
+        assert_origin(&c->hwtimestamps[0].origin, FILE_NAME, 1);
+        assert_string_equal(c->hwtimestamps[1].interface, "*");
+        assert_int_equal(c->hwtimestamps[1].rx_filter, CONFIG_RX_FILTER_ALL);
+        assert_int_equal(c->hwtimestamps[1].minpoll, -2);
+
+        /* A later line for the same interface replaces the earlier one. */
+        c = parse_ok("hwtimestamp eth0 rxfilter ntp\nhwtimestamp enp3s0f1np1\nhwtimestamp eth0 rxfilter none\n");
+        assert_int_equal(c->n_hwtimestamps, 2);
+        assert_int_equal(c->hwtimestamps[0].rx_filter, CONFIG_RX_FILTER_NONE);
+        assert_origin(&c->hwtimestamps[0].origin, FILE_NAME, 3);
+
+        dump_config(c);
+        assert_dumped("hwtimestamp eth0 rxfilter none minpoll 0", FILE_NAME ":3");
+        assert_dumped("hwtimestamp enp3s0f1np1 rxfilter any minpoll 0", FILE_NAME ":2");
+
+        assert_error("hwtimestamp\n", 1, "hwtimestamp takes an interface");
+        assert_error("hwtimestamp eth0 rxfilter\n", 1, "hwtimestamp takes an interface");
+        assert_error("hwtimestamp eth0 rxfilter ptp\n", 1, "is not rxfilter");
+        assert_error("hwtimestamp eth0 minpoll 11\n", 1, "is not rxfilter");
+        assert_error("hwtimestamp eth0 maxsamples 4\n", 1, "is not rxfilter");
+        assert_error("hwtimestamp abcdefghijklmnop\n", 1, "is not an interface name");
+        assert_error("hwtimestamp eth0:1\n", 1, "is not an interface name");
+        assert_error("hwtimestamp ../x\n", 1, "is not an interface name");
+        assert_error("hwtimestamp ..\n", 1, "is not an interface name");
+}
+
+static void test_hwtimestamp_limit(void **state) {
+        char text[CONFIG_MAX_HWTIMESTAMP * 32 + 64];
+        size_t used = 0;
+        (void) state;
+        for (int i = 0; i <= CONFIG_MAX_HWTIMESTAMP; i++)
+                used += (size_t) snprintf(text + used, sizeof(text) - used, "hwtimestamp eth%d\n", i);
+        assert_error(text, CONFIG_MAX_HWTIMESTAMP + 1, "more than 64 hwtimestamp lines");
+}
+
 static void test_firewall(void **state) {
         struct config *c = parse_ok("# firewall\nfirewall client on server off\n");
         assert_true(c->firewall_client.value);
@@ -1697,6 +1739,8 @@ int main(void) {
                 cmocka_unit_test(test_error_on_a_copy_keeps_the_original),
                 cmocka_unit_test(test_clear),
                 cmocka_unit_test(test_firewall),
+                cmocka_unit_test(test_hwtimestamp),
+                cmocka_unit_test(test_hwtimestamp_limit),
                 cmocka_unit_test(test_overrides_round_trip),
                 cmocka_unit_test(test_overrides_buffer_too_small),
                 cmocka_unit_test(test_overrides_after_files),
