@@ -119,7 +119,7 @@ int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns) {
         return (size_t) n == len ? 0 : -EIO;
 }
 
-static bool timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
+bool net_timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns) {
         for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
                 if (c->cmsg_level != SOL_SOCKET)
                         continue;
@@ -151,7 +151,7 @@ ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns) {
                 return -errno;
         if (m.msg_flags & MSG_TRUNC)
                 return -EMSGSIZE;
-        if (!timestamp_from_cmsg(&m, ret_rx_ns))
+        if (!net_timestamp_from_cmsg(&m, ret_rx_ns))
                 *ret_rx_ns = now_realtime_ns();
         return n;
 }
@@ -163,7 +163,7 @@ int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns) {
 
         if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
                 return -errno;
-        return timestamp_from_cmsg(&m, ret_tx_ns) ? 0 : -ENODATA;
+        return net_timestamp_from_cmsg(&m, ret_tx_ns) ? 0 : -ENODATA;
 }
 
 /* systemd passes listening sockets blocking: an accept() with nothing pending would then hold

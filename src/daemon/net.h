@@ -45,6 +45,10 @@ int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns);
  * when the kernel gave none). Returns the length, -EAGAIN when there is nothing. */
 ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns);
 
+/* The kernel timestamp in a received message's control data (SCM_TIMESTAMPING's software one, or
+ * SCM_TIMESTAMPNS), realtime ns; false when it has none. */
+bool net_timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns);
+
 /* Reads one transmit timestamp from the error queue; -EAGAIN when none. */
 int net_read_tx_timestamp(int fd, int64_t *ret_tx_ns);
 
