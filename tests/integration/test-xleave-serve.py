@@ -97,15 +97,6 @@ class ChronydXleaveClient(nts_clients.ChronydNtsClient):
             "pidfile %s/chronyd.pid" % self.dir,
         ]) + "\n"
 
-    def ntpdata(self):
-        """`chronyc -n ntpdata` as {field: value}."""
-        fields = {}
-        for line in self.chronyc("ntpdata").splitlines():
-            key, sep, value = line.partition(":")
-            if sep:
-                fields[key.strip()] = value.strip()
-        return fields
-
 
 def ts(hex_text):
     return int(hex_text, 16)
@@ -147,7 +138,7 @@ class TestXleaveServe(unittest.TestCase):
         deadline = time.monotonic() + timeout
         data = {}
         while time.monotonic() < deadline:
-            data = self.chronyd.ntpdata()
+            data = self.chronyd.ntpdata(self.c1.server_v4)
             if predicate(data):
                 return data
             time.sleep(1)
