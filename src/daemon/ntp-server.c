@@ -41,10 +41,11 @@ static struct log_ratelimit nts_log = LOG_RATELIMIT_INIT;
 
 /* ---- sockets ---- */
 
-/* Each answer comes back on the error queue with the time it left, the answer itself included
- * (no OPT_TSONLY): its receive timestamp says which state the transmit timestamp is for. */
+/* Reported, for the answers that ask for one (request_transmit_timestamp()): each comes back on the
+ * error queue with the time it left, the answer itself included (no OPT_TSONLY), whose receive
+ * timestamp says which state the transmit timestamp is for. */
 static void enable_transmit_timestamps(int fd) {
-        int flags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+        int flags = SOF_TIMESTAMPING_SOFTWARE;
         if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0)
                 log_debug("server: no kernel transmit timestamps: %s", strerror(errno));
 }
@@ -263,6 +264,22 @@ static void emit_control(void *userdata, const uint8_t *datagram, size_t len) {
 
 /* ---- interleaved mode ---- */
 
+/* Only answers to clients in interleaved mode (those with state) come back on the error queue:
+ * basic ones cost no more than before. */
+static void request_transmit_timestamp(struct ntp_server_batch *b, size_t k) {
+        struct msghdr *h = &b->out[k].msg_hdr;
+        uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+        if (b->out_xleave[k].key == 0 || h->msg_controllen + CMSG_SPACE(sizeof(flags)) > CONTROL_BUFFER)
+                return;
+        struct cmsghdr *c = (struct cmsghdr *) (b->out_control[k] + h->msg_controllen);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SO_TIMESTAMPING;
+        c->cmsg_len = CMSG_LEN(sizeof(flags));
+        memcpy(CMSG_DATA(c), &flags, sizeof(flags));
+        h->msg_control = b->out_control[k];
+        h->msg_controllen += CMSG_SPACE(sizeof(flags));
+}
+
 static void answer_interleaved(struct ntp_server *s, const struct server_client *client, const uint8_t *request,
                                size_t len, size_t k) {
         struct ntp_server_batch *b = s->batch;
@@ -478,9 +495,10 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                         continue;
                 if (v == SERVER_REPLY)
                         count_answer_mode(s, n_out);
-                if (server_verdict_answers(v))
+                if (server_verdict_answers(v)) {
                         queue_reply(b, &n_out, m);
-                else if (v == SERVER_CONTROL) {
+                        request_transmit_timestamp(b, n_out - 1);
+                } else if (v == SERVER_CONTROL) {
                         struct control_reply c = { .server = s, .fd = fd, .request = m };
                         control_answer(s->manager, b->in_buf[i], b->in[i].msg_len, emit_control, &c);
                 }

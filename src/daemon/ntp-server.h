@@ -10,10 +10,10 @@
  * answered authenticated with fresh cookies (its transmit timestamp stamped before the
  * authenticator, which covers it), answered with an NTS NAK, or dropped.
  *
- * Interleaved mode (core/xleave.h): the sockets ask the kernel for software transmit timestamps;
- * each answer comes back on the socket's error queue with its timestamp (EPOLLERR, read without
- * waiting) and is matched to its state by the receive timestamp inside it, so that no counter has
- * to follow the kernel's. A client asking for interleaved mode gets that timestamp in its next
+ * Interleaved mode (core/xleave.h): the answers to clients in interleaved mode ask the kernel for a
+ * software transmit timestamp (per message; basic answers cost nothing more); each comes back on
+ * the socket's error queue with its timestamp (EPOLLERR, read without waiting) and is matched to
+ * its state by the receive timestamp inside it, so that no counter has to follow the kernel's. A client asking for interleaved mode gets that timestamp in its next
  * answer, NTS or not. */
 
 #include <stdbool.h>

@@ -166,9 +166,15 @@ class TestXleaveServe(unittest.TestCase):
         rc, offset, out = self.c2.chronyd_query(self.c2.server_v4, self.lab.dir, timeout=10)
         self.assertEqual(rc, 0, out)
         self.assertLessEqual(abs(offset), TOL, out)
+        # A burst of basic requests: answered, and none of them asks the kernel for its transmit
+        # timestamp (only the chronyd xleave client's, one a second, do meanwhile).
+        sent, received = self.c2.exchange(self.c2.server_v4, [harness.ntp_request() for _ in range(200)], wait=1.0)
+        self.assertEqual(len(received), 200)
         after = self.metrics()
-        self.assertGreater(after["ntpsync_serverstats_ntp_basic_responses_total"],
-                           before["ntpsync_serverstats_ntp_basic_responses_total"])
+        self.assertGreaterEqual(after["ntpsync_serverstats_ntp_basic_responses_total"] -
+                                before["ntpsync_serverstats_ntp_basic_responses_total"], 200)
+        self.assertLess(after["ntpsync_serverstats_ntp_kernel_tx_timestamps_total"] -
+                        before["ntpsync_serverstats_ntp_kernel_tx_timestamps_total"], 60, (before, after))
 
     def test_forged_and_evicted(self):
         a, b = self.c2.addresses4[:2]
