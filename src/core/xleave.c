@@ -202,8 +202,10 @@ static size_t udp_payload(const uint8_t *p, size_t len) {
 }
 
 static bool ntp_answer_key(const uint8_t *p, size_t len, ntp_ts *ret) {
+        if (len < NTP_HEADER_SIZE)
+                return false;
         unsigned mode = p[0] & 7;
-        if (len < NTP_HEADER_SIZE || (mode != NTP_MODE_SERVER && mode != NTP_MODE_SYMMETRIC_PASSIVE))
+        if (mode != NTP_MODE_SERVER && mode != NTP_MODE_SYMMETRIC_PASSIVE)
                 return false;
         *ret = unaligned_read_be64(p + RECEIVE_OFFSET);
         return true;
