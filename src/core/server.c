@@ -7,6 +7,7 @@
 #include "nts-ntp.h"
 #include "server.h"
 #include "unaligned.h"
+#include "xleave.h"
 
 #define LOCAL_REFID_TEXT "LOCL"
 #define SERVER_MIN_POLL 4
@@ -37,7 +38,7 @@ bool server_verdict_answers(enum server_verdict v) {
 }
 
 void server_stamp_transmit(uint8_t response[static NTP_HEADER_SIZE], ntp_ts tx) {
-        unaligned_write_be64(response + 40, tx);
+        unaligned_write_be64(response + 40, tx & ~XLEAVE_RX_MARK);
 }
 
 bool server_request_wants_nts(const uint8_t *request, size_t len) {
@@ -75,7 +76,8 @@ static void build_reply(const struct server_state *st, const struct ntp_packet *
                 .poll = served_poll(req->poll),
                 .precision = st->precision,
                 .origin_ts = req->transmit_ts,
-                .receive_ts = rx,
+                /* Marked, so that an interleaved request's origin is known for one of ours. */
+                .receive_ts = rx | XLEAVE_RX_MARK,
         };
         if (st->synchronized) {
                 p.leap = st->leap;

@@ -327,6 +327,12 @@ static void write_serving(FILE *f, const struct metrics_snapshot *s) {
                 c->verdicts[SERVER_DROP_MALFORMED]);
         counter(f, "ntpsync_serverstats_command_packets_received_total", "Mode 6 (ntpq) requests the rules allow.",
                 c->verdicts[SERVER_CONTROL]);
+        counter(f, "ntpsync_serverstats_ntp_basic_responses_total", "Requests answered with the time in basic mode.",
+                c->basic);
+        counter(f, "ntpsync_serverstats_ntp_interleaved_responses_total",
+                "Requests answered in interleaved mode, with the previous answer's transmit timestamp.", c->interleaved);
+        counter(f, "ntpsync_serverstats_ntp_kernel_tx_timestamps_total",
+                "Kernel transmit timestamps of answers read back from the error queue.", c->tx_timestamps);
 }
 
 /* ---- NTS served ---- */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/net_tstamp.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "control.h"
 #include "core/nts-ntp.h"
+#include "hwts.h"
 #include "log.h"
 #include "net.h"
 #include "nts-gnutls.h"
@@ -31,6 +33,7 @@ struct ntp_server_batch {
         uint8_t out_buf[NTP_SERVER_BATCH][NTP_MAX_PACKET_SIZE];
         size_t out_len[NTP_SERVER_BATCH];
         bool out_sealed[NTP_SERVER_BATCH]; /* authenticated: stamped already, never touched again */
+        struct xleave_answer out_xleave[NTP_SERVER_BATCH];
         char out_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
 };
 
@@ -39,9 +42,20 @@ static struct log_ratelimit nts_log = LOG_RATELIMIT_INIT;
 
 /* ---- sockets ---- */
 
+/* Reported, for the answers that ask for one (request_transmit_timestamp()): each comes back on the
+ * error queue with the time it left, the answer itself included (no OPT_TSONLY), whose receive
+ * timestamp says which state the transmit timestamp is for. */
+static void enable_transmit_timestamps(int fd) {
+        int flags = SOF_TIMESTAMPING_SOFTWARE;
+        if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0)
+                log_debug("server: no kernel transmit timestamps: %s", strerror(errno));
+}
+
 static void tune_socket(int fd, int family) {
         int on = 1, size = NTP_SERVER_BUFFER_BYTES;
         (void) setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+        enable_transmit_timestamps(fd);
+        /* Where an interface has hardware timestamps: those too, software ones still reported. */
         net_enable_receive_hardware_timestamps(fd, family);
         /* SO_*BUFFORCE works with CAP_NET_ADMIN; without it the kernel's maximum still applies. */
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
@@ -245,13 +259,82 @@ static void emit_control(void *userdata, const uint8_t *datagram, size_t len) {
                 c->server->counters.sent++;
 }
 
+/* ---- interleaved mode ---- */
+
+/* Only answers to clients in interleaved mode (those with state) come back on the error queue:
+ * basic ones cost no more than before. */
+static void request_transmit_timestamp(struct ntp_server_batch *b, size_t k) {
+        struct msghdr *h = &b->out[k].msg_hdr;
+        uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE | (hwts_in_use() ? SOF_TIMESTAMPING_TX_HARDWARE : 0);
+        if (b->out_xleave[k].key == 0 || h->msg_controllen + CMSG_SPACE(sizeof(flags)) > CONTROL_BUFFER)
+                return;
+        struct cmsghdr *c = (struct cmsghdr *) (b->out_control[k] + h->msg_controllen);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SO_TIMESTAMPING;
+        c->cmsg_len = CMSG_LEN(sizeof(flags));
+        memcpy(CMSG_DATA(c), &flags, sizeof(flags));
+        h->msg_control = b->out_control[k];
+        h->msg_controllen += CMSG_SPACE(sizeof(flags));
+}
+
+static void answer_interleaved(struct ntp_server *s, const struct server_client *client, const uint8_t *request,
+                               size_t len, size_t k) {
+        struct ntp_server_batch *b = s->batch;
+        size_t address_len = client->family == AF_INET ? 4 : 16;
+        xleave_answer(s->xleave, client->address, address_len, request, len, b->out_buf[k], &b->out_xleave[k]);
+}
+
+/* An NTS request answered with a NAK or not at all: no time in it, no state for it. */
+static void undo_interleaved(struct ntp_server *s, const uint8_t *request, size_t len, size_t k) {
+        struct ntp_server_batch *b = s->batch;
+        xleave_make_basic(request, len, b->out_buf[k]);
+        xleave_forget(s->xleave, b->out_xleave[k].key);
+        b->out_xleave[k] = (struct xleave_answer) { 0 };
+}
+
+static void count_answer_mode(struct ntp_server *s, size_t k) {
+        /* An NTS NAK is a kiss (stratum 0): no time in it. */
+        if (s->batch->out_buf[k][1] == NTP_STRATUM_KOD)
+                return;
+        if (s->batch->out_xleave[k].interleaved)
+                s->counters.interleaved++;
+        else
+                s->counters.basic++;
+}
+
+/* The time just before the batch leaves, until the kernel's comes back. */
+static void save_transmit_estimates(struct ntp_server *s, size_t n, ntp_ts tx) {
+        for (size_t i = 0; i < n; i++)
+                if (s->batch->out_xleave[i].key != 0)
+                        xleave_set_transmit(s->xleave, s->batch->out_xleave[i].key, tx, false);
+}
+
+/* Answers looped back with their kernel transmit timestamps; the batch's receive buffers are free
+ * between batches. */
+static int read_transmit_timestamps(struct ntp_server *s, int fd) {
+        struct ntp_server_batch *b = s->batch;
+        prepare_receive(b);
+        int n = recvmmsg(fd, b->in, NTP_SERVER_BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+        for (int i = 0; i < n; i++) {
+                int64_t tx_ns;
+                ntp_ts key;
+                if (net_timestamp_from_cmsg(&b->in[i].msg_hdr, &tx_ns) &&
+                    xleave_frame_key(b->in_buf[i], b->in[i].msg_len, &key)) {
+                        xleave_set_transmit(s->xleave, key, ntp_ts_from_unix_ns(tx_ns), true);
+                        s->counters.tx_timestamps++;
+                }
+        }
+        return n;
+}
+
 static void send_batch(struct ntp_server *s, int fd, size_t n) {
         struct ntp_server_batch *b = s->batch;
         /* As late as possible: stamped right before they leave. */
         ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
         for (size_t i = 0; i < n; i++)
-                if (!b->out_sealed[i])
+                if (!b->out_sealed[i] && !b->out_xleave[i].interleaved)
                         server_stamp_transmit(b->out_buf[i], tx);
+        save_transmit_estimates(s, n, tx);
         size_t done = 0;
         while (done < n) {
                 int k = sendmmsg(fd, b->out + done, (unsigned) (n - done), MSG_DONTWAIT);
@@ -319,7 +402,8 @@ enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const
 /* Rewrites the reply in slot k for an NTS request; false when there is to be none. */
 static bool answer_nts(struct ntp_server *s, const uint8_t *request, size_t len, size_t k) {
         struct ntp_server_batch *b = s->batch;
-        ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
+        /* Interleaved, the header already holds the previous answer's transmit timestamp. */
+        ntp_ts tx = b->out_xleave[k].interleaved ? b->out_xleave[k].tx : ntp_ts_from_unix_ns(now_realtime_ns());
         enum ntp_server_nts_result r = ntp_server_nts_answer(s->nts, request, len, tx, b->out_buf[k],
                                                              sizeof(b->out_buf[k]), &b->out_len[k]);
         switch (r) {
@@ -329,9 +413,11 @@ static bool answer_nts(struct ntp_server *s, const uint8_t *request, size_t len,
                 return true;
         case NTP_SERVER_NTS_NAK:
                 s->counters.nts_naked++;
+                undo_interleaved(s, request, len, k);
                 return true;
         default:
                 s->counters.nts_dropped++;
+                undo_interleaved(s, request, len, k);
                 return false;
         }
 }
@@ -397,13 +483,19 @@ int ntp_server_process(struct ntp_server *s, int fd) {
                 s->counters.verdicts[v]++;
                 b->out_len[n_out] = NTP_HEADER_SIZE;
                 b->out_sealed[n_out] = false;
+                b->out_xleave[n_out] = (struct xleave_answer) { 0 };
+                if (v == SERVER_REPLY)
+                        answer_interleaved(s, &client, b->in_buf[i], b->in[i].msg_len, n_out);
                 /* An NTS request went through the same rules; its answer is authenticated, a NAK, or none. */
                 if (v == SERVER_REPLY && s->nts && server_request_wants_nts(b->in_buf[i], b->in[i].msg_len) &&
                     !answer_nts(s, b->in_buf[i], b->in[i].msg_len, n_out))
                         continue;
-                if (server_verdict_answers(v))
+                if (v == SERVER_REPLY)
+                        count_answer_mode(s, n_out);
+                if (server_verdict_answers(v)) {
                         queue_reply(b, &n_out, m);
-                else if (v == SERVER_CONTROL) {
+                        request_transmit_timestamp(b, n_out - 1);
+                } else if (v == SERVER_CONTROL) {
                         struct control_reply c = { .server = s, .fd = fd, .request = m };
                         control_answer(s->manager, b->in_buf[i], b->in[i].msg_len, emit_control, &c);
                 }
@@ -415,6 +507,11 @@ int ntp_server_process(struct ntp_server *s, int fd) {
 
 static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         struct ntp_server *s = userdata;
+        /* epoll reports the error queue whether asked or not. */
+        if (revents & EPOLLERR)
+                for (int i = 0; i < 8; i++)
+                        if (read_transmit_timestamps(s, fd) < NTP_SERVER_BATCH)
+                                break;
         /* A few batches per wakeup, then back to the loop so that nothing else starves. */
         for (int i = 0; i < 8; i++)
                 if (ntp_server_process(s, fd) < NTP_SERVER_BATCH)
@@ -532,6 +629,13 @@ int ntp_server_set_enabled(struct ntp_server *s, bool enabled) {
         return 0;
 }
 
+static size_t xleave_capacity_wanted(void) {
+        const char *e = getenv(NTP_SERVER_XLEAVE_CAPACITY_ENV);
+        char *end;
+        unsigned long n = e ? strtoul(e, &end, 10) : 0;
+        return e && *e && !*end && n > 0 ? (size_t) n : XLEAVE_DEFAULT_CAPACITY;
+}
+
 int ntp_server_new(manager *m, struct ntp_server **ret) {
         struct ntp_server *s = calloc(1, sizeof(*s));
         uint64_t seed = 0;
@@ -546,7 +650,8 @@ int ntp_server_new(manager *m, struct ntp_server **ret) {
         s->manager = m;
         s->batch = calloc(1, sizeof(*s->batch));
         s->limiter = ratelimit_new(&rc, seed);
-        if (!s->batch || !s->limiter) {
+        s->xleave = xleave_new(xleave_capacity_wanted(), seed ^ UINT64_C(0x5851f42d4c957f2d));
+        if (!s->batch || !s->limiter || !s->xleave) {
                 ntp_server_free(s);
                 return -ENOMEM;
         }
@@ -564,6 +669,7 @@ struct ntp_server *ntp_server_free(struct ntp_server *s) {
                 close(s->fds[i]);
         }
         ratelimit_free(s->limiter);
+        xleave_free(s->xleave);
         (void) ntp_server_set_nts(s, NULL);
         free(s->batch);
         free(s);

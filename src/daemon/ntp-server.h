@@ -8,7 +8,13 @@
  * NTS (RFC 8915 §5), when the manager hands over the server keys: a client request with a Unique
  * Identifier and a Cookie goes through the same restrict rules and rate limiting first, then is
  * answered authenticated with fresh cookies (its transmit timestamp stamped before the
- * authenticator, which covers it), answered with an NTS NAK, or dropped. */
+ * authenticator, which covers it), answered with an NTS NAK, or dropped.
+ *
+ * Interleaved mode (core/xleave.h): the answers to clients in interleaved mode ask the kernel for a
+ * software transmit timestamp (per message; basic answers cost nothing more); each comes back on
+ * the socket's error queue with its timestamp (EPOLLERR, read without waiting) and is matched to
+ * its state by the receive timestamp inside it, so that no counter has to follow the kernel's. A client asking for interleaved mode gets that timestamp in its next
+ * answer, NTS or not. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +25,7 @@
 #include "core/ntp-packet.h"
 #include "core/ratelimit.h"
 #include "core/server.h"
+#include "core/xleave.h"
 #include "core/nts.h"
 #include "nts-server-keys.h"
 
@@ -34,6 +41,9 @@ struct ntp_server_counters {
         uint64_t nts_answered;       /* NTS requests answered authenticated, with cookies */
         uint64_t nts_naked;          /* answered with an NTS NAK (cookie unknown, not authenticated) */
         uint64_t nts_dropped;        /* malformed NTS fields: no answer */
+        uint64_t basic;              /* requests answered with the time in basic mode */
+        uint64_t interleaved;        /* ... in interleaved mode */
+        uint64_t tx_timestamps;      /* kernel transmit timestamps of answers read back */
 };
 
 /* What answering NTS requests takes, made once: the AEAD for the session keys, room for the
@@ -62,6 +72,7 @@ struct ntp_server {
         bool enabled;                /* serving time; otherwise control messages on loopback only */
         int open_error;              /* why the last attempt to serve failed (negative errno), or 0 */
         ratelimit *limiter;
+        xleave_table *xleave;        /* interleaved mode: each answer's receive and transmit timestamps */
         struct ntp_server_counters counters;
         struct ntp_server_batch *batch; /* buffers for one batch, allocated once */
         struct ntp_server_nts *nts;  /* NULL: NTS requests are answered as plain ones */
@@ -87,6 +98,9 @@ void ntp_server_nts_done(struct ntp_server_nts *n);
  * as the request. Exposed for the tests. */
 enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const uint8_t *request, size_t len, ntp_ts tx,
                                                  uint8_t *response, size_t size, size_t *ret_len);
+
+/* The size of the interleaved-mode table, for tests that need a small one (evictions). */
+#define NTP_SERVER_XLEAVE_CAPACITY_ENV "NTPSYNCD_TEST_XLEAVE_CAPACITY"
 
 /* Handles one batch from fd; exposed for the benchmarks and tests. */
 int ntp_server_process(struct ntp_server *s, int fd);

@@ -135,6 +135,47 @@ def phc_seeds():
     }
 
 
+def xleave_frame(ip_version=4, ether=True, mode=4):
+    """fuzz-xleave, frame mode: an answer as the error queue loops it back."""
+    ntp = header(mode=mode, receive=FUZZ_LAST_REPLY_TRANSMIT | 1)
+    udp = struct.pack("!HHHH", 123, 40000, 8 + len(ntp), 0)
+    if ip_version == 4:
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) + len(ntp), 0, 0x4000, 64, 17, 0,
+                         bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]))
+        ethertype = 0x0800
+    else:
+        ip = struct.pack("!IHBB16s16s", 0x60000000, len(udp) + len(ntp), 17, 64, bytes(15) + b"\x01",
+                         bytes(15) + b"\x02")
+        ethertype = 0x86DD
+    link = bytes(12) + struct.pack("!H", ethertype) if ether else b""
+    return b"\x00" + link + ip + udp + ntp
+
+
+def xleave_step(control, ms, version=4, origin=0, receive=0, transmit=0):
+    request = bytearray(48)
+    request[0] = (version << 3) | 3
+    request[24:48] = struct.pack("!QQQ", origin, receive, transmit)
+    return bytes([control]) + struct.pack("!H", ms) + bytes(request)
+
+
+def xleave_seeds():
+    chain = xleave_step(0x02, 0, transmit=1) + b"".join(
+        xleave_step(0x16, 1000, receive=0x1000 + i, transmit=0x2000 + i) for i in range(6))
+    return {
+        "frame-ipv4": xleave_frame(4),
+        "frame-ipv6": xleave_frame(6),
+        "frame-raw-ipv4": xleave_frame(4, ether=False),
+        "frame-request": xleave_frame(4, mode=3),
+        "steps-interleaved": b"\x01" + chain,
+        "steps-two-clients": b"\x01" + b"".join(
+            xleave_step(0x16 | (i & 1), 500, receive=0x3000 + i, transmit=0x4000 + i) for i in range(8)),
+        "steps-version-3": b"\x01" + b"".join(
+            xleave_step(0x16, 1000, version=3, receive=1, transmit=2 + i) for i in range(4)),
+        "steps-forget": b"\x01" + b"".join(
+            xleave_step(0x1e if i == 2 else 0x16, 1000, receive=5 + i, transmit=9 + i) for i in range(5)),
+    }
+
+
 def write_corpus(target, seeds):
     directory = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", target)
     os.makedirs(directory, exist_ok=True)
@@ -148,6 +189,7 @@ def main():
     write_corpus("fuzz-ntp-packet", packet_seeds())
     write_corpus("fuzz-engine-receive", engine_seeds())
     write_corpus("fuzz-phc", phc_seeds())
+    write_corpus("fuzz-xleave", xleave_seeds())
 
 
 if __name__ == "__main__":

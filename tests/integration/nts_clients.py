@@ -50,18 +50,21 @@ class _NtsClient:
 
 
 class ChronydNtsClient(_NtsClient):
-    """chronyd with one `server NAME iburst nts` line, trusting `ca`, in link's namespace."""
+    """chronyd with one `server NAME iburst nts` line (and server_options, e.g. "xleave"), trusting `ca`,
+    in link's namespace."""
     conf_name = "chrony.conf"
 
-    def __init__(self, lab, link, server_name, ca, name="chronyd-nts", poll=0, extra_lines=()):
+    def __init__(self, lab, link, server_name, ca, name="chronyd-nts", poll=0, extra_lines=(), server_options=""):
         super().__init__(lab, link, server_name, ca, name, poll)
+        self.server_options = server_options
         self.dump_dir = _private_dir(lab, name + "-dump")
         self.socket = os.path.join(self.dir, "chronyd.sock")
         self.extra_lines = list(extra_lines)
 
     def config(self):
         return "\n".join([
-            "server %s iburst nts minpoll %d maxpoll %d" % (self.server_name, self.poll, self.poll),
+            ("server %s iburst nts minpoll %d maxpoll %d " % (self.server_name, self.poll, self.poll) +
+             self.server_options).rstrip(),
             "ntstrustedcerts %s" % self.ca,
             # Its own cookies kept here, never in /var/lib/chrony.
             "ntsdumpdir %s" % self.dump_dir,

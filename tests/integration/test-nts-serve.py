@@ -11,7 +11,8 @@ Topology (documentation ranges only):
     D  ntpsyncd --clock observe, `server 192.0.2.1 iburst minpoll 3`, serving NTS as ntpsyncd.test
     |-- 198.51.100.1/24 -- C1 198.51.100.2: chronyd (NTS, trusts the test CA), and a second
     |                      chronyd that trusts another CA
-    `-- 203.0.113.1/24  -- C2 203.0.113.2: NTPsec ntpd (NTS, trusts the test CA)
+    `-- 203.0.113.1/24  -- C2 203.0.113.2: NTPsec ntpd (NTS, trusts the test CA), and chronyd in
+                           interleaved mode (`nts xleave`)
 
 Each client names the server ntpsyncd.test (its namespace's hosts file), whose certificate is
 signed by the test CA. Checked: chronyd selects ntpsyncd with NTS keys and cookies and only
@@ -71,6 +72,8 @@ class TestNtsServe(unittest.TestCase):
             cls.untrusting = nts_clients.ChronydNtsClient(cls.lab, cls.c1, NAME, cls.other_ca, name="chronyd-untrusting",
                                                           extra_lines=["port 0"]).start()
             cls.ntpsec = nts_clients.NtpsecNtsClient(cls.lab, cls.c2, NAME, cls.ca).start()
+            cls.xleave = nts_clients.ChronydNtsClient(cls.lab, cls.c2, NAME, cls.ca, name="chronyd-nts-xleave",
+                                                      extra_lines=["port 0"], server_options="xleave").start()
 
     @classmethod
     def start_daemon(cls, name):
@@ -148,6 +151,22 @@ class TestNtsServe(unittest.TestCase):
             self.assertNotEqual(s["state"], "*", s["line"])
             self.assertEqual(s["reach"], 0, s["line"])
         self.assertRegex(log, r"(?i)certificate|TLS", log[-3000:])
+
+    def test_4_chronyd_nts_interleaved(self):
+        """chronyd with `nts xleave`: its packets authenticate and come back interleaved (the
+        authenticator sealed over the previous answer's transmit timestamp)."""
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        data = {}
+        while time.monotonic() < deadline:
+            data = self.xleave.ntpdata(self.c2.server_v4)
+            if data.get("Interleaved") == "Yes" and data.get("Authenticated") == "Yes":
+                break
+            time.sleep(1)
+        self.assertEqual((data.get("Interleaved"), data.get("Authenticated")), ("Yes", "Yes"),
+                         "%r\n%s" % (data, self.xleave.chronyc("authdata")))
+        auth = [a for a in self.xleave.authdata() if a["address"] == self.c2.server_v4]
+        self.assertEqual(len(auth), 1, auth)
+        self.assertEqual((auth[0]["mode"], auth[0]["nak"]), ("NTS", "0"), auth)
 
     def test_5_reload_rereads_certificate(self):
         """SIGHUP reads `nts cert` again: a missing file stops key establishment with an error

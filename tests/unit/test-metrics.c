@@ -41,7 +41,8 @@ static int setup(void **state) {
                 .sources = sources,
                 .n_sources = 2,
                 .serving = true,
-                .served = { .received = 100, .sent = 90, .send_errors = 1, .nts_answered = 4 },
+                .served = { .received = 100, .sent = 90, .send_errors = 1, .nts_answered = 4, .basic = 70,
+                            .interleaved = 10, .tx_timestamps = 77 },
                 .nts_ke = { .connections = 6, .successes = 5 },
                 .firewall = { .backend_name = "nftables", .client_state = FIREWALL_OPEN,
                               .server_state = FIREWALL_CLOSED, .ignored_packets = 9 },
@@ -278,6 +279,9 @@ static void test_serving_counters(void **state) {
         assert_line(text, "ntpsync_serverstats_ntp_packets_rate_limited_total 7");
         assert_line(text, "ntpsync_serverstats_ntp_packets_kod_sent_total 5");
         assert_line(text, "ntpsync_serverstats_command_packets_received_total 6");
+        assert_line(text, "ntpsync_serverstats_ntp_basic_responses_total 70");
+        assert_line(text, "ntpsync_serverstats_ntp_interleaved_responses_total 10");
+        assert_line(text, "ntpsync_serverstats_ntp_kernel_tx_timestamps_total 77");
         assert_line(text, "ntpsync_nts_ntp_packets_authenticated_total 4");
         assert_line(text, "ntpsync_nts_ke_connections_accepted_total 6");
         assert_line(text, "ntpsync_nts_ke_established_total 5");

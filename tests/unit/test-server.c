@@ -17,6 +17,9 @@
 #define REQUEST_TRANSMIT UINT64_C(0xeb2b1f00deadbeef)
 #define RECEIVE_TS UINT64_C(0xeb2b1f0112345678)
 #define TRANSMIT_TS UINT64_C(0xeb2b1f0187654321)
+/* Our receive timestamps go out with the lowest bit set, transmit ones with it clear. */
+#define SERVED_RECEIVE_TS (RECEIVE_TS | 1)
+#define SERVED_TRANSMIT_TS (TRANSMIT_TS & ~UINT64_C(1))
 #define REFERENCE_TS UINT64_C(0xeb2b1e0000000000)
 #define STATE_REFID UINT32_C(0xc0000201) /* 192.0.2.1 */
 #define UNTOUCHED 0xa5
@@ -220,14 +223,14 @@ static void test_reply_synchronized(void **state) {
         assert_int_equal(p.refid, STATE_REFID);
         assert_true(p.reference == REFERENCE_TS);
         assert_true(p.origin == REQUEST_TRANSMIT);
-        assert_true(p.receive == RECEIVE_TS);
+        assert_true(p.receive == SERVED_RECEIVE_TS);
         /* Left for the daemon to write as late as it can. */
         assert_true(p.transmit == 0);
 
         uint8_t before[NTP_HEADER_SIZE];
         memcpy(before, response, sizeof(before));
         server_stamp_transmit(response, TRANSMIT_TS);
-        assert_true(read_response().transmit == TRANSMIT_TS);
+        assert_true(read_response().transmit == SERVED_TRANSMIT_TS);
         assert_memory_equal(response, before, 40);
 
         /* Nothing else of the request leaks into the reply: a request full of junk in the fields a
@@ -279,7 +282,7 @@ static void test_reply_unsynchronized(void **state) {
         /* A client must not take the stale reference for ours. */
         assert_int_equal(p.refid, 0);
         assert_true(p.origin == REQUEST_TRANSMIT);
-        assert_true(p.receive == RECEIVE_TS);
+        assert_true(p.receive == SERVED_RECEIVE_TS);
 
         /* With `local stratum 10`: served as a stratum 10 clock of its own. */
         st.local_stratum = 10;
@@ -289,7 +292,7 @@ static void test_reply_unsynchronized(void **state) {
         assert_int_equal(p.stratum, 10);
         assert_int_equal(p.refid, refid_text("LOCL"));
         assert_true(p.origin == REQUEST_TRANSMIT);
-        assert_true(p.receive == RECEIVE_TS);
+        assert_true(p.receive == SERVED_RECEIVE_TS);
 
         /* Once synchronized, the local stratum no longer shows. */
         st.synchronized = true;
@@ -355,7 +358,7 @@ static void test_symmetric_active(void **state) {
         assert_int_equal(p.version, 4);
         assert_int_equal(p.stratum, 3);
         assert_true(p.origin == REQUEST_TRANSMIT);
-        assert_true(p.receive == RECEIVE_TS);
+        assert_true(p.receive == SERVED_RECEIVE_TS);
 
         static const char *const refusing[] = { "default nopeer", "default noepeer", "default nopeer noepeer" };
         for (size_t i = 0; i < ELEMENTSOF(refusing); i++) {
