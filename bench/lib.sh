@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# What the serving benchmarks (serve-throughput.sh, nts-serve-throughput.sh) share: two network
-# namespaces joined by a veth pair with each end's receive processing steered (RPS) to the core
+# What the serving benchmarks (serve-throughput.sh, nts-serve-throughput.sh, xleave-tx-error.sh)
+# share: two network namespaces joined by a veth pair with each end's receive processing steered
+# (RPS) to the core
 # of the process that reads it, the server's start and stop by PID, its CPU time, the climb of
 # open-loop rates up to the highest one with less than 1 % loss, and the rounds. Sourced; the
 # script defines load() (the generator, with its arguments), start_server NAME and
@@ -14,7 +15,7 @@ bench_init() {
         bench_tag=$1
         build=$(realpath "$2")
         [ "$(id -u)" -eq 0 ] || { echo "$bench_tag: needs root (network namespaces)" >&2; exit 1; }
-        rates=${RATES:-$default_rates}
+        rates=${RATES:-${default_rates:-}}
         step_seconds=${STEP_SECONDS:-3}
         server_cpu=${SERVER_CPU:-1}
         load_cpu=${LOAD_CPU:-0}
@@ -43,11 +44,16 @@ bench_require() {
         done
 }
 
+stop_pid() {
+        [ -n "$1" ] || return 0
+        kill "$1" 2>/dev/null || true
+        wait "$1" 2>/dev/null || true
+}
+
+# The server, and a background load generator a script started as load_pid.
 bench_cleanup() {
-        if [ -n "$server_pid" ]; then
-                kill "$server_pid" 2>/dev/null || true
-                wait "$server_pid" 2>/dev/null || true
-        fi
+        stop_pid "${load_pid:-}"
+        stop_pid "$server_pid"
         ip netns del "$ns_srv" 2>/dev/null || true
         ip netns del "$ns_load" 2>/dev/null || true
         rm -rf "$dir"
@@ -116,8 +122,7 @@ wait_answering() {
 }
 
 stop_server() {
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
+        stop_pid "$server_pid"
         server_pid=
         sleep 0.5
 }

@@ -21,56 +21,20 @@
 # traffic stays in the namespaces.
 #
 # Usage: bench/xleave-tx-error.sh [BUILD_DIR]   (as root; about a minute)
-#   env: COUNT=300, INTERVAL=0.02, LOAD_RATE=20000, SERVERS="ntpsyncd chronyd", CPU=1 (server's)
+#   env: COUNT=300, INTERVAL=0.02, LOAD_RATE=20000, SERVERS="ntpsyncd chronyd", SERVER_CPU=1, LOAD_CPU=0,
+#        SOCKBUF=8388608 (chronyd's, through bench/sockbuf-preload.so)
 set -euo pipefail
 
 here=$(dirname "$(realpath "$0")")
-build=$(realpath "${1:-$here/../build}")
 count=${COUNT:-300}
 interval=${INTERVAL:-0.02}
 load_rate=${LOAD_RATE:-20000}
-servers=${SERVERS:-"ntpsyncd chronyd"}
-cpu=${CPU:-1}
-
-ntpsyncd=$build/src/daemon/ntpsyncd
+default_servers="ntpsyncd chronyd"
+. "$here/lib.sh"
+bench_init xtx "${1:-$here/../build}"
 ntpload=$build/bench/ntpload
-for f in "$ntpsyncd" "$ntpload"; do
-        [ -e "$f" ] || { echo "xleave-tx-error: $f missing (ninja -C $build)" >&2; exit 1; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "xleave-tx-error: needs root (network namespaces)" >&2; exit 1; }
-chronyd=$(command -v chronyd || echo /usr/sbin/chronyd)
-no_sys_time=(setpriv --bounding-set -sys_time --inh-caps -sys_time)
-
-ns_srv=ntpsync-xtx-$$-s
-ns_cli=ntpsync-xtx-$$-c
-dir=$(mktemp -d /tmp/ntpsync-xtx.XXXXXX)
-server_pid=
+bench_require "$ntpsyncd" "$ntpload" "$shim"
 load_pid=
-
-stop_pid() {
-        [ -n "$1" ] || return 0
-        kill "$1" 2>/dev/null || true
-        wait "$1" 2>/dev/null || true
-}
-cleanup() {
-        stop_pid "$load_pid"
-        stop_pid "$server_pid"
-        ip netns del "$ns_srv" 2>/dev/null || true
-        ip netns del "$ns_cli" 2>/dev/null || true
-        rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-ip netns add "$ns_srv"
-ip netns add "$ns_cli"
-ip link add eth0 netns "$ns_srv" type veth peer name eth0 netns "$ns_cli"
-ip -n "$ns_srv" addr add 192.0.2.1/24 dev eth0
-ip -n "$ns_cli" addr add 192.0.2.2/24 dev eth0
-for ns in "$ns_srv" "$ns_cli"; do
-        ip -n "$ns" link set lo up
-        ip -n "$ns" link set eth0 up
-done
 
 # The client: prints {"errors_ns": [...], "answers": n} for one mode.
 cat >"$dir/client.py" <<'PY'
@@ -120,26 +84,21 @@ for i in range(count + (2 if mode == "interleaved" else 0)):
 print(json.dumps({"errors_ns": errors, "answers": count}))
 PY
 
+client() { ip netns exec "$ns_load" python3 "$dir/client.py" "$server_address" "$@"; }
+
 start_server() {
         case "$1" in
         ntpsyncd)
                 mkdir -p "$dir/state"
-                printf '%s\n' "serve on" "restrict default" "local stratum 10" >"$dir/ntpsyncd.conf"
-                DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus taskset -c "$cpu" ip netns exec "$ns_srv" \
-                        "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$dir/ntpsyncd.conf" --timesyncd-conf= \
-                        --state-dir "$dir/state" >"$dir/$1.log" 2>&1 &
+                run_ntpsyncd "$dir/state/ntpsyncd.conf" "serve on" "restrict default" "local stratum 10"
                 ;;
         chronyd)
-                printf '%s\n' "local stratum 1" "allow all" "cmdport 0" "pidfile $dir/chronyd.pid" \
-                        "driftfile $dir/chronyd.drift" >"$dir/chrony.conf"
-                taskset -c "$cpu" ip netns exec "$ns_srv" "${no_sys_time[@]}" \
-                        "$chronyd" -x -d -u root -f "$dir/chrony.conf" >"$dir/$1.log" 2>&1 &
+                run_chronyd "$dir/chrony.conf" "local stratum 1" "allow all" "cmdport 0" "pidfile $dir/chronyd.pid" \
+                        "driftfile $dir/chronyd.drift"
                 ;;
         esac
-        server_pid=$!
         for _ in $(seq 40); do
-                if ip netns exec "$ns_cli" python3 "$dir/client.py" 192.0.2.1 1 0 basic 2>/dev/null |
-                        grep -q '"errors_ns": \[-\?[0-9]'; then
+                if client 1 0 basic 2>/dev/null | grep -q '"errors_ns": \[-\?[0-9]'; then
                         return 0
                 fi
                 kill -0 "$server_pid" 2>/dev/null || break
@@ -152,7 +111,7 @@ start_server() {
 
 # summary NAME CONDITION MODE: prints one row, sets median_abs.
 summary() {
-        ip netns exec "$ns_cli" python3 "$dir/client.py" 192.0.2.1 "$count" "$interval" "$3" >"$dir/out.json"
+        client "$count" "$interval" "$3" >"$dir/out.json"
         read -r median_abs row < <(python3 - "$dir/out.json" "$1" "$2" "$3" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -171,14 +130,15 @@ PY
 }
 
 declare -A ratio
-echo "xleave-tx-error: $count exchanges per mode, ${interval} s apart; server on CPU $cpu;" \
+echo "xleave-tx-error: $count exchanges per mode, ${interval} s apart; server on CPU $server_cpu;" \
         "load $load_rate/s; errors in µs (transmit timestamp written - arrival on the client's veth end)"
 printf '  %-9s %-6s %-12s %9s  %s\n' server load mode answers "error (µs)"
 for name in $servers; do
         start_server "$name"
         for condition in idle loaded; do
                 if [ "$condition" = loaded ]; then
-                        ip netns exec "$ns_cli" "$ntpload" -s 192.0.2.1 -r "$load_rate" -d 3600 -w 0 >/dev/null 2>&1 &
+                        taskset -c "$load_cpu" ip netns exec "$ns_load" "$ntpload" -s "$server_address" -r "$load_rate" \
+                                -d 3600 -w 0 >/dev/null 2>&1 &
                         load_pid=$!
                         sleep 1
                 fi
@@ -190,9 +150,7 @@ for name in $servers; do
                 load_pid=
         done
         kill -0 "$server_pid" 2>/dev/null || { echo "xleave-tx-error: $name died" >&2; cat "$dir/$name.log" >&2; exit 1; }
-        stop_pid "$server_pid"
-        server_pid=
-        sleep 0.5
+        stop_server
 done
 echo
 echo "median |error| basic / interleaved:"
