@@ -55,9 +55,13 @@ enum response_result check_origin(const struct ntp_packet *p, const struct reque
                 return RESPONSE_DUPLICATE;
         if (p->origin_ts == 0)
                 return RESPONSE_ZERO_ORIGIN;
-        if (p->origin_ts != req->nonce)
+        if (p->origin_ts != req->nonce && !response_is_interleaved(p, req))
                 return RESPONSE_BOGUS_ORIGIN;
         return RESPONSE_OK;
+}
+
+bool response_is_interleaved(const struct ntp_packet *p, const struct request_state *req) {
+        return req->interleaved_nonce != 0 && p->origin_ts == req->interleaved_nonce;
 }
 
 static bool is_kiss_code(uint32_t refid) {
