@@ -29,6 +29,7 @@ struct world {
         uint32_t id;
         /* The server. */
         bool serves_interleaved;
+        int64_t tx_delay;            /* TX_DELAY unless a test says otherwise */
         bool has_state;
         ntp_ts last_rx;              /* its receive timestamp of the last request */
         int64_t last_departure;      /* when its last reply really left */
@@ -58,7 +59,7 @@ static int setup(void **state) {
         c.clock_control = false;
         c.random_u64 = splitmix64;
         c.random_userdata = &w.rng;
-        w = (struct world) { .rng = 7, .serves_interleaved = true, .mono = 10 * SEC };
+        w = (struct world) { .rng = 7, .serves_interleaved = true, .tx_delay = TX_DELAY, .mono = 10 * SEC };
         w.e = engine_new(&c);
         assert_non_null(w.e);
         return 0;
@@ -114,8 +115,8 @@ static void make_reply(void) {
         };
         w.has_state = true;
         w.last_rx = w.reply.receive_ts;
-        w.last_departure = t3 + TX_DELAY;
-        w.reply_mono = w.mono + ONE_WAY + PROCESSING + TX_DELAY + ONE_WAY;
+        w.last_departure = t3 + w.tx_delay;
+        w.reply_mono = w.mono + ONE_WAY + PROCESSING + w.tx_delay + ONE_WAY;
 }
 
 static enum response_result deliver(const struct ntp_packet *p) {
@@ -183,6 +184,16 @@ static void test_interleaved_removes_the_transmit_delay(void **state) {
         /* Basic mode would be off by half the transmit delay (200 µs); interleaved is exact. */
         assert_double_near(i.offset, ns_to_seconds(-CLOCK_ERROR), 2e-6);
         assert_double_near(i.delay, ns_to_seconds(2 * ONE_WAY), 2e-6);
+}
+
+/* A punctual server's interleaved transmit timestamp is the one its basic reply carried: still taken. */
+static void test_interleaved_transmit_may_repeat_the_basic_one(void **state) {
+        w.tx_delay = 0;
+        add_source(true);
+        exchanges(4);
+        assert_true(info().interleaved);
+        assert_int_equal(info().samples, 3);
+        assert_double_near(info().offset, ns_to_seconds(-CLOCK_ERROR), 2e-6);
 }
 
 static void test_basic_mode_is_off_by_half_the_transmit_delay(void **state) {
@@ -311,6 +322,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_requests_follow_chrony, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_basic_requests_without_xleave, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_interleaved_removes_the_transmit_delay, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_interleaved_transmit_may_repeat_the_basic_one, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_basic_mode_is_off_by_half_the_transmit_delay, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_falls_back_to_basic_and_keeps_working, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_server_losing_state_switches_to_basic_and_back, setup, teardown),
