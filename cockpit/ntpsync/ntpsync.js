@@ -21,7 +21,7 @@ const TIMEDATE = { name: "org.freedesktop.timedate1", path: "/org/freedesktop/ti
 const PROPERTIES = "org.freedesktop.DBus.Properties";
 const PLOT_SIZE = { width: 600, height: 120 }; // the viewBox of #status-plot
 const SERVER_TEXT_FIELDS = ["kind", "host", "minpoll", "maxpoll", "maxsources", "port", "ca"];
-const SERVER_CHECKBOXES = ["iburst", "prefer", "noselect", "nts", "noval"];
+const SERVER_CHECKBOXES = ["iburst", "prefer", "noselect", "xleave", "nts", "noval"];
 
 const $ = id => document.getElementById(id);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Server specs in the daemon's syntax, to and from the fields of the "Add server" form:
-//   server HOST [iburst] [prefer] [noselect] [minpoll N] [maxpoll N] [nts [noval] [port N] [ca PATH]]
+//   server HOST [iburst] [prefer] [noselect] [xleave] [minpoll N] [maxpoll N] [nts [noval] [port N] [ca PATH]]
 //   pool HOST [iburst] ... [maxsources N]
 //   HOST                      (a server with iburst)
 // Validation mirrors src/core/config.c, so that what the daemon would refuse is named at the
@@ -20,7 +20,7 @@ const CA_MAX = 255;
 /* The fields of an empty form: a server with iburst, as a bare host is. */
 export function emptyServerFields() {
     return {
-        kind: "server", host: "", iburst: true, prefer: false, noselect: false,
+        kind: "server", host: "", iburst: true, prefer: false, noselect: false, xleave: false,
         minpoll: "", maxpoll: "", maxsources: "", nts: false, noval: false, port: "", ca: "",
     };
 }
@@ -117,6 +117,8 @@ export function serverSpecFromFields(fields) {
         words.push("prefer");
     if (fields.noselect)
         words.push("noselect");
+    if (fields.xleave)
+        words.push("xleave");
     for (const name of ["minpoll", "maxpoll", "maxsources"]) {
         const value = String(fields[name] ?? "").trim();
         if (value !== "")
@@ -134,7 +136,7 @@ export function serverSpecFromFields(fields) {
     return { spec: words.join(" "), errors: {} };
 }
 
-const FLAG_OPTIONS = ["iburst", "prefer", "noselect", "nts", "noval"];
+const FLAG_OPTIONS = ["iburst", "prefer", "noselect", "xleave", "nts", "noval"];
 const VALUE_OPTIONS = ["minpoll", "maxpoll", "maxsources", "port", "ca"];
 
 /* A spec (as the Servers property holds it) → { fields, error }. Options this page does not

@@ -176,6 +176,8 @@ static const char *parse_server_options(char *words[], size_t n, struct config_s
                         s->prefer = true;
                 else if (strcmp(w, "noselect") == 0)
                         s->noselect = true;
+                else if (strcmp(w, "xleave") == 0)
+                        s->xleave = true;
                 else if (strcmp(w, "burst") == 0 || strcmp(w, "true") == 0 || strcmp(w, "preempt") == 0)
                         *ret_warning = "option accepted but has no effect";
                 else if (strcmp(w, "minpoll") == 0 || strcmp(w, "maxpoll") == 0) {
@@ -275,8 +277,8 @@ int config_parse_server_spec(const char *spec, struct config_server *ret, const 
 }
 
 void config_server_format(const struct config_server *s, char *buf, size_t size) {
-        int n = snprintf(buf, size, "%s %s%s%s%s", s->pool ? "pool" : "server", s->host, s->iburst ? " iburst" : "",
-                         s->prefer ? " prefer" : "", s->noselect ? " noselect" : "");
+        int n = snprintf(buf, size, "%s %s%s%s%s%s", s->pool ? "pool" : "server", s->host, s->iburst ? " iburst" : "",
+                         s->prefer ? " prefer" : "", s->noselect ? " noselect" : "", s->xleave ? " xleave" : "");
         if (n < 0 || (size_t) n >= size)
                 return;
         size_t used = (size_t) n;

@@ -65,6 +65,7 @@ struct config_server {
         char host[CONFIG_HOST_MAX];
         bool pool;
         bool iburst, prefer, noselect;
+        bool xleave;                 /* interleaved mode requests (falls back to basic by itself) */
         int8_t minpoll, maxpoll;     /* 0 when not given */
         unsigned maxsources;         /* pool only */
         bool nts;                    /* authenticated with NTS (RFC 8915), never without */

@@ -18,6 +18,21 @@
 #define SYNC_LOSS_POLLS 8            /* missed system-peer polls after which sync is lost */
 #define UNKNOWN_FREQUENCY_SD 500e-6
 #define KNOWN_FREQUENCY_SD 1e-6
+#define MAX_INTERLEAVED_REQUESTS 4   /* unanswered requests after which interleaved requests stop, so
+                                      * that no server completes an exchange polls old (chrony's) */
+
+/* The exchange of the last valid reply, which an interleaved reply to the next request completes
+ * with the server's real transmit time of that reply (T3). */
+struct interleaved_exchange {
+        bool valid;
+        bool unused;                 /* not accumulated as a basic sample: it may still become one */
+        ntp_ts remote_rx;            /* T2: the origin of the next interleaved request */
+        int64_t t1_real, t4_real;    /* T1 (transmit timestamp of our request), T4 */
+        int64_t rx_mono;             /* when the reply arrived: the sample's time */
+        double correction;           /* discipline_correction() then */
+        unsigned steps;              /* clock steps done when the request left */
+        unsigned requests_since;     /* requests sent since the reply */
+};
 
 struct source {
         uint32_t id;
@@ -31,6 +46,8 @@ struct source {
         unsigned request_steps;      /* clock steps done when the request left */
         int64_t t1_real;
         bool t1_known;
+        struct interleaved_exchange exchange;
+        bool interleaved;            /* the last valid reply was interleaved */
         struct clock_filter filter;
         enum engine_source_state state;
         enum select_tally tally;

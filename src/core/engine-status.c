@@ -59,6 +59,8 @@ static void source_info(const struct source *s, struct engine_source_info *ret) 
                 .prefer = s->config.prefer,
                 .noselect = s->config.noselect,
                 .iburst = s->config.iburst,
+                .xleave = s->config.xleave,
+                .interleaved = s->interleaved,
         };
 }
 

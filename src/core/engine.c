@@ -204,6 +204,22 @@ static void update_reachability(struct source *s) {
                 s->state = SOURCE_STATE_UNREACHABLE;
 }
 
+static bool interleaved_request_due(const struct source *s) {
+        return s->config.xleave && s->exchange.valid && s->exchange.requests_since < MAX_INTERLEAVED_REQUESTS;
+}
+
+/* An interleaved request (as chrony's): origin = the server's receive timestamp of its last valid
+ * reply, which is how the server finds that reply's real transmit time. The receive timestamp,
+ * which an interleaved reply echoes as its origin, is a second random nonce (chrony sends its
+ * local receive time there; no server reads it) distinct from the transmit one, as servers
+ * require to tell the modes apart. */
+static void make_interleaved(engine *e, const struct source *s, struct ntp_packet *p) {
+        p->origin_ts = s->exchange.remote_rx;
+        do
+                p->receive_ts = random_nonce(e);
+        while (p->receive_ts == p->transmit_ts || p->receive_ts == p->origin_ts);
+}
+
 static void send_request(engine *e, struct source *s, int64_t now_mono) {
         struct engine_action *a = queue_push(e, ENGINE_ACTION_SEND);
         if (!a)
@@ -214,12 +230,17 @@ static void send_request(engine *e, struct source *s, int64_t now_mono) {
                 .mode = NTP_MODE_CLIENT,
                 .transmit_ts = random_nonce(e),
         };
+        if (interleaved_request_due(s))
+                make_interleaved(e, s, &p);
+        if (s->exchange.valid)
+                s->exchange.requests_since++;
         a->source_id = s->id;
         a->packet_len = ntp_packet_write(&p, a->packet);
 
         s->request = (struct request_state) {
                 .outstanding = true,
                 .nonce = p.transmit_ts,
+                .interleaved_nonce = p.receive_ts,
                 .last_reply_transmit = s->request.last_reply_transmit,
         };
         s->request_mono = now_mono;
@@ -506,11 +527,12 @@ struct measurement {
 };
 
 /* θ = ((T2 − T1) + (T3 − T4)) / 2, δ = (T4 − T1) − (T3 − T2), all as differences so that an era
- * boundary between them does not matter. */
-static bool measure(const struct ntp_packet *p, int64_t t1_real, int64_t t4_real, double precision,
+ * boundary between them does not matter. T3 is the packet's transmit timestamp; T2 is its receive
+ * timestamp in basic mode, the previous reply's in interleaved mode. */
+static bool measure(const struct ntp_packet *p, ntp_ts t2, int64_t t1_real, int64_t t4_real, double precision,
                     struct measurement *ret) {
         ntp_ts t1 = ntp_ts_from_unix_ns(t1_real), t4 = ntp_ts_from_unix_ns(t4_real);
-        double server_time = ntp_ts_diff(p->transmit_ts, p->receive_ts);
+        double server_time = ntp_ts_diff(p->transmit_ts, t2);
         double round_trip = ntp_ts_diff(t4, t1);
 
         if (server_time < 0 || round_trip < 0)
@@ -519,7 +541,7 @@ static bool measure(const struct ntp_packet *p, int64_t t1_real, int64_t t4_real
         if (delay < -precision)
                 return false;
         *ret = (struct measurement) {
-                .offset = (ntp_ts_diff(p->receive_ts, t1) + ntp_ts_diff(p->transmit_ts, t4)) / 2,
+                .offset = (ntp_ts_diff(t2, t1) + ntp_ts_diff(p->transmit_ts, t4)) / 2,
                 .delay = fmax(delay, precision),
         };
         return true;
@@ -545,21 +567,11 @@ static void remember_real_time(engine *e, int64_t real, int64_t mono) {
         e->real_known = true;
 }
 
-static void accept_sample(engine *e, struct source *s, const struct ntp_packet *p, const struct measurement *m,
-                          int64_t now_mono) {
-        struct filter_sample sample = {
-                .t_mono = now_mono,
-                .offset = m->offset,
-                .uncorrected = m->offset + discipline_correction(&e->discipline, now_mono),
-                .delay = m->delay,
-                .dispersion = local_precision(e) + ntp_log2_to_seconds(p->precision) +
-                              discipline_slew_uncertainty(&e->discipline, now_mono),
-        };
-        double surprise = clock_filter_surprise(&s->filter, &sample, frequency_prior_sd(e));
-        clock_filter_add(&s->filter, &sample);
-
+/* What a valid reply tells of its server, sample or not. */
+static void note_reply(struct source *s, const struct ntp_packet *p, bool interleaved, int64_t now_mono) {
         s->request.outstanding = false;
         s->request.last_reply_transmit = p->transmit_ts;
+        s->interleaved = interleaved;
         s->stratum = p->stratum;
         s->refid = p->refid;
         s->leap = (enum ntp_leap) p->leap;
@@ -569,8 +581,6 @@ static void accept_sample(engine *e, struct source *s, const struct ntp_packet *
         s->reference_ts = p->reference_ts;
         s->transmit_ts = p->transmit_ts;
         s->last_rx_mono = now_mono;
-        s->last_offset = m->offset;
-        s->last_delay = m->delay;
         s->last_result = RESPONSE_OK;
         if (s->state != SOURCE_STATE_FALSETICKER)
                 s->state = SOURCE_STATE_OK;
@@ -578,14 +588,87 @@ static void accept_sample(engine *e, struct source *s, const struct ntp_packet *
         bool recovered = poll_replied(&s->poll);
         if (recovered && s->config.iburst)
                 poll_start_burst(&s->poll, now_mono + POLL_BURST_INTERVAL_NS);
+}
+
+/* The exchange this reply closed, kept for an interleaved reply to the next request. */
+static void keep_exchange(engine *e, struct source *s, const struct ntp_packet *p, int64_t t4_real,
+                          bool accumulated, int64_t now_mono) {
+        s->exchange = (struct interleaved_exchange) {
+                .valid = true,
+                .unused = !accumulated,
+                .remote_rx = p->receive_ts,
+                .t1_real = s->t1_real,
+                .t4_real = t4_real,
+                .rx_mono = now_mono,
+                .correction = discipline_correction(&e->discipline, now_mono),
+                .steps = s->request_steps,
+        };
+}
+
+/* sample_mono is when the exchange ended and correction the clock's correction then: an
+ * interleaved sample describes the previous exchange. */
+static void add_sample(engine *e, struct source *s, const struct ntp_packet *p, const struct measurement *m,
+                       int64_t sample_mono, double correction, int64_t now_mono) {
+        struct filter_sample sample = {
+                .t_mono = sample_mono,
+                .offset = m->offset,
+                .uncorrected = m->offset + correction,
+                .delay = m->delay,
+                .dispersion = local_precision(e) + ntp_log2_to_seconds(p->precision) +
+                              discipline_slew_uncertainty(&e->discipline, now_mono),
+        };
+        double surprise = clock_filter_surprise(&s->filter, &sample, frequency_prior_sd(e));
+        clock_filter_add(&s->filter, &sample);
+        s->last_offset = m->offset;
+        s->last_delay = m->delay;
         poll_adapt(&s->poll, surprise);
+}
+
+static enum response_result receive_basic(engine *e, struct source *s, const struct ntp_packet *p,
+                                          int64_t t4_real, int64_t now_mono) {
+        struct measurement m;
+        if (!measure(p, p->receive_ts, s->t1_real, t4_real, local_precision(e), &m))
+                return RESPONSE_BAD_TIMESTAMPS;
+
+        remember_real_time(e, t4_real, now_mono);
+        keep_exchange(e, s, p, t4_real, true, now_mono);
+        note_reply(s, p, false, now_mono);
+        add_sample(e, s, p, &m, now_mono, discipline_correction(&e->discipline, now_mono), now_mono);
+        system_update(e, s, now_mono);
+        return RESPONSE_OK;
+}
+
+/* An interleaved reply carries the real transmit time of the previous reply: with the kept T1,
+ * T2 and T4 it completes the previous exchange. That exchange is not used when it was already a
+ * basic sample (no sample twice) or when the clock was stepped since its request left; the reply
+ * still counts, and its own exchange waits for the next one (chrony does the same). */
+static enum response_result receive_interleaved(engine *e, struct source *s, const struct ntp_packet *p,
+                                                int64_t t4_real, int64_t now_mono) {
+        const struct interleaved_exchange prev = s->exchange;
+        bool completes = prev.valid && prev.unused && prev.steps == e->discipline.steps;
+        struct measurement m;
+
+        if (!prev.valid)
+                return RESPONSE_BOGUS_ORIGIN; /* we never sent an interleaved request without one */
+        /* T3 must be of the reply that T2 belongs to: a server's interleaved transmit time cannot
+         * precede the receive time of that request. */
+        if (!measure(p, prev.remote_rx, prev.t1_real, prev.t4_real, local_precision(e), &m))
+                return RESPONSE_BAD_TIMESTAMPS;
+
+        remember_real_time(e, t4_real, now_mono);
+        keep_exchange(e, s, p, t4_real, false, now_mono);
+        note_reply(s, p, true, now_mono);
+        if (!completes)
+                return RESPONSE_OK;
+        add_sample(e, s, p, &m, prev.rx_mono, prev.correction, now_mono);
+        system_update(e, s, now_mono);
+        return RESPONSE_OK;
 }
 
 enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, size_t len,
                                     int64_t t4_real, int64_t now_mono) {
         struct source *s = engine_find_source(e, id);
         struct ntp_packet p;
-        struct measurement m;
 
         if (!s || s->state == SOURCE_STATE_DENIED)
                 return RESPONSE_UNEXPECTED;
@@ -600,13 +683,9 @@ enum response_result engine_receive(engine *e, uint32_t id, const uint8_t *buf, 
         }
         if (r != RESPONSE_OK)
                 return r;
-        if (!measure(&p, s->t1_real, t4_real, local_precision(e), &m))
-                return RESPONSE_BAD_TIMESTAMPS;
-
-        remember_real_time(e, t4_real, now_mono);
-        accept_sample(e, s, &p, &m, now_mono);
-        system_update(e, s, now_mono);
-        return RESPONSE_OK;
+        if (response_is_interleaved(&p, &s->request))
+                return receive_interleaved(e, s, &p, t4_real, now_mono);
+        return receive_basic(e, s, &p, t4_real, now_mono);
 }
 
 /* ---- timers ---- */

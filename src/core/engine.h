@@ -63,6 +63,7 @@ struct engine_source_config {
         bool iburst;                 /* a burst of requests 2 s apart at start and on recovery */
         bool prefer;
         bool noselect;               /* measured and shown, never used for the clock */
+        bool xleave;                 /* interleaved requests; basic replies are still used */
 };
 
 enum engine_action_kind {
@@ -114,7 +115,8 @@ struct engine_source_info {
         double frequency_ppm;        /* of the local clock against this source, estimated */
         unsigned samples;
         enum response_result last_result;
-        bool prefer, noselect, iburst;
+        bool prefer, noselect, iburst, xleave;
+        bool interleaved;            /* the last valid reply came in interleaved mode */
 };
 
 struct engine_status {
@@ -154,7 +156,9 @@ void engine_run(engine *e, int64_t now_mono);
 int64_t engine_next_wakeup(engine *e);
 
 /* The request of the last SEND action to source id left at local time t1_real (a kernel transmit
- * timestamp when there is one, else the time read just before sending). */
+ * timestamp when there is one, else the time read just before sending). It may be called twice
+ * (the time read, then the kernel's): the last call counts. In interleaved mode this time is
+ * also the T1 of the sample the next reply completes. */
 void engine_request_sent(engine *e, uint32_t id, int64_t t1_real);
 
 /* A datagram arrived on the socket of source id at local time t4_real (kernel receive timestamp).

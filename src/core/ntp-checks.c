@@ -49,15 +49,23 @@ enum response_result check_server_header(const struct ntp_packet *p) {
 }
 
 enum response_result check_origin(const struct ntp_packet *p, const struct request_state *req) {
+        bool interleaved = response_is_interleaved(p, req);
+
         if (!req->outstanding)
                 return RESPONSE_UNEXPECTED;
-        if (p->transmit_ts != 0 && p->transmit_ts == req->last_reply_transmit)
+        /* An interleaved reply carries the previous reply's real departure, which a server may
+         * also have written into that reply; its fresh origin nonce already rules out a replay. */
+        if (!interleaved && p->transmit_ts != 0 && p->transmit_ts == req->last_reply_transmit)
                 return RESPONSE_DUPLICATE;
         if (p->origin_ts == 0)
                 return RESPONSE_ZERO_ORIGIN;
-        if (p->origin_ts != req->nonce)
+        if (p->origin_ts != req->nonce && !interleaved)
                 return RESPONSE_BOGUS_ORIGIN;
         return RESPONSE_OK;
+}
+
+bool response_is_interleaved(const struct ntp_packet *p, const struct request_state *req) {
+        return req->interleaved_nonce != 0 && p->origin_ts == req->interleaved_nonce;
 }
 
 static bool is_kiss_code(uint32_t refid) {

@@ -37,6 +37,8 @@ bool response_result_is_kod(enum response_result r);
 struct request_state {
         bool outstanding;
         uint64_t nonce;              /* the transmit timestamp we sent: a random 64-bit value */
+        uint64_t interleaved_nonce;  /* an interleaved request's receive timestamp (random), else 0:
+                                      * the origin of an interleaved reply */
         ntp_ts last_reply_transmit;  /* transmit timestamp of the last accepted reply */
 };
 
@@ -45,6 +47,11 @@ enum response_result check_server_header(const struct ntp_packet *p);
 
 /* Origin checks against the request: a reply whose origin does not match may be forged. */
 enum response_result check_origin(const struct ntp_packet *p, const struct request_state *req);
+
+/* The reply answers our interleaved request in interleaved mode: its origin is the receive
+ * timestamp we sent, which a basic reply (origin = our transmit timestamp) never carries. Only
+ * meaningful for a reply check_origin() accepted. */
+bool response_is_interleaved(const struct ntp_packet *p, const struct request_state *req);
 
 /* The full sequence, in the order that keeps forged packets from changing anything: parse, mode,
  * origin (so that a KoD counts only when authentic), KoD, then the header. */

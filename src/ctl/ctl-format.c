@@ -136,19 +136,42 @@ static const char *source_remote(const struct source_entry *e) {
         return e->address ? e->address : "";
 }
 
-/* One line for each NTS source; none for the others, so that a configuration without NTS shows
- * what it always showed. The first line has the label, the others line up under it. */
-static void print_source_authentication(FILE *f, const struct source_list *sources) {
+/* Why a source's mode is worth a line: interleaved, or asked for and not (yet) answered so. */
+static const char *source_mode_note(const struct source_entry *e) {
+        if (!e->mode)
+                return NULL;
+        if (streq(e->mode, "interleaved"))
+                return "interleaved mode";
+        if (e->xleave)
+                return "basic mode (xleave: no interleaved reply yet)";
+        return NULL;
+}
+
+static bool format_source_note(char *buf, size_t size, const struct source_entry *e, bool mode) {
+        if (mode) {
+                const char *note = source_mode_note(e);
+                snprintf(buf, size, "%s", note ? note : "");
+                return note;
+        }
+        if (!source_is_nts(e))
+                return false;
+        format_source_authentication(buf, size, e);
+        return true;
+}
+
+/* One line for each source with something to say (NTS, or the mode); none for the others, so
+ * that a configuration without them shows what it always showed. The first line has the label,
+ * the others line up under it. */
+static void print_source_notes(FILE *f, const struct source_list *sources, const char *label, bool mode) {
         char text[CTL_AUTHENTICATION_MAX];
         bool first = true;
 
         for (size_t i = 0; i < sources->n; i++) {
                 const struct source_entry *e = &sources->entries[i];
-                if (!source_is_nts(e))
+                if (!format_source_note(text, sizeof(text), e, mode))
                         continue;
-                format_source_authentication(text, sizeof(text), e);
                 if (first)
-                        print_label(f, "Authentication");
+                        print_label(f, label);
                 else
                         fprintf(f, "%*s  ", LABEL_WIDTH, "");
                 fprintf(f, "%s: %s\n", source_remote(e), text);
@@ -160,8 +183,10 @@ void print_status(FILE *f, const struct manager_properties *p) {
         print_synchronization(f, p);
         print_clock(f, p);
         print_settings(f, p);
-        if (p->present[PROPERTY_SOURCES])
-                print_source_authentication(f, &p->sources);
+        if (p->present[PROPERTY_SOURCES]) {
+                print_source_notes(f, &p->sources, "Authentication", false);
+                print_source_notes(f, &p->sources, "Mode", true);
+        }
 }
 
 void print_nts(FILE *f, const struct manager_properties *p) {
@@ -214,14 +239,13 @@ static void print_source_line(FILE *f, const struct source_entry *e) {
                 (double) e->jitter / NS_PER_MS);
 }
 
-/* Under an NTS source's row, in the refid column: the ntpq -p columns stay as they are. */
-static void print_source_authentication_line(FILE *f, const struct source_entry *e) {
+/* Under a source's row, in the refid column: the ntpq -p columns stay as they are. */
+static void print_source_note_lines(FILE *f, const struct source_entry *e) {
         char text[CTL_AUTHENTICATION_MAX];
 
-        if (!source_is_nts(e))
-                return;
-        format_source_authentication(text, sizeof(text), e);
-        fprintf(f, "%*s%s\n", SOURCES_REFID_COLUMN, "", text);
+        for (int mode = 0; mode <= 1; mode++)
+                if (format_source_note(text, sizeof(text), e, mode))
+                        fprintf(f, "%*s%s\n", SOURCES_REFID_COLUMN, "", text);
 }
 
 void print_sources_table(FILE *f, const struct source_list *sources) {
@@ -230,7 +254,7 @@ void print_sources_table(FILE *f, const struct source_list *sources) {
               f);
         for (size_t i = 0; i < sources->n; i++) {
                 print_source_line(f, &sources->entries[i]);
-                print_source_authentication_line(f, &sources->entries[i]);
+                print_source_note_lines(f, &sources->entries[i]);
         }
 }
 

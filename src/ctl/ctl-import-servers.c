@@ -44,7 +44,6 @@ static const char *const server_option_reasons[][3] = {
         { "autokey", NULL, "ntpsyncd has no Autokey" },
         { "aead", "value", "ntpsyncd uses AES-SIV-CMAC-256, the algorithm every NTS implementation has" },
         { "version", "value", "ntpsyncd speaks NTPv4" },
-        { "xleave", NULL, "ntpsyncd has no interleaved mode" },
         { "mode", "value", "ntpsyncd has no reference clock drivers" },
         { "ttl", "value", "ntpsyncd has no manycast or broadcast" },
         { "bias", "value", "ntpsyncd has no per-source offset correction" },
@@ -149,6 +148,8 @@ static int read_server_options(struct importer *imp, char **words, size_t n, str
                         s->prefer = true;
                 else if (streq(w, "noselect"))
                         s->noselect = true;
+                else if (streq(w, "xleave"))
+                        s->xleave = true;
                 else if (streq(w, "minpoll") || streq(w, "maxpoll")) {
                         r = read_poll_option(imp, w, i + 1 < n ? words[i + 1] : NULL,
                                              streq(w, "minpoll") ? &s->minpoll : &s->maxpoll);

@@ -63,6 +63,8 @@ static const struct typed_field source_fields[] = {
         SOURCE_FIELD("state", "s", state),
         SOURCE_FIELD("prefer", "b", prefer),
         SOURCE_FIELD("noselect", "b", noselect),
+        SOURCE_FIELD("xleave", "b", xleave),
+        SOURCE_FIELD("mode", "s", mode),
         SOURCE_FIELD("authentication", "s", authentication),
         SOURCE_FIELD("nts_state", "s", nts_state),
         SOURCE_FIELD("nts_reason", "s", nts_reason),
@@ -78,6 +80,7 @@ static void source_entry_done(struct source_entry *e) {
         free(e->refid);
         free(e->tally);
         free(e->state);
+        free(e->mode);
         free(e->authentication);
         free(e->nts_state);
         free(e->nts_reason);

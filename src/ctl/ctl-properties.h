@@ -28,6 +28,8 @@ struct source_entry {
         uint64_t jitter;        /* ns */
         bool prefer;
         bool noselect;
+        bool xleave;            /* interleaved mode asked for */
+        char *mode;             /* "basic" or "interleaved"; NULL from a daemon without it */
         char *authentication;   /* "none" or "nts"; NULL from a daemon without NTS */
         char *nts_state;        /* "ke-pending", "established" or "failed" */
         char *nts_reason;       /* why it failed */

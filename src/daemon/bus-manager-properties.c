@@ -141,13 +141,13 @@ static int append_source(sd_bus_message *reply, struct bus *b, const struct engi
                 r = sd_bus_message_open_container(reply, 'a', "{sv}");
         if (r >= 0)
                 r = sd_bus_message_append(
-                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "address", "s",
+                        reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "address", "s",
                         p ? p->address_text : "", "refid", "s", refid, "stratum", "y", s->stratum, "tally", "s", tally,
                         "when", "t", source_when(s, now, for_change), "poll", "u", poll_seconds(s->poll), "reach", "y",
                         s->reach, "delay", "t", (uint64_t) llround(fmax(s->delay, 0) * 1e9), "offset", "x",
                         (int64_t) llround(s->offset * 1e9), "jitter", "t", (uint64_t) llround(fmax(s->jitter, 0) * 1e9),
                         "state", "s", engine_source_state_to_string(s->state), "prefer", "b", s->prefer, "noselect", "b",
-                        s->noselect);
+                        s->noselect, "xleave", "b", s->xleave, "mode", "s", s->interleaved ? "interleaved" : "basic");
         if (r >= 0)
                 r = append_authentication(reply, p);
         if (r >= 0)

@@ -132,6 +132,7 @@ static int peer_add(struct msource *s, const struct net_address *a) {
                 .iburst = s->config.iburst || m->started,
                 .prefer = s->config.prefer,
                 .noselect = s->config.noselect,
+                .xleave = s->config.xleave,
         };
         config_server_poll_range(&s->config, &ec.minpoll, &ec.maxpoll);
         int64_t id = engine_add_source(m->engine, &ec, now_monotonic_ns());

@@ -646,7 +646,7 @@ int manager_start(manager *m) {
 
 static bool same_source(const struct config_server *a, const struct config_server *b) {
         return a->pool == b->pool && strcasecmp(a->host, b->host) == 0 && a->iburst == b->iburst &&
-               a->prefer == b->prefer && a->noselect == b->noselect && a->minpoll == b->minpoll &&
+               a->prefer == b->prefer && a->noselect == b->noselect && a->xleave == b->xleave && a->minpoll == b->minpoll &&
                a->maxpoll == b->maxpoll && a->maxsources == b->maxsources;
 }
 

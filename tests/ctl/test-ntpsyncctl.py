@@ -197,6 +197,17 @@ NTS_SOURCES = dbus.Array([
            nts_ke_time=dbus.UInt64(0), nts_rejected=dbus.UInt64(0), nts_last_rejection="", **NTS_COMMON),
 ], signature="(sa{sv})")
 
+# Interleaved, asked for but answered in basic mode, and not asked for (mode basic: no line).
+XLEAVE_COMMON = dict(NTS_COMMON, authentication="none")
+XLEAVE_SOURCES = dbus.Array([
+    source("chrony.example.com", address="192.0.2.30", refid=".GPS.", tally="*", when=dbus.UInt64(3),
+           reach=dbus.Byte(0o377), state="ok", xleave=True, mode="interleaved", **XLEAVE_COMMON),
+    source("ntpsec.example.com", address="192.0.2.31", refid=".GPS.", tally="+", when=dbus.UInt64(4),
+           reach=dbus.Byte(0o377), state="ok", xleave=True, mode="basic", **XLEAVE_COMMON),
+    source("plain.example.com", address="192.0.2.32", refid=".GPS.", tally="+", when=dbus.UInt64(5),
+           reach=dbus.Byte(0o377), state="ok", xleave=False, mode="basic", **XLEAVE_COMMON),
+], signature="(sa{sv})")
+
 TABLE_HEADER = "     remote           refid      st t when poll reach   delay   offset  jitter"
 TABLE_ROWS = [
     "*ntp1.example.co .GPS.            1 u   33   64  377   12.346   -0.123   0.046",
@@ -582,6 +593,7 @@ class NtpsyncctlTest(unittest.TestCase):
         # The default sources: one says "authentication": "none", the others nothing at all.
         self.assertEqual(self.ctl_ok("sources").splitlines()[2:], TABLE_ROWS)
         self.assertNotIn("Authentication", self.ctl_ok("status"))
+        self.assertNotIn("Mode", self.ctl_ok("status"))
 
     def test_status_shows_nts_sources(self):
         self.manager.set_properties(Sources=NTS_SOURCES)
@@ -593,6 +605,24 @@ class NtpsyncctlTest(unittest.TestCase):
             "                     nts3.example.com: NTS failed: certificate: the name does not match "
             "nts3.example.com",
         ])
+
+    def test_sources_and_status_show_the_mode_of_xleave_sources(self):
+        self.manager.set_properties(Sources=XLEAVE_SOURCES)
+        self.assertEqual(self.ctl_ok("sources").splitlines()[2:], [
+            "*chrony.example. .GPS.            2 u    3   64  377    2.000    1.000   0.050",
+            "                 interleaved mode",
+            "+ntpsec.example. .GPS.            2 u    4   64  377    2.000    1.000   0.050",
+            "                 basic mode (xleave: no interleaved reply yet)",
+            "+plain.example.c .GPS.            2 u    5   64  377    2.000    1.000   0.050",
+        ])
+        lines = self.ctl_ok("status").splitlines()
+        start = next(i for i, line in enumerate(lines) if line.strip().startswith("Mode:"))
+        self.assertEqual(lines[start:], [
+            "               Mode: chrony.example.com: interleaved mode",
+            "                     ntpsec.example.com: basic mode (xleave: no interleaved reply yet)",
+        ])
+        self.assertEqual([(s["xleave"], s["mode"]) for s in self.ctl_json("sources")],
+                         [(True, "interleaved"), (True, "basic"), (False, "basic")])
 
     def test_one_cookie(self):
         one = source("nts1.example.com", address="192.0.2.10", refid="192.0.2.99", tally="*", when=dbus.UInt64(10),

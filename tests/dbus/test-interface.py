@@ -167,7 +167,7 @@ class TestPropertiesChanged(unittest.TestCase):
                 n = sum(1 for _, (_, changed, _) in rec.signals[start:] if name in changed)
                 self.assertEqual(n, 1, "%s announced %d times after one %s" % (name, n, method))
 
-        servers = [w.server_spec(), "server 198.51.100.1 iburst"]
+        servers = [w.server_spec(), "server 198.51.100.1 iburst xleave"]
         change_and_expect("SetServers", "asb", [servers, True], {"Servers": servers})
         change_and_expect("AddServer", "sb", ["pool pool.example.test", True],
                           {"Servers": servers + ["pool pool.example.test"]})

@@ -10,6 +10,9 @@
  *   bit 1     deliver each datagram twice: a replay of an accepted reply must never be accepted.
  *   bits 2-4  further exchanges (0..7) with the same datagram, its receive and transmit timestamps
  *             moved on by the time elapsed, so that accepted samples accumulate and update the clock.
+ *   bit 5     the source has xleave: with bit 0, a request in interleaved mode is answered as in
+ *             interleaved mode (origin: the request's receive nonce; transmit: moved on to the
+ *             previous exchange only, as the previous reply's departure).
  *
  * Besides the sanitizers it checks what engine.h promises: a rejected datagram changes nothing and
  * asks for no action; clock actions are finite and within the panic and frequency limits; a reply
@@ -34,6 +37,7 @@
 #define CONTROL_PATCH_ORIGIN 0x01
 #define CONTROL_REPLAY 0x02
 #define CONTROL_MORE_EXCHANGES(c) (((c) >> 2) & 7)
+#define CONTROL_XLEAVE 0x20
 
 #define ORIGIN_OFFSET 24
 #define RECEIVE_OFFSET 32
@@ -46,6 +50,8 @@ struct harness {
         uint64_t random_state;
         int64_t now_mono;
         uint64_t nonce;              /* of the request in flight, 0 before the first */
+        uint64_t interleaved_nonce;  /* its receive timestamp: nonzero in interleaved mode */
+        uint64_t elapsed, previous_elapsed; /* NTP time since the first request, at this and the last */
         int64_t first_send_real;     /* -1 until the first request left */
 };
 
@@ -77,6 +83,9 @@ static void check_request(struct harness *h, const struct engine_action *a) {
         nonce = fuzz_read_be64(a->packet + TRANSMIT_OFFSET);
         fuzz_check(nonce != 0 && nonce != h->nonce);
         h->nonce = nonce;
+        h->interleaved_nonce = p.receive_ts;
+        /* An interleaved request never confuses its two nonces, whose echo tells the modes apart. */
+        fuzz_check(p.receive_ts == 0 ? p.origin_ts == 0 : p.receive_ts != nonce && p.origin_ts != 0);
 }
 
 static void check_clock_offset(const struct harness *h, double offset) {
@@ -154,6 +163,8 @@ static bool next_request(struct harness *h) {
                 return false;
         if (h->first_send_real < 0)
                 h->first_send_real = real_now(h);
+        h->previous_elapsed = h->elapsed;
+        h->elapsed = ntp_ts_from_unix_ns(real_now(h)) - ntp_ts_from_unix_ns(h->first_send_real);
         engine_request_sent(h->engine, h->source_id, real_now(h));
         return true;
 }
@@ -164,15 +175,19 @@ static uint8_t *make_reply(const struct harness *h, const uint8_t *datagram, siz
 
         if (!buf)
                 abort();
+        bool interleaved = (control & CONTROL_PATCH_ORIGIN) && h->interleaved_nonce != 0;
+
         memcpy(buf, datagram, len);
         if ((control & CONTROL_PATCH_ORIGIN) && len >= ORIGIN_OFFSET + 8)
-                fuzz_write_be64(buf + ORIGIN_OFFSET, h->nonce);
+                fuzz_write_be64(buf + ORIGIN_OFFSET, interleaved ? h->interleaved_nonce : h->nonce);
         if (len >= NTP_HEADER_SIZE) {
-                /* Moves the server's clock on with ours, keeping the offset the datagram had. */
-                uint64_t elapsed = ntp_ts_from_unix_ns(real_now(h)) - ntp_ts_from_unix_ns(h->first_send_real);
+                /* Moves the server's clock on with ours, keeping the offset the datagram had; an
+                 * interleaved transmit timestamp is the previous reply's. */
+                uint64_t elapsed = h->elapsed;
 
                 fuzz_write_be64(buf + RECEIVE_OFFSET, fuzz_read_be64(buf + RECEIVE_OFFSET) + elapsed);
-                fuzz_write_be64(buf + TRANSMIT_OFFSET, fuzz_read_be64(buf + TRANSMIT_OFFSET) + elapsed);
+                fuzz_write_be64(buf + TRANSMIT_OFFSET, fuzz_read_be64(buf + TRANSMIT_OFFSET) +
+                                                               (interleaved ? h->previous_elapsed : elapsed));
         }
         return buf;
 }
@@ -180,13 +195,15 @@ static uint8_t *make_reply(const struct harness *h, const uint8_t *datagram, siz
 static enum response_result deliver(struct harness *h, const uint8_t *buf, size_t len, int64_t after_ns) {
         struct engine_action a;
         enum response_result r;
-        uint64_t nonce = h->nonce;
+        uint64_t nonce = h->nonce, interleaved_nonce = h->interleaved_nonce;
 
         h->now_mono += after_ns;
         r = engine_receive(h->engine, h->source_id, buf, len, real_now(h), h->now_mono);
         fuzz_check((unsigned) r < _RESPONSE_MAX);
         if (r == RESPONSE_OK || response_result_is_kod(r))
-                fuzz_check(len >= NTP_HEADER_SIZE && fuzz_read_be64(buf + ORIGIN_OFFSET) == nonce);
+                fuzz_check(len >= NTP_HEADER_SIZE && (fuzz_read_be64(buf + ORIGIN_OFFSET) == nonce ||
+                                                      (interleaved_nonce != 0 &&
+                                                       fuzz_read_be64(buf + ORIGIN_OFFSET) == interleaved_nonce)));
         else
                 fuzz_check(!engine_next_action(h->engine, &a));
         drain_actions(h);
@@ -209,11 +226,12 @@ static void exchange(struct harness *h, const uint8_t *datagram, size_t len, uin
         free(reply);
 }
 
-static void harness_init(struct harness *h) {
+static void harness_init(struct harness *h, bool xleave) {
         struct engine_source_config source = {
                 .name = "fuzz.example",
                 .refid = 0xc0000201,
                 .iburst = true,
+                .xleave = xleave,
         };
         int64_t id;
 
@@ -238,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size < 1)
                 return 0;
         control = data[0];
-        harness_init(&h);
+        harness_init(&h, control & CONTROL_XLEAVE);
         for (unsigned i = 0; i <= CONTROL_MORE_EXCHANGES(control) && next_request(&h); i++)
                 exchange(&h, data + 1, size - 1, control);
         engine_free(h.engine);

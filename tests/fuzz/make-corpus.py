@@ -21,6 +21,7 @@ FUZZ_LAST_REPLY_TRANSMIT = 0xEB2B1F0000000000
 FUZZ_START_REAL_NS = 1735689600 * NS_PER_SEC
 CONTROL_PATCH_ORIGIN = 0x01
 CONTROL_REPLAY = 0x02
+CONTROL_XLEAVE = 0x20
 
 
 def more_exchanges(n):
@@ -107,6 +108,9 @@ def engine_seeds():
         "unsynchronized": bytes([patch]) + server_reply(leap=3, stratum=16),
         "short": bytes([patch]) + reply[:40],
         "bad-extension-length": bytes([patch]) + reply + extension(0x0104, 12) + bytes(16),
+        "xleave-interleaved": bytes([patch | CONTROL_XLEAVE | more_exchanges(7)]) + reply,
+        "xleave-replayed": bytes([patch | CONTROL_XLEAVE | CONTROL_REPLAY | more_exchanges(4)]) + reply,
+        "xleave-forged-origin": bytes([CONTROL_XLEAVE | more_exchanges(3)]) + server_reply(origin=FUZZ_NONCE),
     }
 
 

@@ -134,8 +134,16 @@ static int64_t queue_next_time(const struct packet_queue *q) {
 /* An engine asking to run again at the very instant it just ran, this many times, is stuck. */
 #define MAX_RUNS_AT_ONE_INSTANT 1000
 
+/* What an interleaving server remembers of its client (one per server in a scenario). */
+struct server_state {
+        bool known;
+        ntp_ts last_rx;              /* its receive timestamp of the last request */
+        int64_t last_departure_ns;   /* when its reply really left, by its clock */
+};
+
 struct simulation {
         const struct sim_scenario *scenario;
+        struct server_state servers[SIM_MAX_SERVERS];
         int64_t start_unix_ns;
         int64_t now_ns;
         struct sim_rng network_rng, clock_rng, engine_rng;
@@ -222,8 +230,23 @@ static bool server_is_down(const struct sim_server *s, double t) {
         return t >= s->down_from && t < s->down_until;
 }
 
+/* An interleaved request names, as its origin, the receive timestamp of the request before it. */
+static bool answers_interleaved(const struct sim_server *server, const struct server_state *state,
+                                const struct ntp_packet *req) {
+        return server->interleaved && state->known && req->origin_ts == state->last_rx &&
+               req->receive_ts != req->transmit_ts;
+}
+
+static int64_t transmit_delay_ns(struct simulation *sim, const struct sim_server *server) {
+        double span = server->tx_delay_max - server->tx_delay_min;
+        if (server->tx_delay_max <= 0)
+                return 0;
+        return seconds_to_ns_rounded(server->tx_delay_min + span * sim_rng_uniform(&sim->network_rng));
+}
+
 static int answer_request(struct simulation *sim, const struct packet_event *req_ev) {
         const struct sim_server *server = &sim->scenario->servers[req_ev->server];
+        struct server_state *state = &sim->servers[req_ev->server];
         struct ntp_packet req;
 
         if (server_is_down(server, ns_to_seconds(sim->now_ns)))
@@ -233,6 +256,8 @@ static int answer_request(struct simulation *sim, const struct packet_event *req
 
         int64_t server_ns = sim->start_unix_ns + sim->now_ns + seconds_to_ns_rounded(server->offset);
         int64_t processing_ns = seconds_to_ns_rounded(SIM_SERVER_PROCESSING);
+        int64_t leaves_after_ns = processing_ns + transmit_delay_ns(sim, server);
+        bool interleaved = answers_interleaved(server, state, &req);
         struct ntp_packet reply = {
                 .leap = NTP_LEAP_NONE,
                 .version = req.version,
@@ -244,9 +269,15 @@ static int answer_request(struct simulation *sim, const struct packet_event *req
                 .root_dispersion = ntp_short_from_seconds(1e-5),
                 .refid = ntp_refid_from_ascii("GPS"),
                 .reference_ts = ntp_ts_from_unix_ns(server_ns - 8 * NS_PER_SEC),
-                .origin_ts = req.transmit_ts,
+                .origin_ts = interleaved ? req.receive_ts : req.transmit_ts,
                 .receive_ts = ntp_ts_from_unix_ns(server_ns),
-                .transmit_ts = ntp_ts_from_unix_ns(server_ns + processing_ns),
+                .transmit_ts = interleaved ? ntp_ts_from_unix_ns(state->last_departure_ns)
+                                           : ntp_ts_from_unix_ns(server_ns + processing_ns),
+        };
+        *state = (struct server_state) {
+                .known = true,
+                .last_rx = reply.receive_ts,
+                .last_departure_ns = server_ns + leaves_after_ns,
         };
 
         double delay;
@@ -254,7 +285,7 @@ static int answer_request(struct simulation *sim, const struct packet_event *req
                 return 0;
 
         struct packet_event ev = {
-                .t_ns = sim->now_ns + processing_ns + seconds_to_ns_rounded(delay),
+                .t_ns = sim->now_ns + leaves_after_ns + seconds_to_ns_rounded(delay),
                 .kind = PACKET_REPLY,
                 .server = req_ev->server,
         };
@@ -371,6 +402,7 @@ static int add_servers(struct simulation *sim) {
                         .name = name,
                         .refid = UINT32_C(0xc0000201) + i, /* 192.0.2.1, .2, ... */
                         .iburst = s->iburst,
+                        .xleave = s->xleave,
                 };
                 int64_t id = engine_add_source(sim->engine, &sc, 0);
                 if (id < 0)

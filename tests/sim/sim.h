@@ -37,6 +37,11 @@ struct sim_server {
         double offset;               /* server clock - true time, s: nonzero makes a falseticker */
         struct sim_path to_server, to_client;
         double down_from, down_until;/* s since start: requests arriving in between get no answer */
+        /* A loaded server: each reply leaves a uniformly random time in [min, max] s after the
+         * transmit timestamp written in it. */
+        double tx_delay_min, tx_delay_max;
+        bool interleaved;            /* answers interleaved requests with the previous reply's real
+                                      * departure (as chronyd does) */
 };
 
 struct sim_scenario {
@@ -46,6 +51,7 @@ struct sim_scenario {
         int64_t start_unix;          /* true time at the start, s since the Unix epoch */
         struct sim_clock_config clock;
         bool iburst;
+        bool xleave;                 /* the sources ask for interleaved mode */
         bool drift_file;             /* the engine starts with the frequency that corrects the clock */
         double initial_step_threshold; /* s; 0 keeps the engine's default */
         double metrics_after;        /* s; RMS and maximum figures use samples after it */

@@ -112,7 +112,7 @@ static void test_defaults(void **state) {
 
 static void test_server_every_option(void **state) {
         struct config *c = parse_ok("# servers\n"
-                                    "server ntp1.example.org iburst prefer noselect minpoll 4 maxpoll 8\n"
+                                    "server ntp1.example.org iburst prefer noselect xleave minpoll 4 maxpoll 8\n"
                                     "server ntp2.example.org\n"
                                     "server 192.0.2.1 minpoll 3 maxpoll 17\n");
         assert_int_equal(c->n_servers, 3);
@@ -124,13 +124,14 @@ static void test_server_every_option(void **state) {
         assert_true(s->iburst);
         assert_true(s->prefer);
         assert_true(s->noselect);
+        assert_true(s->xleave);
         assert_int_equal(s->minpoll, 4);
         assert_int_equal(s->maxpoll, 8);
         assert_origin(&s->origin, FILE_NAME, 2);
 
         s = &c->servers[1];
         assert_string_equal(s->host, "ntp2.example.org");
-        assert_false(s->iburst || s->prefer || s->noselect || s->pool);
+        assert_false(s->iburst || s->prefer || s->noselect || s->xleave || s->pool);
         assert_int_equal(s->minpoll, 0);
         assert_int_equal(s->maxpoll, 0);
         assert_origin(&s->origin, FILE_NAME, 3);
@@ -998,6 +999,7 @@ static void assert_round_trip(const char *spec, const char *canonical) {
         assert_int_equal(again.iburst, s.iburst);
         assert_int_equal(again.prefer, s.prefer);
         assert_int_equal(again.noselect, s.noselect);
+        assert_int_equal(again.xleave, s.xleave);
         assert_int_equal(again.minpoll, s.minpoll);
         assert_int_equal(again.maxpoll, s.maxpoll);
         assert_int_equal(again.maxsources, s.maxsources);
@@ -1008,6 +1010,8 @@ static void test_server_format_round_trip(void **state) {
         assert_round_trip("server ntp.example.org", "server ntp.example.org");
         assert_round_trip("server ntp.example.org maxpoll 10 noselect minpoll 4 prefer iburst",
                           "server ntp.example.org iburst prefer noselect minpoll 4 maxpoll 10");
+        assert_round_trip("server ntp.example.org xleave iburst", "server ntp.example.org iburst xleave");
+        assert_round_trip("pool pool.example.org xleave", "pool pool.example.org xleave");
         assert_round_trip("pool pool.example.org", "pool pool.example.org");
         assert_round_trip("pool pool.example.org maxsources 4", "pool pool.example.org");
         assert_round_trip("pool pool.example.org iburst maxsources 16", "pool pool.example.org iburst maxsources 16");

@@ -206,7 +206,10 @@ static void test_server_options(void **state) {
         assert_int_equal(a->maxpoll, 8);
         assert_int_equal(cfg.n_servers, 6);
         const struct config_server *c = server("c.example.org");
-        assert_false(c->iburst || c->prefer || c->noselect);
+        assert_false(c->iburst || c->prefer || c->noselect || c->xleave);
+        /* xleave is carried over: ntpsyncd asks for interleaved mode too. */
+        assert_true(server("d.example.org")->xleave);
+        assert_non_null(strstr(res.text, "server d.example.org xleave"));
 
         /* Once per option name, with the first line and the number of lines. */
         static const struct expected_warning warnings[] = {
@@ -215,7 +218,6 @@ static void test_server_options(void **state) {
                 { "/etc/ntp.conf:3: server option 'key'", "no symmetric-key authentication" },
                 { "/etc/ntp.conf:3: server option 'version'", "" },
                 { "/etc/ntp.conf:4: server option 'autokey'", "" },
-                { "/etc/ntp.conf:4: server option 'xleave'", "" },
                 { "/etc/ntp.conf:4: server option 'preempt'", "" },
                 { "/etc/ntp.conf:5: server option 'frobnicate'", "ntpd has no such server option" },
                 { "/etc/ntp.conf:6: server option '-4'", "" },

@@ -128,6 +128,32 @@ static void test_duplicate_transmit(void **state) {
         assert_check(&p, &req, RESPONSE_DUPLICATE);
 }
 
+/* An interleaved request: the reply's origin may be either nonce, and only the receive one makes it
+ * interleaved. */
+static void test_interleaved_origin(void **state) {
+        struct ntp_packet p = genuine_reply();
+        struct request_state req = outstanding_request;
+
+        req.interleaved_nonce = NONCE ^ 1;
+        assert_check(&p, &req, RESPONSE_OK);
+        assert_false(response_is_interleaved(&p, &req));
+        p.origin_ts = req.interleaved_nonce;
+        assert_check(&p, &req, RESPONSE_OK);
+        assert_true(response_is_interleaved(&p, &req));
+        /* Its transmit timestamp may be the one the previous reply carried: no duplicate. */
+        req.last_reply_transmit = T3;
+        assert_check(&p, &req, RESPONSE_OK);
+        p.origin_ts = NONCE;
+        assert_check(&p, &req, RESPONSE_DUPLICATE);
+        /* Without an interleaved request, no origin makes a reply interleaved. */
+        req.interleaved_nonce = 0;
+        p.origin_ts = 0;
+        assert_false(response_is_interleaved(&p, &req));
+        assert_check(&p, &req, RESPONSE_DUPLICATE);
+        req.last_reply_transmit = 0;
+        assert_check(&p, &req, RESPONSE_ZERO_ORIGIN);
+}
+
 static void test_zero_origin(void **state) {
         struct ntp_packet p = genuine_reply();
 
@@ -364,6 +390,7 @@ int main(void) {
                 cmocka_unit_test(test_kod_in_another_mode_is_not_server_mode),
                 cmocka_unit_test(test_unexpected_without_outstanding_request),
                 cmocka_unit_test(test_duplicate_transmit),
+                cmocka_unit_test(test_interleaved_origin),
                 cmocka_unit_test(test_zero_origin),
                 cmocka_unit_test(test_bogus_origin),
                 cmocka_unit_test(test_zero_receive_timestamp),

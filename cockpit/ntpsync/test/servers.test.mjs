@@ -21,8 +21,8 @@ test("a server spec from the form, options in the daemon's order", () => {
     assert.deepStrictEqual(serverSpecFromFields(fields({ host: "ntp1.example.org" })),
         { spec: "server ntp1.example.org iburst", errors: {} });
     assert.strictEqual(serverSpecFromFields(fields({
-        host: " ntp1.example.org ", prefer: true, noselect: true, minpoll: "4", maxpoll: "07",
-    })).spec, "server ntp1.example.org iburst prefer noselect minpoll 4 maxpoll 7");
+        host: " ntp1.example.org ", prefer: true, noselect: true, xleave: true, minpoll: "4", maxpoll: "07",
+    })).spec, "server ntp1.example.org iburst prefer noselect xleave minpoll 4 maxpoll 7");
     assert.strictEqual(serverSpecFromFields(fields({ kind: "pool", host: "pool.ntp.org", maxsources: "8" })).spec,
         "pool pool.ntp.org iburst maxsources 8");
     assert.strictEqual(serverSpecFromFields(fields({
@@ -66,7 +66,7 @@ test("invalid fields give no spec, and every error at once", () => {
 test("specs back to fields, and round trips", () => {
     for (const spec of ["server ntp1.example.org iburst prefer minpoll 4 maxpoll 8",
         "pool pool.ntp.org iburst maxsources 4", "server nts.example.org nts noval port 4461 ca /etc/ca.pem",
-        "server 192.0.2.1 noselect", "server 2001:db8::1 iburst"]) {
+        "server 192.0.2.1 noselect", "server 2001:db8::1 iburst", "server 192.0.2.2 iburst xleave"]) {
         const { fields: parsed, error } = serverFieldsFromSpec(spec);
         assert.strictEqual(error, null, spec);
         assert.strictEqual(serverSpecFromFields(parsed).spec, spec);
