@@ -465,6 +465,22 @@ class Ntpd(Server):
         return [peers()["NTPD"], "-n", "-c", conf, "-p", os.path.join(self.dir, "ntpd.pid")]
 
 
+class NtpsyncdServer(Server):
+    """ntpsyncd itself as the server: observing only, answering as `local stratum 10` from the
+    start, without a bus."""
+    kind = "ntpsyncd"
+
+    def config_lines(self):
+        return ["serve on", "restrict default", "local stratum 10"]
+
+    def argv(self):
+        conf = os.path.join(self.dir, "ntpsyncd.conf")
+        with open(conf, "w") as f:
+            f.write("\n".join(self.config_lines() + [""]))
+        return ["env", "DBUS_SYSTEM_BUS_ADDRESS=unix:path=%s/no-bus" % self.dir, require_ntpsyncd(),
+                "--clock", "observe", "--config", conf, "--timesyncd-conf=", "--state-dir", self.dir]
+
+
 # --------------------------------------------------------------------------------------------
 # ntpsyncd
 
@@ -702,6 +718,11 @@ class Lab:
     def ntpd(self, offset, start=True):
         link = self.add_link()
         s = Ntpd(self, link, offset, "ntpd%d" % link.index)
+        return s.start() if start else s
+
+    def ntpsyncd_server(self, offset, start=True):
+        link = self.add_link()
+        s = NtpsyncdServer(self, link, offset, "ntpsyncd-server%d" % link.index)
         return s.start() if start else s
 
     def probe(self, address, timeout=2.0):

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""`server ADDR xleave`: against chronyd, which serves interleaved mode to clients that ask, the
-source goes interleaved (D-Bus Sources "mode", ntpsyncctl sources) and measures the faked offset;
-against NTPsec's ntpd, which has no interleaved mode for clients, it stays basic and still
-synchronizes to the right offset."""
+"""`server ADDR xleave`: against chronyd and against ntpsyncd itself, which serve interleaved mode
+to clients that ask, the source goes interleaved (D-Bus Sources "mode", ntpsyncctl sources) and
+measures the faked offset; against NTPsec's ntpd, which has no interleaved mode for clients, it
+stays basic and still synchronizes to the right offset."""
 
 import json
 import os
@@ -67,7 +67,12 @@ class TestXleave(unittest.TestCase):
         return p.stdout
 
     def test_chronyd_answers_interleaved(self):
-        server = self.lab.chronyd(0.5)
+        self.check_interleaved(self.lab.chronyd(0.5))
+
+    def test_ntpsyncd_answers_interleaved(self):
+        self.check_interleaved(self.lab.ntpsyncd_server(-0.25))
+
+    def check_interleaved(self, server):
         d = self.start_daemon(server.address)
         s = self.wait_source(lambda s: s["mode"] == "interleaved", MODE_TIMEOUT)
         self.assertEqual(s["mode"], "interleaved", "%r\n%s" % (s, d.process.stderr()))
