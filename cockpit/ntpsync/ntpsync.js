@@ -112,7 +112,7 @@ function renderSources() {
             element("td", String(row.stratum), "number"), element("td", row.when, "number"),
             element("td", row.poll, "number"), element("td", row.reach, "number"),
             element("td", row.delay, "number"), element("td", row.offset, "number"),
-            element("td", row.jitter, "number"), element("td", row.state),
+            element("td", row.jitter, "number"), element("td", row.state), element("td", row.mode),
             element("td", row.authentication, "auth"));
         body.append(tr);
     }

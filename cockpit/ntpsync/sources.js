@@ -63,6 +63,14 @@ export function authenticationText(entry) {
     }
 }
 
+/* The mode of a source that asked for interleaved mode (xleave), as `ntpsyncctl sources` says
+ * it; "" for the others, which are all basic. */
+export function modeText(entry) {
+    if (entry.xleave !== true)
+        return "";
+    return entry.mode === "interleaved" ? "interleaved" : "basic (no interleaved reply yet)";
+}
+
 /* One source as the table shows it. elapsedSeconds is the time since the property was read:
  * `when` changes every second but is not announced, so the page counts on by itself. */
 export function sourceRow(name, dict, elapsedSeconds = 0) {
@@ -86,6 +94,7 @@ export function sourceRow(name, dict, elapsedSeconds = 0) {
         prefer: entry.prefer === true,
         noselect: entry.noselect === true,
         authentication: authenticationText(entry),
+        mode: modeText(entry),
         ntsFailed: entry.authentication === "nts" && entry.nts_state === "failed",
     };
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import test from "node:test";
 import assert from "node:assert";
-import { formatInterval, formatReach, formatMs, authenticationText, sourceRows } from "../sources.js";
+import { formatInterval, formatReach, formatMs, authenticationText, modeText, sourceRows } from "../sources.js";
 
 const v = (t, value) => ({ t, v: value });
 
@@ -54,6 +54,14 @@ test("NTS authentication text", () => {
     assert.strictEqual(authenticationText({ authentication: "nts", nts_state: "something-new" }), "NTS");
 });
 
+test("mode text, for sources that asked for interleaved mode only", () => {
+    assert.strictEqual(modeText({}), "");
+    assert.strictEqual(modeText({ xleave: false, mode: "basic" }), "");
+    assert.strictEqual(modeText({ xleave: true, mode: "interleaved" }), "interleaved");
+    assert.strictEqual(modeText({ xleave: true, mode: "basic" }), "basic (no interleaved reply yet)");
+    assert.strictEqual(sourceRows([["a", { xleave: v("b", true), mode: v("s", "interleaved") }]])[0].mode, "interleaved");
+});
+
 test("rows from the Sources property", () => {
     const rows = sourceRows([
         entry("ntp1.example.org"),
@@ -68,7 +76,7 @@ test("rows from the Sources property", () => {
     assert.deepStrictEqual(rows[0], {
         tally: "*", tallyMeaning: "system peer", remote: "ntp1.example.org", address: "192.0.2.10", refid: "GPS",
         stratum: 1, when: "17", poll: "64", reach: "377", delay: "1.235", offset: "-0.250", jitter: "0.042",
-        state: "ok", prefer: false, noselect: false, authentication: "", ntsFailed: false,
+        state: "ok", prefer: false, noselect: false, authentication: "", mode: "", ntsFailed: false,
     });
     assert.strictEqual(rows[1].tallyMeaning, "falseticker");
     assert.strictEqual(rows[1].when, "-");
