@@ -39,7 +39,7 @@ static void take_tracking(manager *m, struct metrics_snapshot *s) {
 static void take_serving(manager *m, struct metrics_snapshot *s) {
         s->serving = manager_serving_now(m);
         if (m->server)
-                s->served = m->server->counters;
+                ntp_server_get_counters(m->server, &s->served);
         if (m->nts_ke_server) {
                 s->nts_ke_running = nts_ke_server_running(m->nts_ke_server);
                 s->nts_ke_active = nts_ke_server_active_connections(m->nts_ke_server);
