@@ -300,6 +300,17 @@ static uint64_t verdicts(const struct ntp_server_counters *c, const enum server_
         return sum;
 }
 
+static void write_thread_counts(FILE *f, const struct metrics_snapshot *s) {
+        const char *name = "ntpsync_serverstats_thread_ntp_packets_received_total";
+        write_family(f, name, "counter", "Datagrams received on the NTP sockets, by serving thread (0: the main one).");
+        for (size_t i = 0; i < s->n_threads; i++) {
+                char number[24];
+                snprintf(number, sizeof(number), "%zu", i);
+                const struct label thread[] = { { "thread", number } };
+                write_count(f, name, thread, 1, s->received_by_thread[i]);
+        }
+}
+
 static void write_serving(FILE *f, const struct metrics_snapshot *s) {
         const struct ntp_server_counters *c = &s->served;
         static const enum server_verdict restricted[] = { SERVER_DROP_IGNORE, SERVER_DROP_VERSION, SERVER_DROP_NOSERVE,
@@ -327,6 +338,7 @@ static void write_serving(FILE *f, const struct metrics_snapshot *s) {
                 c->verdicts[SERVER_DROP_MALFORMED]);
         counter(f, "ntpsync_serverstats_command_packets_received_total", "Mode 6 (ntpq) requests the rules allow.",
                 c->verdicts[SERVER_CONTROL]);
+        write_thread_counts(f, s);
 }
 
 /* ---- NTS served ---- */
