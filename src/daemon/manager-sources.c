@@ -112,18 +112,17 @@ static int peer_add(struct msource *s, const struct net_address *a) {
         p->fd = -1;
         net_address_to_string(a, p->address_text, sizeof(p->address_text));
 
-        bool tx_timestamps;
-        int r = p->fd = net_client_socket(&p->ntp_address, &tx_timestamps);
-        if (r < 0) {
+        int r = peer_reopen(p);
+        if (r < 0 && !net_error_is_no_route(r)) {
                 log_warning_errno(r, "source %s (%s): cannot open a socket", s->config.host, p->address_text);
-                free(p);
-                return r;
-        }
-        r = sd_event_add_io(m->event, &p->io, p->fd, EPOLLIN, on_peer_io, p);
-        if (r < 0) {
                 peer_free(p);
                 return r;
         }
+        /* No route yet: the source is there all the same (reach 0 in Sources, as ntpq -p shows it),
+         * and each poll tries again. */
+        if (r < 0)
+                log_notice("source %s (%s): no route to it yet, polled once there is one", s->config.host,
+                           p->address_text);
 
         struct engine_source_config ec = {
                 .name = s->config.host,
@@ -215,15 +214,17 @@ void msource_resolve_now(struct msource *s) {
         start_resolving(s);
 }
 
-/* A new socket toward p->ntp_address: when the local address the old one used is gone (a new
- * socket picks a new one), or when NTS-KE named another NTP server or port. */
+/* A new socket toward p->ntp_address: the first, one once there is a route, when the local address
+ * the old one used is gone (a new socket picks a new one), or when NTS-KE named another NTP server
+ * or port. The old socket stays when no new one can be had. */
 int peer_reopen(struct peer *p) {
         bool tx;
         int fd = net_client_socket(&p->ntp_address, &tx);
         if (fd < 0)
                 return fd;
         p->io = sd_event_source_disable_unref(p->io);
-        close(p->fd);
+        if (p->fd >= 0)
+                close(p->fd);
         p->fd = fd;
         return sd_event_add_io(p->manager->event, &p->io, p->fd, EPOLLIN, on_peer_io, p);
 }

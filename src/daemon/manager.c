@@ -148,7 +148,10 @@ static void send_request(manager *m, const struct engine_action *a) {
                         return;
                 packet = nts_request;
         }
-        int r = net_send(p->fd, packet, len, &t1);
+        /* A source without a route when it was added gets its socket once there is one. */
+        int r = p->fd < 0 ? peer_reopen(p) : 0;
+        if (r >= 0)
+                r = net_send(p->fd, packet, len, &t1);
         if (r < 0) {
                 log_debug("source %s: send failed: %s", p->address_text, strerror(-r));
                 return;
@@ -289,12 +292,15 @@ static void reopen_orphaned_sockets(manager *m) {
         for (size_t i = 0; i < m->n_sources; i++)
                 for (size_t j = 0; j < m->sources[i]->n_peers; j++) {
                         struct peer *p = m->sources[i]->peers[j];
-                        if (!socket_address_gone(p))
+                        bool unconnected = p->fd < 0;
+                        if (!unconnected && !socket_address_gone(p))
                                 continue;
                         if (peer_reopen(p) < 0)
-                                log_debug("source %s: local address gone, no new one yet", p->address_text);
+                                log_debug("source %s: %s, no new one yet", p->address_text,
+                                          unconnected ? "no route" : "local address gone");
                         else
-                                log_info("source %s: local address gone, socket reopened", p->address_text);
+                                log_info("source %s: %s", p->address_text,
+                                         unconnected ? "route found, socket opened" : "local address gone, socket reopened");
                 }
 }
 

@@ -111,6 +111,10 @@ int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps) {
         return fd;
 }
 
+bool net_error_is_no_route(int r) {
+        return r == -ENETUNREACH || r == -EHOSTUNREACH || r == -EADDRNOTAVAIL || r == -ENETDOWN;
+}
+
 int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns) {
         *ret_t1_ns = now_realtime_ns();
         ssize_t n = send(fd, buf, len, 0);

@@ -37,6 +37,9 @@ struct net_address net_address_ntp_target(const struct net_address *a);
 
 /* Opens a non-blocking socket connected to a (port 123 unless a has one). */
 int net_client_socket(const struct net_address *a, bool *ret_tx_timestamps);
+/* Whether net_client_socket() failed for want of a route or of an address to send from: a state
+ * of the network, which can change. */
+bool net_error_is_no_route(int r);
 
 /* Sends buf; *ret_t1_ns is the realtime just before. */
 int net_send(int fd, const void *buf, size_t len, int64_t *ret_t1_ns);

@@ -239,6 +239,11 @@ class TestOnline(unittest.TestCase):
         self.assertIn(self.get("OnlineReason"), ("link down", "no route"))
         self.assertEqual(self.sent(), 0, "NTP packets sent with only lo up")
         self.assertTrue(d.process.running())
+        # Listed all the same, never reached, as ntpq -p shows a server without a route.
+        source = self.source()
+        self.assertIsNotNone(source, "%s missing from Sources without a route: %r" % (SERVER, self.get("Sources")))
+        self.assertEqual(source["reach"], 0)
+        self.assertRegex(d.process.stderr(), r"source %s \(%s\): no route to it yet" % (re.escape(SERVER), re.escape(SERVER)))
 
         self.phase("2. link, address and route: online, synchronized")
         self.link.create()
@@ -258,6 +263,7 @@ class TestOnline(unittest.TestCase):
         self.wait_online(True, 5)
         self.assertEqual(self.get("OnlineReason"), "")
         self.wait_for("synchronized", lambda: self.get("Synchronized"), 30, 0.3)
+        self.assertIn("source %s: route found, socket opened" % SERVER, d.process.stderr())
         log("Synchronized after %.1f s" % (time.monotonic() - t_up))
         self.assertAlmostEqual(self.get("Offset") / 1e9, OFFSET, delta=harness.TOLERANCE)
         self.wait_for("reach with 3 bits", lambda: popcount(self.reach() or 0) >= 3, 30, 0.3)
