@@ -3,8 +3,8 @@
 
 /* What the serving threads share with the main loop, and how each part is read safely:
  *
- * - the state that goes into replies: a seqlock the main loop publishes into (about once a
- *   second) and workers read once per batch, without a lock and without ever blocking the
+ * - the state that goes into replies: a seqlock the main loop publishes into (after every
+ *   engine run; readers add the dispersion grown since) and workers read once per batch, without a lock and without ever blocking the
  *   writer. A seqlock, not a swapped pointer: the state is a few dozen bytes, copied whole, and
  *   nothing needs reclaiming. Its words are relaxed atomics, so that the sanitizers see no race.
  * - the rate limiter: one table cut in shards, each behind its own mutex and picked by a keyed

@@ -35,8 +35,6 @@ struct ntp_server_batch {
         char out_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
 };
 
-/* How often the main loop publishes the state for the workers; they age it in between. */
-#define PUBLISH_INTERVAL_USEC 1000000
 #define PHI 15e-6                    /* s/s: root dispersion grows so while the state waits (RFC 5905) */
 
 /* ---- sockets ---- */
@@ -514,11 +512,12 @@ static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void 
                 if (ntp_server_worker_process(w, fd) < NTP_SERVER_BATCH)
                         break;
         unsigned suppressed;
+        if (counter_read(&w->counters.verdicts[SERVER_DROP_LIMITED]) == 0 ||
+            !log_ratelimit_allow(&w->flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+                return 0;
         struct ntp_server_counters all;
         ntp_server_get_counters(w->server, &all);
-        uint64_t limited = all.verdicts[SERVER_DROP_LIMITED];
-        if (limited > 0 && log_ratelimit_allow(&w->flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
-                log_debug("server: %llu requests rate limited so far", (unsigned long long) limited);
+        log_debug("server: %llu requests rate limited so far", (unsigned long long) all.verdicts[SERVER_DROP_LIMITED]);
         return 0;
 }
 
@@ -558,24 +557,6 @@ void ntp_server_state_changed(struct ntp_server *s) {
                 publish_state(s);
 }
 
-static int on_publish(sd_event_source *source, uint64_t usec, void *userdata) {
-        struct ntp_server *s = userdata;
-        publish_state(s);
-        return sd_event_source_set_time(source, usec + PUBLISH_INTERVAL_USEC);
-}
-
-/* While workers serve: the state published now, then every PUBLISH_INTERVAL_USEC. */
-static int start_publishing(struct ntp_server *s) {
-        uint64_t now;
-        publish_state(s);
-        if (s->publish_timer)
-                return sd_event_source_set_enabled(s->publish_timer, SD_EVENT_ON);
-        int r = sd_event_now(s->manager->event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = sd_event_add_time(s->manager->event, &s->publish_timer, CLOCK_MONOTONIC, now + PUBLISH_INTERVAL_USEC,
-                                      PUBLISH_INTERVAL_USEC / 10, on_publish, s);
-        return r;
-}
 
 void ntp_server_set_rules(struct ntp_server *s, const struct restrict_set *rules) {
         pthread_rwlock_wrlock(&s->rules_lock);
@@ -612,18 +593,9 @@ static unsigned threads_wanted(const struct ntp_server *s) {
 static void start_workers(struct ntp_server *s, unsigned n) {
         if (n <= 1)
                 return;
-        int r = start_publishing(s);
-        if (r < 0) {
-                log_warning_errno(r, "Serving on the main thread only, cannot publish the state to workers");
-                return;
-        }
+        /* Then after every engine run; in between the workers age it themselves. */
+        publish_state(s);
         (void) ntp_server_workers_start(s, n);
-}
-
-static void stop_workers(struct ntp_server *s) {
-        ntp_server_workers_stop(s);
-        if (s->publish_timer)
-                (void) sd_event_source_set_enabled(s->publish_timer, SD_EVENT_OFF);
 }
 
 static int open_sockets(struct ntp_server *s) {
@@ -689,7 +661,7 @@ static int open_control_sockets(struct ntp_server *s) {
  * may read worker 0's sockets. */
 static void close_sockets(struct ntp_server *s) {
         size_t kept = 0;
-        stop_workers(s);
+        ntp_server_workers_stop(s);
         for (size_t i = 0; i < s->n_fds; i++) {
                 s->io[i] = sd_event_source_disable_unref(s->io[i]);
                 if (s->owned[i])
@@ -759,12 +731,11 @@ int ntp_server_new(manager *m, struct ntp_server **ret) {
 struct ntp_server *ntp_server_free(struct ntp_server *s) {
         if (!s)
                 return NULL;
-        stop_workers(s);
+        ntp_server_workers_stop(s);
         for (size_t i = 0; i < s->n_fds; i++) {
                 sd_event_source_disable_unref(s->io[i]);
                 close(s->fds[i]);
         }
-        sd_event_source_disable_unref(s->publish_timer);
         ntp_server_control_queue_done(s);
         ntp_server_worker_free(s->workers[0]);
         ntp_server_limiter_free(s->limiter);

@@ -115,8 +115,7 @@ struct ntp_server {
         /* The cookie keys: read by workers under the read lock, swapped under the write lock. */
         pthread_rwlock_t nts_lock;
         nts_server_keys *nts_keys;   /* NULL: NTS requests are answered as plain ones */
-        struct ntp_server_snapshot snapshot;
-        sd_event_source *publish_timer;
+        struct ntp_server_snapshot snapshot; /* published after every engine run while workers serve */
         struct ntp_server_control_queue control;
 };
 
