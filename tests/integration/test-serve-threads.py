@@ -14,6 +14,10 @@ kernel's SO_REUSEPORT hash sends them to any thread.
 - Under the flood each serving thread (the main one included) has used a fair share of the CPU
   time the serving took (/proc/PID/task/TID/stat): the kernel spread the clients, and every
   thread answered its share (ntpload counts the answers).
+- As under systemd, where ntpsyncd.socket's socket is root's and the daemon (user ntpsync) may
+  not join it with SO_REUSEPORT sockets of its own: given port 123 as a passed socket without
+  SO_REUSEPORT, the threads read that one socket together (and say so), and the flood still
+  spreads over them.
 - C's REQUESTS requests, about 0.1 s apart from as many ports, get exactly one answer with the time
   (its first) and then at most one RATE kiss per `minimum` (2 s): one table for the client, where
   a table per thread would answer it once per thread."""
@@ -54,6 +58,19 @@ print(json.dumps({"answers": answers, "ports": len(ports)}))
 """
 
 
+# The launcher: [::]:123 passed as systemd passes ntpsyncd.socket's, without SO_REUSEPORT.
+UDP_SOCKET_ACTIVATE = r"""
+import os, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 123))
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ.update(LISTEN_FDS="1", LISTEN_PID=str(os.getpid()), LISTEN_FDNAMES="ntpsyncd.socket")
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
 def ntpload_path():
     path = os.environ.get("NTPLOAD") or os.path.join(harness.SOURCE_ROOT, "build", "bench", "ntpload")
     if not os.access(path, os.X_OK):
@@ -86,9 +103,9 @@ class TestServeThreads(unittest.TestCase):
         self.client = self.lab.add_client("203.0.113", "2001:db8:c2::")
         self.flooder = self.lab.add_client("198.51.100", "2001:db8:c1::", routed_prefix="198.18.0.0/15")
 
-    def start(self, extra=()):
+    def start(self, extra=(), launcher=()):
         d = self.lab.ready_daemon(["serve on", "local stratum 10", "restrict default limited kod",
-                                   "restrict 198.18.0.0 mask 255.254.0.0"] + list(extra))
+                                   "restrict 198.18.0.0 mask 255.254.0.0"] + list(extra), launcher=launcher)
         self.addCleanup(lambda: d.process.running() and d.stop())
         return d
 
@@ -97,14 +114,16 @@ class TestServeThreads(unittest.TestCase):
         self.assertEqual(list(serving_threads(d.process.pid)), [d.process.pid])
         self.assertIsNotNone(self.client.probe(self.client.server_v4), "not served on one thread")
 
-    def test_spread_and_shared_limit(self):
+    def check_threads(self, d):
+        """The number of CPUs: how many threads serve."""
         cpus = min(len(os.sched_getaffinity(0)), 16)
-        d = self.start()
-        pid = d.process.pid
-        names = sorted(v[0] for v in serving_threads(pid).values())
+        names = sorted(v[0] for v in serving_threads(d.process.pid).values())
         self.assertEqual(len(names), cpus, "serving threads: %r, CPUs %d" % (names, cpus))
         self.assertEqual(names[1:], sorted("ntpsyncd-srv%d" % i for i in range(1, cpus)))
+        return cpus
 
+    def flood_spreads(self, d, cpus):
+        pid = d.process.pid
         with self.subTest("the flood spreads over the threads"):
             before = serving_threads(pid)
             p = self.flooder.run([ntpload_path(), "-s", self.flooder.server_v4, "-S", "198.18.0.0/16", "-n", "4096",
@@ -122,6 +141,19 @@ class TestServeThreads(unittest.TestCase):
             if cpus > 1:
                 for name, t in ticks.items():
                     self.assertGreaterEqual(t, FAIR_SHARE * total / cpus, "%s did not take its share: %r" % (name, ticks))
+
+    def test_passed_socket_read_together(self):
+        d = self.start(launcher=[harness.PYTHON3, "-c", UDP_SOCKET_ACTIVATE])
+        cpus = self.check_threads(d)
+        if cpus > 1:
+            self.assertIn("Serving threads read the main thread's socket", d.process.stderr())
+        self.flood_spreads(d, cpus)
+        self.assertIsNotNone(self.client.probe(self.client.server_v4), "not served on the passed socket")
+
+    def test_spread_and_shared_limit(self):
+        d = self.start()
+        self.assertNotIn("Serving threads read the main thread's socket", d.process.stderr())
+        self.flood_spreads(d, self.check_threads(d))
 
         with self.subTest("one rate limit per client across the threads"):
             p = self.client.run([harness.PYTHON3, "-c", NEW_PORT_CLIENT, self.client.server_v4, str(REQUESTS)],
