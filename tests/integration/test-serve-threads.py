@@ -39,7 +39,7 @@ FAIR_SHARE = 0.5             # each thread's CPU time at least this fraction of 
 NEW_PORT_CLIENT = r"""
 import json, socket, struct, sys, time
 server, n = sys.argv[1], int(sys.argv[2])
-answers, ports = [], set()
+answers, ports, sockets = [], set(), []
 for i in range(n):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("0.0.0.0", 0))
@@ -52,7 +52,7 @@ for i in range(n):
         answers.append({"stratum": data[1], "kod": data[12:16].rstrip(b"\0").decode() if data[1] == 0 else None})
     except socket.timeout:
         pass
-    s.close()
+    sockets.append(s)  # kept open: no port comes back for a later request
     time.sleep(0.05)
 print(json.dumps({"answers": answers, "ports": len(ports)}))
 """
