@@ -557,7 +557,6 @@ void ntp_server_state_changed(struct ntp_server *s) {
                 publish_state(s);
 }
 
-
 void ntp_server_set_rules(struct ntp_server *s, const struct restrict_set *rules) {
         pthread_rwlock_wrlock(&s->rules_lock);
         s->rules = *rules;
@@ -617,6 +616,7 @@ static int open_sockets(struct ntp_server *s) {
                 start_workers(s, threads);
         return r;
 }
+
 static int bind_loopback(int family) {
         int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd < 0)
