@@ -18,6 +18,8 @@ bench_init() {
         rates=${RATES:-${default_rates:-}}
         step_seconds=${STEP_SECONDS:-3}
         server_cpu=${SERVER_CPU:-1}
+        # The cores the server may use (taskset's list: "1", "0,1", "0-3"); one by default.
+        server_cpus=${SERVER_CPUS:-$server_cpu}
         load_cpu=${LOAD_CPU:-0}
         sockbuf=${SOCKBUF:-8388608}
         servers=${SERVERS:-$default_servers}
@@ -59,7 +61,21 @@ bench_cleanup() {
         rm -rf "$dir"
 }
 
-cpu_mask() { printf '%x' $((1 << $1)); }
+# How many cores a taskset list names.
+cpu_count() { python3 -c "print(bin(int('$(cpu_mask "$1")', 16)).count('1'))"; }
+
+# The hexadecimal mask of a taskset list ("1", "0,2", "0-3").
+cpu_mask() {
+        local mask=0 part first last cpu
+        for part in ${1//,/ }; do
+                first=${part%-*}
+                last=${part#*-}
+                for cpu in $(seq "$first" "$last"); do
+                        mask=$((mask | (1 << cpu)))
+                done
+        done
+        printf '%x' "$mask"
+}
 
 bench_network() {
         ip netns add "$ns_srv"
@@ -72,7 +88,7 @@ bench_network() {
                 ip -n "$ns" link set lo up
                 ip -n "$ns" link set eth0 up
         done
-        ip netns exec "$ns_srv" sh -c "echo $(cpu_mask "$server_cpu") > /sys/class/net/eth0/queues/rx-0/rps_cpus"
+        ip netns exec "$ns_srv" sh -c "echo $(cpu_mask "$server_cpus") > /sys/class/net/eth0/queues/rx-0/rps_cpus"
         ip netns exec "$ns_load" sh -c "echo $(cpu_mask "$load_cpu") > /sys/class/net/eth0/queues/rx-0/rps_cpus"
 }
 
@@ -88,7 +104,7 @@ run_ntpsyncd() {
         local conf=$1
         shift
         printf '%s\n' "$@" >"$conf"
-        DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus taskset -c "$server_cpu" ip netns exec "$ns_srv" \
+        DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/no-bus taskset -c "$server_cpus" ip netns exec "$ns_srv" \
                 "${no_sys_time[@]}" "$ntpsyncd" --clock observe --config "$conf" --timesyncd-conf= \
                 --state-dir "$(dirname "$conf")" >"$dir/ntpsyncd.log" 2>&1 &
         server_pid=$!
@@ -100,7 +116,7 @@ run_chronyd() {
         shift
         printf '%s\n' "$@" >"$conf"
         sockbuf_preload
-        taskset -c "$server_cpu" ip netns exec "$ns_srv" "${sockbuf_env[@]}" "${no_sys_time[@]}" \
+        taskset -c "$server_cpus" ip netns exec "$ns_srv" "${sockbuf_env[@]}" "${no_sys_time[@]}" \
                 "$chronyd" -x -d -u root -f "$conf" >"$dir/chronyd.log" 2>&1 &
         server_pid=$!
 }
@@ -201,7 +217,7 @@ measure() {
         local name=$1 best=0 bound="" last_good=0 rate
         start_server "$name"
         # Threads and all: every thread of the server on its core.
-        taskset -a -p -c "$server_cpu" "$server_pid" >/dev/null 2>&1 || true
+        taskset -a -p -c "$server_cpus" "$server_pid" >/dev/null 2>&1 || true
         load -r 1000 -d 0.5 >/dev/null # warm-up
         for rate in $rates; do
                 if ! step_tries "$name" "$rate"; then

@@ -17,7 +17,10 @@
 # the figures are tick-sampled and include softirq work that happens to run in the server's
 # context: indicative only.
 #
-#   ntpsyncd  --clock observe, `serve on`, `restrict default` (no limited), `local stratum 10`
+#   ntpsyncd  --clock observe, `serve on`, `serve threads 1`, `restrict default` (no limited),
+#             `local stratum 10`
+#   ntpsyncd-n the same with its default `serve threads`: one thread per core it may use, that is
+#             per core of SERVER_CPUS (with one core, two threads on it: the cost of the threads)
 #   chronyd   -x (never touches the clock), `allow all`, `local stratum 1`, no ratelimit
 #   ntpd      NTPsec under setpriv without CAP_SYS_TIME, orphan mode (stratum 1), its built-in
 #             `limited noquery` default lifted (`unrestrict default limited noquery`)
@@ -28,13 +31,14 @@
 #
 # Usage: bench/serve-throughput.sh [BUILD_DIR]   (as root; about 3-5 minutes)
 #   env: RATES="50000 100000 ...", STEP_SECONDS=3, SERVER_CPU=1, LOAD_CPU=0, SOCKBUF=8388608,
-#        SERVERS="ntpsyncd chronyd ntpd", RETRIES=1 (more tries of a step that lost >= 1 %),
+#        SERVER_CPUS=SERVER_CPU (the server's cores, a taskset list: "1-3" for 1 vs 3 threads),
+#        SERVERS="ntpsyncd ntpsyncd-n chronyd ntpd", RETRIES=1 (more tries of a step that lost >= 1 %),
 #        ROUNDS=2 (each server measured that often, in turn; its best round counts)
 set -euo pipefail
 
 here=$(dirname "$(realpath "$0")")
 default_rates="50000 100000 150000 200000 250000 300000 350000 400000 500000 600000 800000 1000000"
-default_servers="ntpsyncd chronyd ntpd"
+default_servers="ntpsyncd ntpsyncd-n chronyd ntpd"
 cpu_rate=100000 # the server's CPU time is compared at this rate (one of RATES)
 reply_word=replies
 bad_keys="invalid unmatched duplicates wrong_sender unsynchronized kods"
@@ -51,7 +55,14 @@ start_server() {
         case "$name" in
         ntpsyncd)
                 mkdir -p "$dir/state"
-                run_ntpsyncd "$dir/state/ntpsyncd.conf" "serve on" "restrict default" "local stratum 10"
+                run_ntpsyncd "$dir/state/ntpsyncd.conf" "serve on" "serve threads 1" "restrict default" "local stratum 10"
+                ;;
+        ntpsyncd-n)
+                mkdir -p "$dir/state"
+                # SERVER_CPUS with one core: two threads on it, the cost of the threads themselves.
+                local threads=$(($(cpu_count "$server_cpus") > 1 ? $(cpu_count "$server_cpus") : 2))
+                run_ntpsyncd "$dir/state/ntpsyncd.conf" "serve on" "serve threads $threads" "restrict default" \
+                        "local stratum 10"
                 ;;
         chronyd)
                 run_chronyd "$dir/chrony.conf" "local stratum 1" "allow all" "cmdport 0" "pidfile $dir/chronyd.pid" \
@@ -73,7 +84,7 @@ start_server() {
 
 measure_extra() { :; }
 
-echo "serve-throughput: $(nproc) cores, server on CPU $server_cpu, ntpload on CPU $load_cpu," \
+echo "serve-throughput: $(nproc) cores, server on CPU(s) $server_cpus, ntpload on CPU $load_cpu," \
         "$step_seconds s per step, $rounds rounds, socket buffers $([ "$sockbuf" -gt 0 ] && echo "$sockbuf B" || echo default)"
 bench_rounds
 
@@ -82,6 +93,13 @@ printf '%-10s %22s   %s\n' server "responses/s (<1% loss)" "server CPU at $cpu_r
 for s in $servers; do
         printf '%-10s %22s   %s\n' "$s" "${peak[$s]}" "${cpu_best[$s]:-n/a}"
 done
-[ -n "${peak[ntpsyncd]:-}" ] && [ -n "${peak[chronyd]:-}" ] && echo "ratio ntpsyncd/chronyd: $(ratio "${peak[ntpsyncd]}" "${peak[chronyd]}")"
-[ -n "${peak[ntpsyncd]:-}" ] && [ -n "${peak[ntpd]:-}" ] && echo "ratio ntpsyncd/ntpd:    $(ratio "${peak[ntpsyncd]}" "${peak[ntpd]}")"
+show_ratio() {
+        [ -n "${peak[$1]:-}" ] && [ -n "${peak[$2]:-}" ] && printf 'ratio %-20s %s\n' "$1/$2:" "$(ratio "${peak[$1]}" "${peak[$2]}")"
+        return 0
+}
+show_ratio ntpsyncd chronyd
+show_ratio ntpsyncd ntpd
+show_ratio ntpsyncd-n ntpsyncd
+show_ratio ntpsyncd-n chronyd
+show_ratio ntpsyncd-n ntpd
 exit 0

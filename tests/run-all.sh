@@ -5,6 +5,8 @@
 #
 #   build/           gcc, --werror, --prefix=/usr: every test suite, the booted-system test included
 #   build-sanitize/  gcc with AddressSanitizer and UndefinedBehaviorSanitizer, --werror: unit, sim, fuzz
+#   build-tsan/      gcc with ThreadSanitizer, --werror: the serving threads' unit tests and the
+#                    serving integration tests (a report fails the test that saw it)
 #   build-fuzz/      clang, libFuzzer and the same sanitizers: the fuzz suite, then FUZZ_SECONDS
 #                    (default 30) of fuzzing per target, all targets at once
 #
@@ -18,6 +20,12 @@ PYTHON3=/usr/bin/python3
 SANITIZE_OPTIONS="-Db_sanitize=address,undefined -Db_lundef=false"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+TSAN_SETUP_OPTIONS="-Db_sanitize=thread -Db_lundef=false"
+# The daemon goes on after a report (the harness finds it in its stderr); a unit test exits 66.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
+# What runs on more than one thread: the serving threads and what they share.
+TSAN_TESTS="test-ntp-server-shared test-ratelimit test-server test-nts-server test-nts-server-keys
+            test-serve test-flood test-restrict-serve test-serve-threads"
 
 passed=0
 failed=0
@@ -124,6 +132,10 @@ build_and_test build "--werror --prefix=/usr" || true
 
 step "build-sanitize/: gcc, ASan + UBSan, --werror: unit, sim, fuzz"
 build_and_test build-sanitize "--werror $SANITIZE_OPTIONS" --suite unit --suite sim --suite fuzz || true
+
+step "build-tsan/: gcc, ThreadSanitizer, --werror: serving threads (unit and integration)"
+# shellcheck disable=SC2086 # the test names are words
+build_and_test build-tsan "--werror $TSAN_SETUP_OPTIONS" $TSAN_TESTS || true
 
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
         step "build-fuzz/: clang, libFuzzer + ASan + UBSan: fuzz suite, then ${FUZZ_SECONDS} s per target"

@@ -582,6 +582,8 @@ static int parse_words(struct parser *p, char *words[], size_t n) {
         if (strcmp(w, "minsources") == 0)
                 return n == 2 ? set_unsigned(p, &c->min_sources, "minsources", words[1], 1, CONFIG_MAX_SERVERS)
                               : fail(p, "minsources takes one number");
+        if (strcmp(w, "serve") == 0 && n == 3 && strcmp(words[1], "threads") == 0)
+                return set_unsigned(p, &c->serve_threads, "serve threads", words[2], 1, CONFIG_MAX_SERVE_THREADS);
         if (strcmp(w, "serve") == 0)
                 return set_bool(p, &c->serve, "serve", words, n);
         if (strcmp(w, "timesync1") == 0)
@@ -683,6 +685,10 @@ void config_dump(const struct config *c, void (*emit_line)(void *userdata, const
                 /* The daemon serves on sockets that systemd passes (ntpsyncd.socket) unless told not to. */
                 emit_line(userdata, "serve off                                        # default; on when systemd "
                                     "passes sockets (ntpsyncd.socket)");
+        if (c->serve_threads.value)
+                emitf(emit_line, userdata, &c->serve_threads.origin, "serve threads %u", c->serve_threads.value);
+        else
+                emit_line(userdata, "# serve threads: by default one per CPU the daemon may run on");
         if (c->local_stratum.value)
                 emitf(emit_line, userdata, &c->local_stratum.origin, "local stratum %u", c->local_stratum.value);
         emitf(emit_line, userdata, &c->timesync1.origin, "timesync1 %s", c->timesync1.value ? "on" : "off");

@@ -32,6 +32,7 @@
 
 #define CONFIG_MAX_SERVERS 128
 #define CONFIG_MAX_RESTRICTS 256
+#define CONFIG_MAX_SERVE_THREADS 16
 #define CONFIG_MAX_LINE 1024
 #define CONFIG_HOST_MAX 254          /* a DNS name's 253 characters and the NUL */
 #define CONFIG_PATH_MAX 1024
@@ -125,6 +126,7 @@ struct config {
         struct config_unsigned min_sources;
         struct config_double min_distance, max_distance; /* tos mindist, tos maxdist */
         struct config_bool serve;
+        struct config_unsigned serve_threads; /* 0: as many as the CPUs the daemon may run on */
         struct config_unsigned local_stratum; /* 0: none */
         struct config_bool timesync1;
         struct config_bool firewall_client, firewall_server;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash-mix.h"
 #include "ntp-time.h"
 #include "ratelimit.h"
 
@@ -50,23 +51,15 @@ ratelimit *ratelimit_free(ratelimit *r) {
         return NULL;
 }
 
-static uint64_t mix(uint64_t x) {
-        x ^= x >> 30;
-        x *= UINT64_C(0xbf58476d1ce4e5b9);
-        x ^= x >> 27;
-        x *= UINT64_C(0x94d049bb133111eb);
-        return x ^ (x >> 31);
-}
-
 /* A keyed hash: without the seed, nobody can choose addresses that share a bucket. */
 static uint64_t hash_address(const ratelimit *r, const uint8_t *address, size_t len) {
         uint64_t h = r->key[0];
         for (size_t i = 0; i < len; i += 8) {
                 uint64_t word = 0;
                 memcpy(&word, address + i, len - i < 8 ? len - i : 8);
-                h = mix(h ^ word ^ r->key[1]);
+                h = hash_mix64(h ^ word ^ r->key[1]);
         }
-        return mix(h + len);
+        return hash_mix64(h + len);
 }
 
 /* The address's entry; a newcomer claims a free slot among its probes, or evicts the one heard
@@ -102,7 +95,8 @@ static bool kod_budget_allows(ratelimit *r, int64_t now_mono) {
                 r->kod_window_mono = now_mono;
                 r->kods_in_window = 0;
         }
-        if (r->kods_in_window >= RATELIMIT_KOD_PER_SECOND)
+        unsigned budget = r->config.kods_per_second ? r->config.kods_per_second : RATELIMIT_KOD_PER_SECOND;
+        if (r->kods_in_window >= budget)
                 return false;
         r->kods_in_window++;
         return true;

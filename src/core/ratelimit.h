@@ -22,6 +22,7 @@
 struct ratelimit_config {
         double minimum, average;     /* s */
         size_t capacity;             /* entries, rounded up to a power of two */
+        unsigned kods_per_second;    /* the global budget; 0: RATELIMIT_KOD_PER_SECOND */
 };
 
 typedef struct ratelimit ratelimit;

@@ -69,9 +69,15 @@ static void start_nts(manager *m) {
                 nts_ke_server_stop(m->nts_ke_server);
 }
 
+void manager_serving_state_changed(manager *m) {
+        if (m->server)
+                ntp_server_state_changed(m->server);
+}
+
 void manager_serving_apply(manager *m) {
         if (!m->server)
                 return;
+        ntp_server_set_rules(m->server, &m->restricts);
         (void) ntp_server_set_enabled(m->server, serving_wanted(m));
         if (m->server->enabled && m->config.nts_enable.value && m->nts_ke_server)
                 start_nts(m);

@@ -269,6 +269,7 @@ void manager_dispatch(manager *m) {
         }
         rearm_engine_timer(m);
         report(m);
+        manager_serving_state_changed(m);
 }
 
 /* ---- timers and signals ---- */

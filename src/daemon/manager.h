@@ -169,6 +169,8 @@ int manager_apply_firewall(manager *m, bool client, bool server, const char **re
 int manager_serving_new(manager *m);
 void manager_serving_free(manager *m);
 void manager_serving_apply(manager *m);
+/* The engine ran: what is served may have changed (the serving threads read a copy). */
+void manager_serving_state_changed(manager *m);
 /* Whether time is served now: the `serve` setting, or when it is set nowhere, whether
  * ntpsyncd.socket passed sockets; false when the sockets could not be had (server->open_error). */
 bool manager_serving_now(const manager *m);

@@ -38,8 +38,12 @@ static void take_tracking(manager *m, struct metrics_snapshot *s) {
 
 static void take_serving(manager *m, struct metrics_snapshot *s) {
         s->serving = manager_serving_now(m);
-        if (m->server)
-                s->served = m->server->counters;
+        if (m->server) {
+                ntp_server_get_counters(m->server, &s->served);
+                s->n_threads = m->server->n_workers;
+                for (size_t i = 0; i < s->n_threads; i++)
+                        s->received_by_thread[i] = ntp_server_worker_received(m->server, i);
+        }
         if (m->nts_ke_server) {
                 s->nts_ke_running = nts_ke_server_running(m->nts_ke_server);
                 s->nts_ke_active = nts_ke_server_active_connections(m->nts_ke_server);

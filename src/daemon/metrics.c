@@ -300,6 +300,17 @@ static uint64_t verdicts(const struct ntp_server_counters *c, const enum server_
         return sum;
 }
 
+static void write_thread_counts(FILE *f, const struct metrics_snapshot *s) {
+        const char *name = "ntpsync_serverstats_thread_ntp_packets_received_total";
+        write_family(f, name, "counter", "Datagrams received on the NTP sockets, by serving thread (0: the main one).");
+        for (size_t i = 0; i < s->n_threads; i++) {
+                char number[24];
+                snprintf(number, sizeof(number), "%zu", i);
+                const struct label thread[] = { { "thread", number } };
+                write_count(f, name, thread, 1, s->received_by_thread[i]);
+        }
+}
+
 static void write_serving(FILE *f, const struct metrics_snapshot *s) {
         const struct ntp_server_counters *c = &s->served;
         static const enum server_verdict restricted[] = { SERVER_DROP_IGNORE, SERVER_DROP_VERSION, SERVER_DROP_NOSERVE,
@@ -333,6 +344,7 @@ static void write_serving(FILE *f, const struct metrics_snapshot *s) {
                 "Requests answered in interleaved mode, with the previous answer's transmit timestamp.", c->interleaved);
         counter(f, "ntpsync_serverstats_ntp_kernel_tx_timestamps_total",
                 "Kernel transmit timestamps of answers read back from the error queue.", c->tx_timestamps);
+        write_thread_counts(f, s);
 }
 
 /* ---- NTS served ---- */

@@ -42,6 +42,8 @@ struct metrics_snapshot {
 
         bool serving;
         struct ntp_server_counters served;
+        uint64_t received_by_thread[NTP_SERVER_MAX_THREADS]; /* how the kernel spread the datagrams */
+        size_t n_threads;
         bool nts_ke_running;
         unsigned nts_ke_active;
         struct nts_ke_server_counters nts_ke;

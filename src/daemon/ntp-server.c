@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/net_tstamp.h>
 #include <math.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,7 @@ struct ntp_server_batch {
         char out_control[NTP_SERVER_BATCH][CONTROL_BUFFER];
 };
 
-static struct log_ratelimit flood_log = LOG_RATELIMIT_INIT;
-static struct log_ratelimit nts_log = LOG_RATELIMIT_INIT;
+#define PHI 15e-6                    /* s/s: root dispersion grows so while the state waits (RFC 5905) */
 
 /* ---- sockets ---- */
 
@@ -77,13 +77,22 @@ static int socket_family(int fd) {
         return ss.ss_family;
 }
 
+/* In a group of sockets on one port, the kernel spreads datagrams over them by a hash of the
+ * 4-tuple: one socket per worker. */
+static void share_port(int fd, bool reuse_port) {
+        int on = 1;
+        if (reuse_port)
+                (void) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+}
+
 /* [::]:123 taking IPv4 too; a plain IPv4 socket where IPv6 is off. */
-static int bind_wildcard(void) {
+static int bind_wildcard(bool reuse_port) {
         int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
         if (fd >= 0) {
                 int off = 0;
                 struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(NTP_PORT), .sin6_addr = IN6ADDR_ANY_INIT };
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+                share_port(fd, reuse_port);
                 if (bind(fd, (struct sockaddr *) &a, sizeof(a)) == 0)
                         return fd;
                 close(fd);
@@ -92,12 +101,37 @@ static int bind_wildcard(void) {
         if (fd < 0)
                 return -errno;
         struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(NTP_PORT), .sin_addr.s_addr = htonl(INADDR_ANY) };
+        share_port(fd, reuse_port);
         if (bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0) {
                 int r = -errno;
                 close(fd);
                 return r;
         }
         return fd;
+}
+
+/* A socket of a worker's own where fd is bound, in one SO_REUSEPORT group with it; fd must have
+ * SO_REUSEPORT set, and belong to the same user (systemd's sockets are root's). */
+int ntp_server_bind_like(int fd) {
+        union sockaddr_union a = {};
+        socklen_t len = sizeof(a);
+        int v6only = 0;
+        socklen_t v6only_len = sizeof(v6only);
+        if (getsockname(fd, &a.sa, &len) < 0)
+                return -errno;
+        int own = socket(a.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+        if (own < 0)
+                return -errno;
+        if (a.sa.sa_family == AF_INET6 && getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &v6only_len) == 0)
+                (void) setsockopt(own, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+        share_port(own, true);
+        if (bind(own, &a.sa, len) < 0) {
+                int r = -errno;
+                close(own);
+                return r;
+        }
+        tune_socket(own, a.sa.sa_family);
+        return own;
 }
 
 /* Sockets from systemd: ntpsyncd.socket's to serve on, and ntpsyncd-control.socket's
@@ -111,6 +145,7 @@ static int take_activated_sockets(struct ntp_server *s) {
                 bool control = names && names[i] && strcmp(names[i], "control") == 0;
                 if (s->n_fds < NTP_SERVER_MAX_SOCKETS && sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0) {
                         s->owned[s->n_fds] = false;
+                        s->serving_socket[s->n_fds] = !control;
                         s->fds[s->n_fds++] = fd;
                         s->activated |= !control;
                 }
@@ -121,8 +156,9 @@ static int take_activated_sockets(struct ntp_server *s) {
         return (int) s->n_fds;
 }
 
-static void add_own_socket(struct ntp_server *s, int fd) {
+static void add_own_socket(struct ntp_server *s, int fd, bool serving) {
         s->owned[s->n_fds] = true;
+        s->serving_socket[s->n_fds] = serving;
         s->fds[s->n_fds++] = fd;
 }
 
@@ -183,7 +219,7 @@ static ntp_ts receive_timestamp(struct msghdr *m) {
         return ntp_ts_from_unix_ns(net_timestamp_from_cmsg(m, &ns) ? ns : now_realtime_ns());
 }
 
-static void current_state(struct ntp_server *s, struct server_state *ret) {
+static void current_state(const struct ntp_server *s, struct server_state *ret) {
         manager *m = s->manager;
         struct engine_status st;
         engine_get_status(m->engine, now_monotonic_ns(), &st);
@@ -200,6 +236,10 @@ static void current_state(struct ntp_server *s, struct server_state *ret) {
                 .reference_ts = st.last_update_mono >= 0 ? ntp_ts_from_unix_ns(st.last_update_real) : 0,
                 .local_stratum = (uint8_t) m->config.local_stratum.value,
         };
+}
+
+struct ntp_server_batch *ntp_server_batch_new(void) {
+        return calloc(1, sizeof(struct ntp_server_batch));
 }
 
 static void prepare_receive(struct ntp_server_batch *b) {
@@ -233,7 +273,7 @@ static void queue_reply(struct ntp_server_batch *b, size_t *n_out, struct msghdr
 }
 
 struct control_reply {
-        struct ntp_server *server;
+        struct ntp_server_worker *worker;
         int fd;
         struct msghdr *request;
 };
@@ -254,9 +294,14 @@ static void emit_control(void *userdata, const uint8_t *datagram, size_t len) {
         if (m.msg_controllen == 0)
                 m.msg_control = NULL;
         if (sendmsg(c->fd, &m, MSG_DONTWAIT) < 0)
-                c->server->counters.send_errors++;
+                counter_add(&c->worker->counters.send_errors, 1);
         else
-                c->server->counters.sent++;
+                counter_add(&c->worker->counters.sent, 1);
+}
+
+void ntp_server_answer_control(struct ntp_server_worker *w, int fd, struct msghdr *request, size_t len) {
+        struct control_reply c = { .worker = w, .fd = fd, .request = request };
+        control_answer(w->server->manager, request->msg_iov[0].iov_base, len, emit_control, &c);
 }
 
 /* ---- interleaved mode ---- */
@@ -277,81 +322,89 @@ static void request_transmit_timestamp(struct ntp_server_batch *b, size_t k) {
         h->msg_controllen += CMSG_SPACE(sizeof(flags));
 }
 
-static void answer_interleaved(struct ntp_server *s, const struct server_client *client, const uint8_t *request,
+static void answer_interleaved(struct ntp_server_worker *w, const struct server_client *client, const uint8_t *request,
                                size_t len, size_t k) {
-        struct ntp_server_batch *b = s->batch;
+        struct ntp_server *s = w->server;
         size_t address_len = client->family == AF_INET ? 4 : 16;
-        xleave_answer(s->xleave, client->address, address_len, request, len, b->out_buf[k], &b->out_xleave[k]);
+        pthread_mutex_lock(&s->xleave_lock);
+        xleave_answer(s->xleave, client->address, address_len, request, len, w->batch->out_buf[k],
+                      &w->batch->out_xleave[k]);
+        pthread_mutex_unlock(&s->xleave_lock);
 }
 
 /* An NTS request answered with a NAK or not at all: no time in it, no state for it. */
-static void undo_interleaved(struct ntp_server *s, const uint8_t *request, size_t len, size_t k) {
-        struct ntp_server_batch *b = s->batch;
+static void undo_interleaved(struct ntp_server_worker *w, const uint8_t *request, size_t len, size_t k) {
+        struct ntp_server *s = w->server;
+        struct ntp_server_batch *b = w->batch;
         xleave_make_basic(request, len, b->out_buf[k]);
+        pthread_mutex_lock(&s->xleave_lock);
         xleave_forget(s->xleave, b->out_xleave[k].key);
+        pthread_mutex_unlock(&s->xleave_lock);
         b->out_xleave[k] = (struct xleave_answer) { 0 };
 }
 
-static void count_answer_mode(struct ntp_server *s, size_t k) {
+static void count_answer_mode(struct ntp_server_worker *w, size_t k) {
         /* An NTS NAK is a kiss (stratum 0): no time in it. */
-        if (s->batch->out_buf[k][1] == NTP_STRATUM_KOD)
+        if (w->batch->out_buf[k][1] == NTP_STRATUM_KOD)
                 return;
-        if (s->batch->out_xleave[k].interleaved)
-                s->counters.interleaved++;
-        else
-                s->counters.basic++;
+        counter_add(w->batch->out_xleave[k].interleaved ? &w->counters.interleaved : &w->counters.basic, 1);
 }
 
 /* The time just before the batch leaves, until the kernel's comes back. */
-static void save_transmit_estimates(struct ntp_server *s, size_t n, ntp_ts tx) {
+static void save_transmit_estimates(struct ntp_server_worker *w, size_t n, ntp_ts tx) {
+        struct ntp_server *s = w->server;
+        pthread_mutex_lock(&s->xleave_lock);
         for (size_t i = 0; i < n; i++)
-                if (s->batch->out_xleave[i].key != 0)
-                        xleave_set_transmit(s->xleave, s->batch->out_xleave[i].key, tx, false);
+                if (w->batch->out_xleave[i].key != 0)
+                        xleave_set_transmit(s->xleave, w->batch->out_xleave[i].key, tx, false);
+        pthread_mutex_unlock(&s->xleave_lock);
 }
 
-/* Answers looped back with their kernel transmit timestamps; the batch's receive buffers are free
- * between batches. */
-static int read_transmit_timestamps(struct ntp_server *s, int fd) {
-        struct ntp_server_batch *b = s->batch;
+int ntp_server_worker_read_transmit_timestamps(struct ntp_server_worker *w, int fd) {
+        struct ntp_server *s = w->server;
+        struct ntp_server_batch *b = w->batch;
         prepare_receive(b);
         int n = recvmmsg(fd, b->in, NTP_SERVER_BATCH, MSG_ERRQUEUE | MSG_DONTWAIT, NULL);
+        pthread_mutex_lock(&s->xleave_lock);
         for (int i = 0; i < n; i++) {
                 int64_t tx_ns;
                 ntp_ts key;
                 if (net_timestamp_from_cmsg(&b->in[i].msg_hdr, &tx_ns) &&
                     xleave_frame_key(b->in_buf[i], b->in[i].msg_len, &key)) {
                         xleave_set_transmit(s->xleave, key, ntp_ts_from_unix_ns(tx_ns), true);
-                        s->counters.tx_timestamps++;
+                        counter_add(&w->counters.tx_timestamps, 1);
                 }
         }
+        pthread_mutex_unlock(&s->xleave_lock);
         return n;
 }
 
-static void send_batch(struct ntp_server *s, int fd, size_t n) {
-        struct ntp_server_batch *b = s->batch;
+static void send_batch(struct ntp_server_worker *w, int fd, size_t n) {
+        struct ntp_server_batch *b = w->batch;
         /* As late as possible: stamped right before they leave. */
         ntp_ts tx = ntp_ts_from_unix_ns(now_realtime_ns());
         for (size_t i = 0; i < n; i++)
                 if (!b->out_sealed[i] && !b->out_xleave[i].interleaved)
                         server_stamp_transmit(b->out_buf[i], tx);
-        save_transmit_estimates(s, n, tx);
+        save_transmit_estimates(w, n, tx);
         size_t done = 0;
         while (done < n) {
                 int k = sendmmsg(fd, b->out + done, (unsigned) (n - done), MSG_DONTWAIT);
                 if (k <= 0) {
-                        s->counters.send_errors += n - done;
+                        counter_add(&w->counters.send_errors, n - done);
+                        counter_add(&w->counters.sent, done);
                         return;
                 }
                 done += (size_t) k;
         }
-        s->counters.sent += n;
+        counter_add(&w->counters.sent, n);
 }
 
 /* ---- NTS ---- */
 
-static void log_nts_refusal(const char *what, enum nts_ntp_reason reason) {
+static void log_nts_refusal(struct ntp_server_nts *n, const char *what, enum nts_ntp_reason reason) {
         unsigned suppressed;
-        if (log_ratelimit_allow(&nts_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+        if (log_ratelimit_allow(&n->log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
                 log_debug("server: NTS request %s: %s", what, nts_ntp_reason_to_string(reason));
 }
 
@@ -391,39 +444,52 @@ enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const
                 result = reply_authenticated(n, &parsed, tx, response, size, ret_len);
                 nts_wipe(&parsed.keys, sizeof(parsed.keys));
         } else if (nts_ntp_reason_wants_nak(reason)) {
-                log_nts_refusal("answered with an NTS NAK", reason);
+                log_nts_refusal(n, "answered with an NTS NAK", reason);
                 if (nts_ntp_server_nak_build(n->header, request, len, response, size, ret_len) >= 0)
                         result = NTP_SERVER_NTS_NAK;
         } else
-                log_nts_refusal("dropped", reason);
+                log_nts_refusal(n, "dropped", reason);
         return result;
 }
 
-/* Rewrites the reply in slot k for an NTS request; false when there is to be none. */
-static bool answer_nts(struct ntp_server *s, const uint8_t *request, size_t len, size_t k) {
-        struct ntp_server_batch *b = s->batch;
+/* Rewrites the reply in slot k for an NTS request with the keys; false when there is to be none. */
+static bool answer_nts(struct ntp_server_worker *w, nts_server_keys *keys, const uint8_t *request, size_t len, size_t k) {
+        struct ntp_server_batch *b = w->batch;
         /* Interleaved, the header already holds the previous answer's transmit timestamp. */
         ntp_ts tx = b->out_xleave[k].interleaved ? b->out_xleave[k].tx : ntp_ts_from_unix_ns(now_realtime_ns());
-        enum ntp_server_nts_result r = ntp_server_nts_answer(s->nts, request, len, tx, b->out_buf[k],
+        w->nts->keys = keys;
+        enum ntp_server_nts_result r = ntp_server_nts_answer(w->nts, request, len, tx, b->out_buf[k],
                                                              sizeof(b->out_buf[k]), &b->out_len[k]);
         switch (r) {
         case NTP_SERVER_NTS_REPLY:
-                s->counters.nts_answered++;
+                counter_add(&w->counters.nts_answered, 1);
                 b->out_sealed[k] = true;
                 return true;
         case NTP_SERVER_NTS_NAK:
-                s->counters.nts_naked++;
-                undo_interleaved(s, request, len, k);
+                counter_add(&w->counters.nts_naked, 1);
+                undo_interleaved(w, request, len, k);
                 return true;
         default:
-                s->counters.nts_dropped++;
-                undo_interleaved(s, request, len, k);
+                counter_add(&w->counters.nts_dropped, 1);
+                undo_interleaved(w, request, len, k);
                 return false;
         }
 }
 
+/* Whether the NTS request in slot k gets an answer: a plain one without keys. */
+static bool answer_nts_locked(struct ntp_server_worker *w, const uint8_t *request, size_t len, size_t k) {
+        struct ntp_server *s = w->server;
+        bool main_thread = w->index == 0; /* the only writer: reads without the lock */
+        if (!main_thread)
+                pthread_rwlock_rdlock(&s->nts_lock);
+        bool answer = !s->nts_keys || answer_nts(w, s->nts_keys, request, len, k);
+        if (!main_thread)
+                pthread_rwlock_unlock(&s->nts_lock);
+        return answer;
+}
+
 int ntp_server_nts_init(struct ntp_server_nts *n, nts_server_keys *keys) {
-        *n = (struct ntp_server_nts) { .keys = keys };
+        *n = (struct ntp_server_nts) { .keys = keys, .log = LOG_RATELIMIT_INIT };
         return nts_gnutls_aead_new(&n->aead);
 }
 
@@ -433,94 +499,170 @@ void ntp_server_nts_done(struct ntp_server_nts *n) {
 }
 
 int ntp_server_set_nts(struct ntp_server *s, nts_server_keys *keys) {
-        if (!keys) {
-                if (s->nts)
-                        ntp_server_nts_done(s->nts);
-                s->nts = (free(s->nts), NULL);
-                return 0;
-        }
-        if (s->nts) {
-                s->nts->keys = keys;
-                return 0;
-        }
-        struct ntp_server_nts *n = malloc(sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        int r = ntp_server_nts_init(n, keys);
-        if (r < 0) {
-                free(n);
-                return r;
-        }
-        s->nts = n;
+        pthread_rwlock_wrlock(&s->nts_lock);
+        s->nts_keys = keys;
+        pthread_rwlock_unlock(&s->nts_lock);
         return 0;
 }
 
 /* ---- the batch ---- */
 
-int ntp_server_process(struct ntp_server *s, int fd) {
-        struct ntp_server_batch *b = s->batch;
+/* Worker 0 asks the engine; the others read what the main loop published, aged since. */
+static void state_for_batch(struct ntp_server_worker *w, int64_t now_mono, struct server_state *ret) {
+        int64_t published_mono;
+        if (w->index == 0) {
+                current_state(w->server, ret);
+                return;
+        }
+        ntp_server_snapshot_read(&w->server->snapshot, ret, &published_mono);
+        if (published_mono > 0 && now_mono > published_mono)
+                ret->root_dispersion += PHI * (double) (now_mono - published_mono) / NS_PER_SEC;
+}
+
+/* server_handle() with the rate limiter's shard for the client locked. */
+static enum server_verdict handle_one(struct ntp_server *s, const struct server_state *state,
+                                      const struct server_client *client, const uint8_t *request, size_t len, ntp_ts rx,
+                                      int64_t now_mono, uint8_t *response) {
+        size_t shard = ntp_server_limiter_shard(s->limiter, client);
+        ratelimit *table = ntp_server_limiter_lock(s->limiter, shard);
+        enum server_verdict v = server_handle(state, &s->rules, table, client, request, len, rx, now_mono, response);
+        ntp_server_limiter_unlock(s->limiter, shard);
+        return v;
+}
+
+/* A mode 6 query: worker 0 answers it, the others hand it over. */
+static void answer_control(struct ntp_server_worker *w, int fd, struct msghdr *m, size_t len) {
+        if (w->index == 0)
+                ntp_server_answer_control(w, fd, m, len);
+        else
+                (void) ntp_server_control_queue_push(w, fd, m, len);
+}
+
+static void process_batch(struct ntp_server_worker *w, int fd, int n) {
+        struct ntp_server *s = w->server;
+        struct ntp_server_batch *b = w->batch;
         struct server_state state;
         size_t n_out = 0;
-
-        prepare_receive(b);
-        int n = recvmmsg(fd, b->in, NTP_SERVER_BATCH, MSG_DONTWAIT, NULL);
-        if (n <= 0)
-                return n < 0 ? -errno : 0;
-        current_state(s, &state);
         int64_t now_mono = now_monotonic_ns();
 
+        state_for_batch(w, now_mono, &state);
         for (int i = 0; i < n; i++) {
                 struct msghdr *m = &b->in[i].msg_hdr;
                 struct server_client client;
-                s->counters.received++;
+                counter_add(&w->counters.received, 1);
                 if ((m->msg_flags & MSG_TRUNC) || !client_from(&b->in_addr[i], &client)) /* longer than any NTP packet */
                         continue;
-                enum server_verdict v = server_handle(&state, &s->manager->restricts, s->limiter, &client, b->in_buf[i],
-                                                      b->in[i].msg_len, receive_timestamp(m), now_mono, b->out_buf[n_out]);
+                enum server_verdict v = handle_one(s, &state, &client, b->in_buf[i], b->in[i].msg_len,
+                                                   receive_timestamp(m), now_mono, b->out_buf[n_out]);
                 /* Not serving: only the control messages the rules allow get an answer. */
                 if (!s->enabled && v != SERVER_CONTROL)
                         v = SERVER_DROP_NOSERVE;
-                s->counters.verdicts[v]++;
+                counter_add(&w->counters.verdicts[v], 1);
                 b->out_len[n_out] = NTP_HEADER_SIZE;
                 b->out_sealed[n_out] = false;
                 b->out_xleave[n_out] = (struct xleave_answer) { 0 };
                 if (v == SERVER_REPLY)
-                        answer_interleaved(s, &client, b->in_buf[i], b->in[i].msg_len, n_out);
+                        answer_interleaved(w, &client, b->in_buf[i], b->in[i].msg_len, n_out);
                 /* An NTS request went through the same rules; its answer is authenticated, a NAK, or none. */
-                if (v == SERVER_REPLY && s->nts && server_request_wants_nts(b->in_buf[i], b->in[i].msg_len) &&
-                    !answer_nts(s, b->in_buf[i], b->in[i].msg_len, n_out))
+                if (v == SERVER_REPLY && server_request_wants_nts(b->in_buf[i], b->in[i].msg_len) &&
+                    !answer_nts_locked(w, b->in_buf[i], b->in[i].msg_len, n_out))
                         continue;
                 if (v == SERVER_REPLY)
-                        count_answer_mode(s, n_out);
+                        count_answer_mode(w, n_out);
                 if (server_verdict_answers(v)) {
                         queue_reply(b, &n_out, m);
                         request_transmit_timestamp(b, n_out - 1);
-                } else if (v == SERVER_CONTROL) {
-                        struct control_reply c = { .server = s, .fd = fd, .request = m };
-                        control_answer(s->manager, b->in_buf[i], b->in[i].msg_len, emit_control, &c);
-                }
+                } else if (v == SERVER_CONTROL)
+                        answer_control(w, fd, m, b->in[i].msg_len);
         }
         if (n_out > 0)
-                send_batch(s, fd, n_out);
+                send_batch(w, fd, n_out);
+}
+
+int ntp_server_worker_process(struct ntp_server_worker *w, int fd) {
+        struct ntp_server *s = w->server;
+        bool main_thread = w->index == 0; /* the only writer of the rules: reads without the lock */
+
+        prepare_receive(w->batch);
+        int n = recvmmsg(fd, w->batch->in, NTP_SERVER_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+                return n < 0 ? -errno : 0;
+        if (!main_thread)
+                pthread_rwlock_rdlock(&s->rules_lock);
+        process_batch(w, fd, n);
+        if (!main_thread)
+                pthread_rwlock_unlock(&s->rules_lock);
         return n;
 }
 
+int ntp_server_process(struct ntp_server *s, int fd) {
+        return ntp_server_worker_process(s->workers[0], fd);
+}
+
 static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        struct ntp_server *s = userdata;
+        struct ntp_server_worker *w = userdata;
         /* epoll reports the error queue whether asked or not. */
         if (revents & EPOLLERR)
                 for (int i = 0; i < 8; i++)
-                        if (read_transmit_timestamps(s, fd) < NTP_SERVER_BATCH)
+                        if (ntp_server_worker_read_transmit_timestamps(w, fd) < NTP_SERVER_BATCH)
                                 break;
         /* A few batches per wakeup, then back to the loop so that nothing else starves. */
         for (int i = 0; i < 8; i++)
-                if (ntp_server_process(s, fd) < NTP_SERVER_BATCH)
+                if (ntp_server_worker_process(w, fd) < NTP_SERVER_BATCH)
                         break;
         unsigned suppressed;
-        uint64_t limited = s->counters.verdicts[SERVER_DROP_LIMITED];
-        if (limited > 0 && log_ratelimit_allow(&flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
-                log_debug("server: %llu requests rate limited so far", (unsigned long long) limited);
+        if (counter_read(&w->counters.verdicts[SERVER_DROP_LIMITED]) == 0 ||
+            !log_ratelimit_allow(&w->flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))
+                return 0;
+        struct ntp_server_counters all;
+        ntp_server_get_counters(w->server, &all);
+        log_debug("server: %llu requests rate limited so far", (unsigned long long) all.verdicts[SERVER_DROP_LIMITED]);
         return 0;
+}
+
+/* ---- counters ---- */
+
+static void add_counters(struct ntp_server_counters *sum, const struct ntp_server_counters *c) {
+        sum->received += counter_read(&c->received);
+        for (size_t v = 0; v < _SERVER_VERDICT_MAX; v++)
+                sum->verdicts[v] += counter_read(&c->verdicts[v]);
+        sum->sent += counter_read(&c->sent);
+        sum->basic += counter_read(&c->basic);
+        sum->interleaved += counter_read(&c->interleaved);
+        sum->tx_timestamps += counter_read(&c->tx_timestamps);
+        sum->send_errors += counter_read(&c->send_errors);
+        sum->nts_answered += counter_read(&c->nts_answered);
+        sum->nts_naked += counter_read(&c->nts_naked);
+        sum->nts_dropped += counter_read(&c->nts_dropped);
+}
+
+void ntp_server_get_counters(const struct ntp_server *s, struct ntp_server_counters *ret) {
+        *ret = s->stopped_counters;
+        for (size_t i = 0; i < s->n_workers; i++)
+                add_counters(ret, &s->workers[i]->counters);
+}
+
+uint64_t ntp_server_worker_received(const struct ntp_server *s, size_t i) {
+        return i < s->n_workers ? counter_read(&s->workers[i]->counters.received) : 0;
+}
+
+/* ---- the state for the workers ---- */
+
+static void publish_state(struct ntp_server *s) {
+        struct server_state state;
+        current_state(s, &state);
+        ntp_server_snapshot_publish(&s->snapshot, &state, now_monotonic_ns());
+}
+
+void ntp_server_state_changed(struct ntp_server *s) {
+        if (s->n_workers > 1)
+                publish_state(s);
+}
+
+void ntp_server_set_rules(struct ntp_server *s, const struct restrict_set *rules) {
+        pthread_rwlock_wrlock(&s->rules_lock);
+        s->rules = *rules;
+        pthread_rwlock_unlock(&s->rules_lock);
 }
 
 /* ---- life cycle ---- */
@@ -528,27 +670,53 @@ static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void 
 static int watch_sockets(struct ntp_server *s) {
         for (size_t i = 0; i < s->n_fds; i++) {
                 tune_socket(s->fds[i], socket_family(s->fds[i]));
-                int r = sd_event_add_io(s->manager->event, &s->io[i], s->fds[i], EPOLLIN, on_datagrams, s);
+                int r = sd_event_add_io(s->manager->event, &s->io[i], s->fds[i], EPOLLIN, on_datagrams, s->workers[0]);
                 if (r < 0)
                         return log_error_errno(r, "Cannot watch the server socket");
         }
         return 0;
 }
 
+unsigned ntp_server_default_threads(void) {
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof(set), &set) < 0)
+                return 1;
+        int n = CPU_COUNT(&set);
+        return n < 1 ? 1 : n > NTP_SERVER_MAX_THREADS ? NTP_SERVER_MAX_THREADS : (unsigned) n;
+}
+
+static unsigned threads_wanted(const struct ntp_server *s) {
+        unsigned n = s->manager->config.serve_threads.value;
+        return n > 0 ? n : ntp_server_default_threads();
+}
+
+/* Workers 1..n-1 beside worker 0; fewer (logged) when they cannot be had. */
+static void start_workers(struct ntp_server *s, unsigned n) {
+        if (n <= 1)
+                return;
+        /* Then after every engine run; in between the workers age it themselves. */
+        publish_state(s);
+        (void) ntp_server_workers_start(s, n);
+}
+
 static int open_sockets(struct ntp_server *s) {
+        unsigned threads = threads_wanted(s);
         if (s->activated)
                 log_info("Serving time on %zu socket(s) from systemd", s->n_fds);
         else if (s->n_fds < NTP_SERVER_MAX_SOCKETS) {
-                int fd = bind_wildcard();
+                int fd = bind_wildcard(threads > 1);
                 if (fd == -EACCES)
                         return log_error_errno(fd, "Cannot bind UDP port 123 to serve time: no right to bind it "
                                                    "(under systemd, ntpsyncd.socket binds it for ntpsyncd)");
                 if (fd < 0)
                         return log_error_errno(fd, "Cannot bind UDP port 123 to serve time");
-                add_own_socket(s, fd);
+                add_own_socket(s, fd, true);
                 log_info("Serving time on UDP port 123");
         }
-        return watch_sockets(s);
+        int r = watch_sockets(s);
+        if (r >= 0)
+                start_workers(s, threads);
+        return r;
 }
 
 static int bind_loopback(int family) {
@@ -583,7 +751,7 @@ static int open_control_sockets(struct ntp_server *s) {
                 for (size_t i = 0; i < 2; i++) {
                         int fd = bind_loopback(families[i]);
                         if (fd >= 0)
-                                add_own_socket(s, fd);
+                                add_own_socket(s, fd, false);
                         else
                                 log_debug("No control socket on loopback: %s", strerror(-fd));
                 }
@@ -591,15 +759,19 @@ static int open_control_sockets(struct ntp_server *s) {
         return watch_sockets(s);
 }
 
-/* Sockets from systemd stay: they are how clients wake us up again. */
+/* Sockets from systemd stay: they are how clients wake us up again. The workers first: they
+ * may read worker 0's sockets. */
 static void close_sockets(struct ntp_server *s) {
         size_t kept = 0;
+        ntp_server_workers_stop(s);
         for (size_t i = 0; i < s->n_fds; i++) {
                 s->io[i] = sd_event_source_disable_unref(s->io[i]);
                 if (s->owned[i])
                         close(s->fds[i]);
-                else
+                else {
+                        s->serving_socket[kept] = s->serving_socket[i];
                         s->fds[kept++] = s->fds[i];
+                }
         }
         for (size_t i = 0; i < kept; i++)
                 s->owned[i] = false;
@@ -648,10 +820,16 @@ int ntp_server_new(manager *m, struct ntp_server **ret) {
                 .capacity = RATELIMIT_DEFAULT_CAPACITY,
         };
         s->manager = m;
-        s->batch = calloc(1, sizeof(*s->batch));
-        s->limiter = ratelimit_new(&rc, seed);
+        s->control.event_fd = -1;
+        pthread_rwlock_init(&s->rules_lock, NULL);
+        pthread_rwlock_init(&s->nts_lock, NULL);
+        pthread_mutex_init(&s->xleave_lock, NULL);
+        s->rules = m->restricts;
+        s->limiter = ntp_server_limiter_new(&rc, seed);
         s->xleave = xleave_new(xleave_capacity_wanted(), seed ^ UINT64_C(0x5851f42d4c957f2d));
-        if (!s->batch || !s->limiter || !s->xleave) {
+        s->workers[0] = ntp_server_worker_new(s, 0);
+        s->n_workers = s->workers[0] ? 1 : 0;
+        if (!s->limiter || !s->xleave || !s->workers[0] || ntp_server_control_queue_init(s) < 0) {
                 ntp_server_free(s);
                 return -ENOMEM;
         }
@@ -664,14 +842,18 @@ int ntp_server_new(manager *m, struct ntp_server **ret) {
 struct ntp_server *ntp_server_free(struct ntp_server *s) {
         if (!s)
                 return NULL;
+        ntp_server_workers_stop(s);
         for (size_t i = 0; i < s->n_fds; i++) {
                 sd_event_source_disable_unref(s->io[i]);
                 close(s->fds[i]);
         }
-        ratelimit_free(s->limiter);
+        ntp_server_control_queue_done(s);
+        ntp_server_worker_free(s->workers[0]);
+        ntp_server_limiter_free(s->limiter);
         xleave_free(s->xleave);
-        (void) ntp_server_set_nts(s, NULL);
-        free(s->batch);
+        pthread_mutex_destroy(&s->xleave_lock);
+        pthread_rwlock_destroy(&s->rules_lock);
+        pthread_rwlock_destroy(&s->nts_lock);
         free(s);
         return NULL;
 }

@@ -4,10 +4,12 @@
  * it, and a client keeps its cookies across both. */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "file-io.h"
 #include "log.h"
@@ -19,7 +21,11 @@
 #define ROTATION_ACCURACY_MAX_USEC (60ULL * 1000000)
 #define USEC_PER_SEC 1000000ULL
 
+/* Serving threads make and open cookies while the main loop rotates: the ring and the AEAD are
+ * behind one mutex (held for one cookie; a rotation is weekly). */
 struct nts_server_keys {
+        pthread_mutex_t lock;
+        pid_t loop_thread;           /* the one that runs event: the timer is its alone */
         sd_event *event;
         sd_event_source *timer;
         char *path;
@@ -95,7 +101,9 @@ static uint64_t rotation_accuracy(const nts_server_keys *k) {
 }
 
 static void arm_timer(nts_server_keys *k) {
-        if (!k->event)
+        /* A serving thread that found the key due leaves the timer to the loop's thread, whose
+         * timer fires soon and finds the new key current. */
+        if (!k->event || gettid() != k->loop_thread)
                 return;
         uint64_t now = now_seconds(k);
         uint64_t next = nts_key_ring_next_rotation(&k->ring, &k->schedule, now);
@@ -112,7 +120,7 @@ static void arm_timer(nts_server_keys *k) {
                 log_warning_errno(r, "NTS: keys rotate only when a cookie is made, no rotation timer");
 }
 
-int nts_server_keys_rotate(nts_server_keys *k) {
+static int rotate(nts_server_keys *k) {
         uint8_t key[NTS_KEY_MAX_SIZE];
         size_t key_len = k->aead.ops->key_len;
 
@@ -128,15 +136,24 @@ int nts_server_keys_rotate(nts_server_keys *k) {
         return 0;
 }
 
+int nts_server_keys_rotate(nts_server_keys *k) {
+        pthread_mutex_lock(&k->lock);
+        int r = rotate(k);
+        pthread_mutex_unlock(&k->lock);
+        return r;
+}
+
 static int on_rotation_due(sd_event_source *s, uint64_t usec, void *userdata) {
         nts_server_keys *k = userdata;
         (void) s;
         (void) usec;
+        pthread_mutex_lock(&k->lock);
         /* Early (the clock was set back): only the timer moves. */
         if (nts_key_ring_current(&k->ring, &k->schedule, now_seconds(k)))
                 arm_timer(k);
         else
-                (void) nts_server_keys_rotate(k);
+                (void) rotate(k);
+        pthread_mutex_unlock(&k->lock);
         return 0;
 }
 
@@ -146,7 +163,7 @@ static const struct nts_server_key *current_key(nts_server_keys *k) {
         const struct nts_server_key *key = nts_key_ring_current(&k->ring, &k->schedule, now_seconds(k));
         if (key && key->aead == k->aead.ops->id)
                 return key;
-        if (nts_server_keys_rotate(k) < 0)
+        if (rotate(k) < 0)
                 return NULL;
         return nts_key_ring_current(&k->ring, &k->schedule, now_seconds(k));
 }
@@ -155,13 +172,14 @@ static const struct nts_server_key *current_key(nts_server_keys *k) {
 
 int nts_server_keys_make_cookie(nts_server_keys *k, const struct nts_keys *keys, struct nts_cookie *ret) {
         uint8_t nonce[NTS_NONCE_SIZE];
-        const struct nts_server_key *key = current_key(k);
-        if (!key)
-                return -ENOKEY;
         int r = nts_random_nonce(nonce, sizeof(nonce));
         if (r < 0)
                 return r;
-        return nts_cookie_encode(&k->aead, key, nonce, keys, ret);
+        pthread_mutex_lock(&k->lock);
+        const struct nts_server_key *key = current_key(k);
+        r = key ? nts_cookie_encode(&k->aead, key, nonce, keys, ret) : -ENOKEY;
+        pthread_mutex_unlock(&k->lock);
+        return r;
 }
 
 static const struct nts_server_key *lookup_key(void *userdata, uint32_t key_id) {
@@ -171,7 +189,10 @@ static const struct nts_server_key *lookup_key(void *userdata, uint32_t key_id) 
 
 int nts_server_keys_open_cookie(void *userdata, const uint8_t *cookie, size_t len, struct nts_keys *ret_keys) {
         nts_server_keys *k = userdata;
-        return nts_cookie_decode(&k->aead, cookie, len, lookup_key, k, ret_keys);
+        pthread_mutex_lock(&k->lock);
+        int r = nts_cookie_decode(&k->aead, cookie, len, lookup_key, k, ret_keys);
+        pthread_mutex_unlock(&k->lock);
+        return r;
 }
 
 uint32_t nts_server_keys_current_id(const nts_server_keys *k) {
@@ -203,6 +224,8 @@ int nts_server_keys_new(const struct nts_server_keys_options *o, nts_server_keys
         _cleanup_(nts_server_keys_freep) nts_server_keys *k = calloc(1, sizeof(*k));
         if (!k)
                 return -ENOMEM;
+        pthread_mutex_init(&k->lock, NULL);
+        k->loop_thread = gettid();
         apply_options(k, o);
         int r = nts_gnutls_aead_new(&k->aead);
         if (r < 0)
@@ -232,6 +255,7 @@ nts_server_keys *nts_server_keys_free(nts_server_keys *k) {
         nts_gnutls_aead_free(&k->aead);
         nts_wipe(&k->ring, sizeof(k->ring));
         free(k->path);
+        pthread_mutex_destroy(&k->lock);
         free(k);
         return NULL;
 }

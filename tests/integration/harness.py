@@ -581,6 +581,12 @@ class Daemon:
                     result[m.group(1)] = int(m.group(2))
         return result
 
+    def thread_sanitized(self):
+        """Whether this ntpsyncd was built with -Db_sanitize=thread (libtsan mapped): its shadow
+        memory grows with every page the daemon touches."""
+        with open("/proc/%d/maps" % self.process.pid) as f:
+            return "libtsan" in f.read()
+
     def __enter__(self):
         return self
 
@@ -681,6 +687,7 @@ class Lab:
     def close(self):
         for p in reversed(self.processes):
             p.kill()
+        reports = self.thread_sanitizer_reports()
         self.processes = []
         for ns in reversed(self.namespaces):
             ns.delete()
@@ -688,6 +695,21 @@ class Lab:
         unregister_cleanup(self._cleanup)
         self._remove_dir()
         unregister_cleanup(self._dir_cleanup)
+        if reports:
+            raise AssertionError("ThreadSanitizer reports (a build with -Db_sanitize=thread):\n" + reports)
+
+    def thread_sanitizer_reports(self, limit=6000):
+        """A daemon built with -Db_sanitize=thread writes its reports to stderr and goes on: a
+        test that passed all the same fails here, with the reports."""
+        found = ""
+        for p in self.processes:
+            try:
+                err = p.stderr()
+            except OSError:
+                continue
+            if "WARNING: ThreadSanitizer" in err:
+                found += "---- %s ----\n%s\n" % (p.name, err[err.index("WARNING: ThreadSanitizer"):][:limit])
+        return found
 
     def dump_logs(self, limit=4000):
         for p in self.processes:

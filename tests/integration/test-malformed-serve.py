@@ -9,7 +9,8 @@ seeded burst of random datagrams.
 
 Run against the build's ntpsyncd; with NTPSYNC_TEST_SANITIZED_NTPSYNCD set to an ntpsyncd built
 with -Db_sanitize=address,undefined the same runs against that one too (its stderr must then
-hold no sanitizer report). Topology: D runs ntpsyncd (`serve on`, `local stratum 10`); C1
+hold no sanitizer report). Topology: D runs ntpsyncd (`serve on`, `serve threads 1`: the main
+thread alone, where the other serving tests run one thread per CPU, `local stratum 10`); C1
 (198.51.100.2/24) is joined to it by a veth pair."""
 
 import json
@@ -149,7 +150,7 @@ class MalformedCases:
                 cls.lab.ntpsyncd = cls.ntpsyncd
             cls.c1 = cls.lab.add_client("198.51.100", "2001:db8:c1::")
             # C1's network gets a rule of its own: mode 6 from it reaches the control code.
-            cls.daemon = cls.lab.ready_daemon(["serve on", "local stratum 10", "restrict default",
+            cls.daemon = cls.lab.ready_daemon(["serve on", "serve threads 1", "local stratum 10", "restrict default",
                                                "restrict 198.51.100.0/24"], ready_timeout=20,
                                               env={"ASAN_OPTIONS": "abort_on_error=0:detect_leaks=1",
                                                    "UBSAN_OPTIONS": "print_stacktrace=1"})

@@ -45,6 +45,8 @@ class TestServeSynchronized(unittest.TestCase):
                 "serve on",
             ], sync_timeout=SYNC_TIMEOUT)
             cls.upstream_stratum = cls.lab.probe(cls.upstream.address)["stratum"]
+        # Under ThreadSanitizer every step of the daemon is several times slower: so is its answer.
+        cls.tol = TOL * (4 if cls.daemon.thread_sanitized() else 1)
 
     @classmethod
     def tearDownClass(cls):
@@ -60,7 +62,7 @@ class TestServeSynchronized(unittest.TestCase):
                 rc, result, out = client.ntpdig(address)
                 self.assertEqual(rc, 0, out)
                 self.assertIsNotNone(result, out)
-                self.assertLessEqual(abs(result["offset"]), TOL, out)
+                self.assertLessEqual(abs(result["offset"]), self.tol, out)
                 self.assertEqual(result["stratum"], self.upstream_stratum + 1, out)
                 self.assertEqual(result["leap"], "no-leap", out)
 
@@ -71,14 +73,14 @@ class TestServeSynchronized(unittest.TestCase):
         rc, result, out = r
         self.assertEqual(rc, 0, out)
         self.assertIsNotNone(result, "no result line from ntpdate:\n" + out)
-        self.assertLessEqual(abs(result["offset"]), TOL, out)
+        self.assertLessEqual(abs(result["offset"]), self.tol, out)
         self.assertEqual(result["stratum"], self.upstream_stratum + 1, out)
 
     def test_chronyd_client(self):
         rc, offset, out = self.c1.chronyd_query(self.c1.server_v4, self.lab.dir, timeout=10)
         self.assertEqual(rc, 0, out)
         self.assertIsNotNone(offset, "chronyd -Q printed no offset:\n" + out)
-        self.assertLessEqual(abs(offset), TOL, out)
+        self.assertLessEqual(abs(offset), self.tol, out)
 
     def test_reply_fields(self):
         """The header as a client checks it (RFC 5905): our stratum and refid, the origin
@@ -110,7 +112,7 @@ class TestServeSynchronized(unittest.TestCase):
                     p = client.probe(address)
                     self.assertIsNotNone(p, "no answer")
                     self.assertEqual(p["stratum"], self.upstream_stratum + 1)
-                    self.assertLessEqual(abs(p["offset"]), TOL)
+                    self.assertLessEqual(abs(p["offset"]), self.tol)
 
 
 class TestServeUnsynchronized(unittest.TestCase):

@@ -513,6 +513,22 @@ static void test_local_stratum(void **state) {
         assert_error("local stratum 10 now\n", 1, "local takes");
 }
 
+static void test_serve_threads(void **state) {
+        struct config *c = parse_ok("serve on\n");
+        assert_int_equal(c->serve_threads.value, 0); /* unset: one per CPU, the daemon's choice */
+        c = parse_ok("serve threads 1\nserve on\n");
+        assert_int_equal(c->serve_threads.value, 1);
+        assert_true(c->serve.value);
+        assert_origin(&c->serve_threads.origin, FILE_NAME, 1);
+        c = parse_ok("serve threads 16\n");
+        assert_int_equal(c->serve_threads.value, 16);
+        assert_error("serve threads 0\n", 1, "serve threads takes a whole number from 1 to 16");
+        assert_error("serve threads 17\n", 1, "serve threads takes a whole number from 1 to 16");
+        assert_error("serve threads two\n", 1, "serve threads takes a whole number");
+        assert_error("serve threads\n", 1, "serve takes on or off");
+        assert_error("serve threads 2 4\n", 1, "serve takes on or off");
+}
+
 static void test_ignored_directives(void **state) {
         static const char *const ignored[] = {
                 "logfile /var/log/ntp.log", "logconfig =syncall", "statsdir /var/log/ntpstats/",
@@ -1110,7 +1126,7 @@ static void test_dump_defaults(void **state) {
         assert_dumped("firewall client on", "default");
         assert_dumped("firewall server off", "default");
         assert_dumped("nts disable", "default");
-        assert_int_equal(dump.n, 11);
+        assert_int_equal(dump.n, 12);
 }
 
 static const char every_setting[] =
@@ -1131,7 +1147,8 @@ static const char every_setting[] =
         "nts enable\n"
         "nts cert /etc/ntpsync/cert.pem\n"
         "nts key /etc/ntpsync/key.pem\n"
-        "server nts.example.org nts ca /etc/ntpsync/ca.pem\n";
+        "server nts.example.org nts ca /etc/ntpsync/ca.pem\n"
+        "serve threads 4\n";
 
 static void test_dump_every_setting_with_origin(void **state) {
         struct config *c = parse_ok(every_setting);
@@ -1157,7 +1174,8 @@ static void test_dump_every_setting_with_origin(void **state) {
         assert_dumped("nts cert /etc/ntpsync/cert.pem", FILE_NAME ":16");
         assert_dumped("nts key /etc/ntpsync/key.pem", FILE_NAME ":17");
         assert_dumped("server nts.example.org nts ca /etc/ntpsync/ca.pem", FILE_NAME ":18");
-        assert_int_equal(dump.n, 21);
+        assert_dumped("serve threads 4", FILE_NAME ":19");
+        assert_int_equal(dump.n, 22);
 
         /* Settings from two files keep their own origins; the untouched ones say default. */
         config_init(&cfg);
@@ -1716,6 +1734,7 @@ int main(void) {
                 cmocka_unit_test(test_minsources),
                 cmocka_unit_test(test_serve_and_timesync1),
                 cmocka_unit_test(test_local_stratum),
+                cmocka_unit_test(test_serve_threads),
                 cmocka_unit_test(test_ignored_directives),
                 cmocka_unit_test(test_warnings_are_bounded),
                 cmocka_unit_test(test_comments_and_blank_lines),

@@ -252,6 +252,22 @@ static void test_kod_per_client(void **state) {
         ratelimit_free(r);
 }
 
+/* A budget of its own (the serving threads' shards share one out): kept to, one second at a time. */
+static void test_kod_budget_configured(void **state) {
+        struct ratelimit_config c = { .minimum = RATELIMIT_DEFAULT_MINIMUM, .average = RATELIMIT_DEFAULT_AVERAGE,
+                                      .capacity = 1024, .kods_per_second = 6 };
+        ratelimit *r = ratelimit_new(&c, 5);
+        unsigned allowed = 0;
+        for (uint32_t i = 0; i < 50; i++) {
+                uint8_t address[16];
+                size_t len;
+                flood_address(i, address, &len);
+                allowed += ratelimit_kod_allowed(r, address, len, SEC(10) + (int64_t) i * 1000000);
+        }
+        assert_int_equal(allowed, 6);
+        ratelimit_free(r);
+}
+
 static void test_kod_budget_per_second(void **state) {
         enum { N = 3 * RATELIMIT_KOD_PER_SECOND };
         ratelimit *r = new_limiter(0);
@@ -361,6 +377,7 @@ int main(void) {
                 cmocka_unit_test(test_flood_small_table),
                 cmocka_unit_test(test_kod_per_client),
                 cmocka_unit_test(test_kod_budget_per_second),
+                cmocka_unit_test(test_kod_budget_configured),
                 cmocka_unit_test(test_address_lengths),
                 cmocka_unit_test(test_bad_lengths_refused),
                 cmocka_unit_test(test_seed_does_not_change_behaviour),
