@@ -25,7 +25,7 @@ TSAN_SETUP_OPTIONS="-Db_sanitize=thread -Db_lundef=false"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=0:second_deadlock_stack=1}
 # What runs on more than one thread: the serving threads and what they share.
 TSAN_TESTS="test-ntp-server-shared test-ratelimit test-server test-nts-server test-nts-server-keys
-            test-serve test-flood test-restrict-serve test-serve-threads"
+            test-serve test-flood test-restrict-serve test-serve-threads test-xleave-serve"
 
 passed=0
 failed=0
