@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/unaligned.h"
 #include "log.h"
 #include "manager.h"
 
@@ -20,13 +21,23 @@ static uint64_t now_usec(void) {
         return (uint64_t) now_monotonic_ns() / 1000;
 }
 
-static void log_rejected(const struct peer *p, enum response_result r) {
+static void log_rejected(const struct peer *p, enum response_result r, const uint8_t *packet, size_t len,
+                         int64_t rx_ns) {
         unsigned suppressed = 0;
         if (!log_ratelimit_allow(&bad_packet_log, now_usec(), &suppressed))
                 return;
         if (suppressed)
                 log_debug("%u packet messages suppressed", suppressed);
-        log_debug("source %s: packet ignored: %s", p->address_text, response_result_to_string(r));
+        if (r != RESPONSE_BAD_TIMESTAMPS || len < NTP_HEADER_SIZE) {
+                log_debug("source %s: packet ignored: %s", p->address_text, response_result_to_string(r));
+                return;
+        }
+        /* Which side is off: the server's own two times, and ours against its transmit time. */
+        ntp_ts t2 = unaligned_read_be64(packet + 32), t3 = unaligned_read_be64(packet + 40);
+        log_debug("source %s: packet ignored: %s (server %+.9f s from receive to transmit, "
+                  "received here %+.9f s after its transmit timestamp)",
+                  p->address_text, response_result_to_string(r), ntp_ts_diff(t3, t2),
+                  ntp_ts_diff(ntp_ts_from_unix_ns(rx_ns), t3));
 }
 
 static void log_kod(const struct peer *p, enum response_result r) {
@@ -60,7 +71,7 @@ static void receive_all(struct peer *p) {
                 if (response_result_is_kod(r))
                         log_kod(p, r);
                 else if (r != RESPONSE_OK)
-                        log_rejected(p, r);
+                        log_rejected(p, r, buf, len, rx_ns);
         }
 }
 
