@@ -463,7 +463,9 @@ class TestBootedSystem(unittest.TestCase):
     def start_ntpsyncd(self, servers):
         self.c.write("/etc/ntpsyncd.conf", "".join("server %s iburst minpoll 4\n" % s for s in servers))
         self.c.run(["rm", "-f", "/var/lib/ntpsyncd/settings.conf"])
-        self.c.run(["systemctl", "restart", "ntpsyncd.service"])
+        restart = self.c.run(["systemctl", "restart", "ntpsyncd.service"], check=False)
+        self.assertEqual(restart.returncode, 0, "ntpsyncd did not restart: %s\n%s" %
+                         (restart.stderr, self.c.journal("ntpsyncd.service")[-6000:]))
         self.wait_active()
         self.c.wait_for("org.freedesktop.timesync1 owned by ntpsyncd.service",
                         lambda: self.timesync_owner() == "ntpsyncd.service", 20)
