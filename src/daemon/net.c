@@ -81,7 +81,7 @@ uint32_t net_address_refid(const struct net_address *a) {
 #define HARDWARE_FLAGS (SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE | \
                         SOF_TIMESTAMPING_OPT_CMSG | SOF_TIMESTAMPING_OPT_PKTINFO | SOF_TIMESTAMPING_OPT_TX_SWHW)
 
-static void enable_packet_info(int fd, int family) {
+void net_enable_packet_info(int fd, int family) {
         int on = 1;
         if (family == AF_INET6)
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
@@ -93,7 +93,7 @@ static void enable_packet_info(int fd, int family) {
 static bool enable_hardware_timestamps(int fd, int family, int flags) {
         if (!hwts_in_use() || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) < 0)
                 return false;
-        enable_packet_info(fd, family);
+        net_enable_packet_info(fd, family);
         return true;
 }
 

@@ -53,6 +53,9 @@ ssize_t net_receive(int fd, void *buf, size_t size, int64_t *ret_rx_ns);
  * software one. False when there is neither. */
 bool net_timestamp_from_cmsg(struct msghdr *m, int64_t *ret_ns);
 
+/* The address and interface each datagram came to (IP_PKTINFO, IPV6_RECVPKTINFO). */
+void net_enable_packet_info(int fd, int family);
+
 /* For a socket that only receives timestamps (serving): hardware ones too when some interface
  * has them, with the interface of each packet. */
 void net_enable_receive_hardware_timestamps(int fd, int family);

@@ -16,7 +16,6 @@
 #include "ntp-server.h"
 
 #define CONTROL_BUFFER 256
-#define BATCHES_PER_WAKEUP 8
 
 struct ntp_server_control_request {
         int fd;
@@ -85,14 +84,7 @@ static void *worker_main(void *userdata) {
                         int fd = events[i].data.fd;
                         if (fd == w->stop_fd)
                                 return NULL;
-                        /* epoll reports the error queue (transmit timestamps) whether asked or not. */
-                        if (events[i].events & EPOLLERR)
-                                for (int k = 0; k < BATCHES_PER_WAKEUP; k++)
-                                        if (ntp_server_worker_read_transmit_timestamps(w, fd) < NTP_SERVER_BATCH)
-                                                break;
-                        for (int k = 0; k < BATCHES_PER_WAKEUP; k++)
-                                if (ntp_server_worker_process(w, fd) < NTP_SERVER_BATCH)
-                                        break;
+                        ntp_server_worker_wakeup(w, fd, events[i].events);
                 }
         }
 }

@@ -63,10 +63,7 @@ static void tune_socket(int fd, int family) {
         if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
                 (void) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
         /* The reply must leave from the address the request came to. */
-        if (family == AF_INET6)
-                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
-        else
-                (void) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+        net_enable_packet_info(fd, family);
 }
 
 static int socket_family(int fd) {
@@ -360,7 +357,9 @@ static void save_transmit_estimates(struct ntp_server_worker *w, size_t n, ntp_t
         pthread_mutex_unlock(&s->xleave_lock);
 }
 
-int ntp_server_worker_read_transmit_timestamps(struct ntp_server_worker *w, int fd) {
+/* Answers looped back with their kernel transmit timestamps; the batch's receive buffers are free
+ * between batches. */
+static int read_transmit_timestamps(struct ntp_server_worker *w, int fd) {
         struct ntp_server *s = w->server;
         struct ntp_server_batch *b = w->batch;
         prepare_receive(b);
@@ -599,17 +598,20 @@ int ntp_server_process(struct ntp_server *s, int fd) {
         return ntp_server_worker_process(s->workers[0], fd);
 }
 
-static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
-        struct ntp_server_worker *w = userdata;
-        /* epoll reports the error queue whether asked or not. */
-        if (revents & EPOLLERR)
-                for (int i = 0; i < 8; i++)
-                        if (ntp_server_worker_read_transmit_timestamps(w, fd) < NTP_SERVER_BATCH)
+void ntp_server_worker_wakeup(struct ntp_server_worker *w, int fd, uint32_t events) {
+        /* epoll reports the error queue (transmit timestamps) whether asked or not. */
+        if (events & EPOLLERR)
+                for (int i = 0; i < NTP_SERVER_BATCHES_PER_WAKEUP; i++)
+                        if (read_transmit_timestamps(w, fd) < NTP_SERVER_BATCH)
                                 break;
-        /* A few batches per wakeup, then back to the loop so that nothing else starves. */
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < NTP_SERVER_BATCHES_PER_WAKEUP; i++)
                 if (ntp_server_worker_process(w, fd) < NTP_SERVER_BATCH)
                         break;
+}
+
+static int on_datagrams(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        struct ntp_server_worker *w = userdata;
+        ntp_server_worker_wakeup(w, fd, revents);
         unsigned suppressed;
         if (counter_read(&w->counters.verdicts[SERVER_DROP_LIMITED]) == 0 ||
             !log_ratelimit_allow(&w->flood_log, (uint64_t) now_monotonic_ns() / 1000, &suppressed))

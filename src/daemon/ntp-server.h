@@ -46,6 +46,7 @@
 
 #define NTP_SERVER_MAX_SOCKETS 8
 #define NTP_SERVER_BATCH 64
+#define NTP_SERVER_BATCHES_PER_WAKEUP 8
 #define NTP_SERVER_BUFFER_BYTES (8 * 1024 * 1024) /* bursts overflow the default long before the CPU is busy */
 #define NTP_SERVER_CONTROL_MAX 4     /* mode 6 fragments per request */
 #define NTP_SERVER_MAX_THREADS CONFIG_MAX_SERVE_THREADS
@@ -175,9 +176,9 @@ enum ntp_server_nts_result ntp_server_nts_answer(struct ntp_server_nts *n, const
 /* Handles one batch from fd; exposed for the benchmarks and tests (as worker 0). */
 int ntp_server_process(struct ntp_server *s, int fd);
 int ntp_server_worker_process(struct ntp_server_worker *w, int fd);
-/* Reads the answers looped back with their kernel transmit timestamps from fd's error queue, into
- * the interleaved-mode table; returns how many. */
-int ntp_server_worker_read_transmit_timestamps(struct ntp_server_worker *w, int fd);
+/* What a worker does when fd is ready (epoll events): the transmit timestamps waiting in its error
+ * queue, then a few batches, and back to its loop so that nothing else starves. */
+void ntp_server_worker_wakeup(struct ntp_server_worker *w, int fd, uint32_t events);
 
 /* ntp-server-workers.c: the threads, started once worker 0 serves and stopped before its
  * sockets close; and the queue of mode 6 queries they hand to the main thread. */
