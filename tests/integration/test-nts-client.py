@@ -300,7 +300,8 @@ class TestNtsClient(unittest.TestCase):
         return source
 
     def test_query_authenticated(self):
-        rc, data, out, err = self.lab.query(["nts-c.test"], extra_args=["--nts", "--ca", self.pki.ca])
+        # --debug: on a failure, the message carries why each reply was refused.
+        rc, data, out, err = self.lab.query(["nts-c.test"], extra_args=["--nts", "--ca", self.pki.ca, "--debug"])
         self.assertEqual(rc, 0, out + err)
         source = data["sources"][0]
         self.assertEqual((source["authentication"], source["nts_state"]), ("nts", "established"))
