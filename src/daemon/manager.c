@@ -602,7 +602,10 @@ manager *manager_free(manager *m) {
         sd_event_source_disable_unref(m->pool_timer);
         sd_event_source_disable_unref(m->watchdog_timer);
         netwatch_free(m->netwatch);
-        hwts_stop();
+        /* The hardware timestamping state is the daemon's, started by its own manager only: a
+         * query's manager (D-Bus Query) must not stop it when it ends. */
+        if (!m->query)
+                hwts_stop();
         manager_firewall_free(m);
         manager_serving_free(m);
         resolver_free(m->resolver);
